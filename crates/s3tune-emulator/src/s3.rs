@@ -1,0 +1,535 @@
+//! The S3 protocol layer: S3 semantics over the [`Store`], with no state of its own and
+//! no knowledge of the network (shaping wraps it in `crate::server`).
+//!
+//! Implemented: what boto3, the AWS CLI and `aws-sdk-s3` use for transfers. Every other
+//! operation answers `501 NotImplemented`, as s3s does by default.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use s3s::dto::{self, ETag, ETagCondition, StreamingBlob, Timestamp};
+use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+use crate::store::{Blob, NewObject, ObjectMeta, ObjectStream, Store, StoreError};
+
+/// The S3 service of the emulator.
+#[derive(Debug, Clone)]
+pub struct Service {
+    store: Arc<Store>,
+    region: String,
+}
+
+impl Service {
+    /// Serves `store`, saying it lives in `region`.
+    pub fn new(store: Arc<Store>, region: String) -> Self {
+        Self { store, region }
+    }
+}
+
+/// Largest single PUT S3 accepts.
+const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
+/// Pieces of uploaded bodies are gathered into chunks of about this size.
+const GATHER: usize = 1024 * 1024;
+
+fn s3_err(e: StoreError) -> S3Error {
+    let code = match &e {
+        StoreError::NoSuchBucket(_) => S3ErrorCode::NoSuchBucket,
+        StoreError::NoSuchKey(_) => S3ErrorCode::NoSuchKey,
+        StoreError::BucketExists(_) => S3ErrorCode::BucketAlreadyOwnedByYou,
+        StoreError::BucketNotEmpty(_) => S3ErrorCode::BucketNotEmpty,
+        StoreError::InvalidBucketName(_) => S3ErrorCode::InvalidBucketName,
+        StoreError::NoSuchUpload(_) => S3ErrorCode::NoSuchUpload,
+        StoreError::InvalidPart(_) => S3ErrorCode::InvalidPart,
+        StoreError::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
+        StoreError::EntityTooSmall(_) => S3ErrorCode::EntityTooSmall,
+        StoreError::NoParts => S3ErrorCode::MalformedXML,
+        _ => {
+            tracing::error!(error = %e, "storage failure");
+            S3ErrorCode::InternalError
+        }
+    };
+    S3Error::with_message(code, e.to_string())
+}
+
+fn timestamp(secs: u64) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+fn secs_of(ts: &Timestamp) -> i64 {
+    time::OffsetDateTime::from(ts.clone()).unix_timestamp()
+}
+
+fn etag_of(meta: &ObjectMeta) -> ETag {
+    ETag::Strong(meta.etag.clone())
+}
+
+fn matches(cond: &ETagCondition, meta: &ObjectMeta) -> bool {
+    match cond {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(e) => e.value() == meta.etag,
+    }
+}
+
+/// HTTP conditional request rules as S3 applies them to GET and HEAD: a failed
+/// `If-Match` / `If-Unmodified-Since` is 412; a matching `If-None-Match` or an unchanged
+/// `If-Modified-Since` is 304 (each second of a pair only counts without the first).
+fn check_conditions(
+    meta: &ObjectMeta,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    let modified = i64::try_from(meta.last_modified).unwrap_or(i64::MAX);
+    match (if_match, if_unmodified_since) {
+        (Some(c), _) if !matches(c, meta) => {
+            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+        }
+        (None, Some(t)) if modified > secs_of(t) => {
+            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+        }
+        _ => {}
+    }
+    let not_modified = match (if_none_match, if_modified_since) {
+        (Some(c), _) => matches(c, meta),
+        (None, Some(t)) => modified <= secs_of(t),
+        (None, None) => false,
+    };
+    if not_modified {
+        return Err(S3Error::new(S3ErrorCode::NotModified));
+    }
+    Ok(())
+}
+
+/// Reads a request body into a [`Blob`], computing its MD5 on the way, and checks it
+/// against `Content-MD5` and `Content-Length` when the client sent them.
+async fn gather(
+    body: Option<StreamingBlob>,
+    content_length: Option<i64>,
+    content_md5: Option<&str>,
+) -> S3Result<(Blob, String)> {
+    let mut chunks = Vec::new();
+    let mut current = BytesMut::new();
+    let mut md5 = Md5::new();
+    let mut total = 0u64;
+    if let Some(mut body) = body {
+        while let Some(piece) = body.next().await {
+            let piece: Bytes = piece.map_err(|e| {
+                S3Error::with_message(S3ErrorCode::IncompleteBody, format!("reading the request body failed: {e}"))
+            })?;
+            md5.update(&piece);
+            total += piece.len() as u64;
+            if total > MAX_PUT {
+                return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
+            }
+            if piece.len() >= GATHER && current.is_empty() {
+                chunks.push(piece);
+            } else {
+                current.extend_from_slice(&piece);
+                if current.len() >= GATHER {
+                    chunks.push(current.split().freeze());
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current.freeze());
+    }
+    if let Some(len) = content_length
+        && u64::try_from(len).ok() != Some(total)
+    {
+        return Err(s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header"));
+    }
+    let digest = md5.finalize();
+    if let Some(want) = content_md5 {
+        let want = base64::engine::general_purpose::STANDARD
+            .decode(want.trim())
+            .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid"))?;
+        if want.as_slice() != digest.as_slice() {
+            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received"));
+        }
+    }
+    Ok((Blob::from_chunks(chunks), hex::encode(digest)))
+}
+
+fn attrs(content_type: Option<String>, metadata: Option<dto::Metadata>) -> NewObject {
+    NewObject {
+        content_type,
+        metadata: metadata.map(|m| m.into_iter().collect::<BTreeMap<_, _>>()).unwrap_or_default(),
+    }
+}
+
+/// Percent-encodes a key for `encoding-type=url` listings (all but unreserved and `/`).
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The byte range a GET or HEAD asks for (`partNumber` or `Range`), or `None` for all.
+fn requested_range(
+    meta: &ObjectMeta,
+    range: Option<dto::Range>,
+    part_number: Option<i32>,
+) -> S3Result<Option<(u64, u64)>> {
+    if let Some(n) = part_number {
+        if range.is_some() {
+            return Err(s3_error!(InvalidRequest, "Cannot specify both Range header and partNumber query parameter"));
+        }
+        let sizes: &[u64] = if meta.part_sizes.is_empty() { &[meta.size] } else { &meta.part_sizes };
+        let idx = usize::try_from(n).ok().filter(|&i| (1..=sizes.len()).contains(&i)).ok_or_else(|| {
+            let mut e = S3Error::with_message(
+                S3ErrorCode::Custom("InvalidPartNumber".into()),
+                "The requested partnumber is not satisfiable",
+            );
+            e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+            e
+        })?;
+        let start: u64 = sizes[..idx - 1].iter().sum();
+        return Ok(Some((start, start + sizes[idx - 1])));
+    }
+    match range {
+        None => Ok(None),
+        Some(r) => r
+            .check(meta.size)
+            .map(|r| Some((r.start, r.end)))
+            .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable")),
+    }
+}
+
+fn parts_count(meta: &ObjectMeta, part_number: Option<i32>) -> Option<i32> {
+    part_number.map(|_| i32::try_from(meta.part_sizes.len().max(1)).unwrap_or(i32::MAX))
+}
+
+#[async_trait::async_trait]
+impl S3 for Service {
+    async fn list_buckets(&self, _req: S3Request<dto::ListBucketsInput>) -> S3Result<S3Response<dto::ListBucketsOutput>> {
+        let buckets = self
+            .store
+            .list_buckets()
+            .into_iter()
+            .map(|(name, created)| dto::Bucket {
+                name: Some(name),
+                creation_date: Some(timestamp(created)),
+                bucket_region: Some(self.region.clone()),
+            })
+            .collect();
+        Ok(S3Response::new(dto::ListBucketsOutput {
+            buckets: Some(buckets),
+            owner: Some(dto::Owner { display_name: Some("s3tune".into()), id: Some("s3tune".into()) }),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_bucket(&self, req: S3Request<dto::CreateBucketInput>) -> S3Result<S3Response<dto::CreateBucketOutput>> {
+        let bucket = req.input.bucket;
+        self.store.create_bucket(&bucket).map_err(s3_err)?;
+        Ok(S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{bucket}")), ..Default::default() }))
+    }
+
+    async fn head_bucket(&self, req: S3Request<dto::HeadBucketInput>) -> S3Result<S3Response<dto::HeadBucketOutput>> {
+        self.store.check_bucket(&req.input.bucket).map_err(s3_err)?;
+        Ok(S3Response::new(dto::HeadBucketOutput { bucket_region: Some(self.region.clone()), ..Default::default() }))
+    }
+
+    async fn delete_bucket(&self, req: S3Request<dto::DeleteBucketInput>) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
+        self.store.delete_bucket(&req.input.bucket).map_err(s3_err)?;
+        Ok(S3Response::new(dto::DeleteBucketOutput {}))
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<dto::GetBucketLocationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
+        self.store.check_bucket(&req.input.bucket).map_err(s3_err)?;
+        // S3 reports us-east-1 as no constraint at all.
+        let location = (self.region != "us-east-1").then(|| dto::BucketLocationConstraint::from(self.region.clone()));
+        Ok(S3Response::new(dto::GetBucketLocationOutput { location_constraint: location }))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<dto::ListObjectsV2Input>,
+    ) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
+        let input = req.input;
+        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000);
+        let token = match &input.continuation_token {
+            Some(t) => Some(
+                hex::decode(t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+            ),
+            None => None,
+        };
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let listing = self
+            .store
+            .list_objects(
+                &input.bucket,
+                &prefix,
+                input.delimiter.as_deref(),
+                input.start_after.as_deref(),
+                token.as_deref(),
+                usize::try_from(max_keys).unwrap_or(0),
+            )
+            .map_err(s3_err)?;
+        let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == dto::EncodingType::URL);
+        let enc = |s: &str| if url { url_encode(s) } else { s.to_owned() };
+        let key_count = listing.objects.len() + listing.common_prefixes.len();
+        let contents = listing
+            .objects
+            .iter()
+            .map(|o| dto::Object {
+                key: Some(enc(&o.meta.key)),
+                size: Some(i64::try_from(o.meta.size).unwrap_or(i64::MAX)),
+                e_tag: Some(etag_of(&o.meta)),
+                last_modified: Some(timestamp(o.meta.last_modified)),
+                storage_class: Some(dto::ObjectStorageClass::from_static(dto::ObjectStorageClass::STANDARD)),
+                ..Default::default()
+            })
+            .collect();
+        let common_prefixes = listing
+            .common_prefixes
+            .iter()
+            .map(|p| dto::CommonPrefix { prefix: Some(enc(p)) })
+            .collect();
+        Ok(S3Response::new(dto::ListObjectsV2Output {
+            name: Some(input.bucket),
+            prefix: Some(enc(&prefix)),
+            delimiter: input.delimiter.as_deref().map(enc),
+            max_keys: Some(max_keys),
+            key_count: Some(i32::try_from(key_count).unwrap_or(i32::MAX)),
+            is_truncated: Some(listing.truncated),
+            continuation_token: input.continuation_token,
+            next_continuation_token: listing.next_token.map(hex::encode),
+            start_after: input.start_after.as_deref().map(enc),
+            encoding_type: input.encoding_type,
+            contents: Some(contents),
+            common_prefixes: Some(common_prefixes),
+            ..Default::default()
+        }))
+    }
+
+    async fn head_object(&self, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
+        let input = req.input;
+        let obj = self.store.get_object(&input.bucket, &input.key).map_err(s3_err)?;
+        let meta = &obj.meta;
+        check_conditions(
+            meta,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let range = requested_range(meta, input.range, input.part_number)?;
+        let (start, end) = range.unwrap_or((0, meta.size));
+        Ok(S3Response::new(dto::HeadObjectOutput {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(i64::try_from(end - start).unwrap_or(i64::MAX)),
+            content_range: range.map(|(s, e)| format!("bytes {s}-{}/{}", e - 1, meta.size)),
+            content_type: meta.content_type.clone(),
+            e_tag: Some(etag_of(meta)),
+            last_modified: Some(timestamp(meta.last_modified)),
+            metadata: Some(meta.metadata.clone().into_iter().collect()),
+            parts_count: parts_count(meta, input.part_number),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_object(&self, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
+        let input = req.input;
+        let obj = self.store.get_object(&input.bucket, &input.key).map_err(s3_err)?;
+        let meta = &obj.meta;
+        check_conditions(
+            meta,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let range = requested_range(meta, input.range, input.part_number)?;
+        let (start, end) = range.unwrap_or((0, meta.size));
+        let stream = ObjectStream::new(&obj.content, start, end).map_err(|e| {
+            tracing::error!(error = %e, key = %meta.key, "cannot open object data");
+            s3_error!(InternalError, "cannot read the object's data")
+        })?;
+        Ok(S3Response::new(dto::GetObjectOutput {
+            body: Some(StreamingBlob::new(stream)),
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(i64::try_from(end - start).unwrap_or(i64::MAX)),
+            content_range: range.map(|(s, e)| format!("bytes {s}-{}/{}", e - 1, meta.size)),
+            content_type: meta.content_type.clone(),
+            e_tag: Some(etag_of(meta)),
+            last_modified: Some(timestamp(meta.last_modified)),
+            metadata: Some(meta.metadata.clone().into_iter().collect()),
+            parts_count: parts_count(meta, input.part_number),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_object(&self, req: S3Request<dto::PutObjectInput>) -> S3Result<S3Response<dto::PutObjectOutput>> {
+        let input = req.input;
+        self.store.check_bucket(&input.bucket).map_err(s3_err)?;
+        let (blob, etag) = gather(input.body, input.content_length, input.content_md5.as_deref()).await?;
+        let store = Arc::clone(&self.store);
+        let attrs = attrs(input.content_type, input.metadata);
+        let obj = tokio::task::spawn_blocking(move || store.put_object(&input.bucket, &input.key, blob, attrs, etag))
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(s3_err)?;
+        Ok(S3Response::new(dto::PutObjectOutput { e_tag: Some(etag_of(&obj.meta)), ..Default::default() }))
+    }
+
+    async fn delete_object(&self, req: S3Request<dto::DeleteObjectInput>) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
+        self.store.delete_object(&req.input.bucket, &req.input.key).map_err(s3_err)?;
+        Ok(S3Response::new(dto::DeleteObjectOutput::default()))
+    }
+
+    async fn copy_object(&self, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+        let input = req.input;
+        let dto::CopySource::Bucket { bucket: src_bucket, key: src_key, .. } = &input.copy_source else {
+            return Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported"));
+        };
+        let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
+        let new_attrs = replace.then(|| attrs(input.content_type, input.metadata));
+        if let Some(cond) = &input.copy_source_if_match {
+            let src = self.store.get_object(src_bucket, src_key).map_err(s3_err)?;
+            if !matches(cond, &src.meta) {
+                return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            }
+        }
+        let store = Arc::clone(&self.store);
+        let (sb, sk) = (src_bucket.to_string(), src_key.to_string());
+        let (db, dk) = (input.bucket, input.key);
+        let obj = tokio::task::spawn_blocking(move || store.copy_object(&sb, &sk, &db, &dk, new_attrs))
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(s3_err)?;
+        Ok(S3Response::new(dto::CopyObjectOutput {
+            copy_object_result: Some(dto::CopyObjectResult {
+                e_tag: Some(etag_of(&obj.meta)),
+                last_modified: Some(timestamp(obj.meta.last_modified)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<dto::CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
+        let input = req.input;
+        let id = self
+            .store
+            .create_upload(&input.bucket, &input.key, attrs(input.content_type, input.metadata))
+            .map_err(s3_err)?;
+        Ok(S3Response::new(dto::CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(&self, req: S3Request<dto::UploadPartInput>) -> S3Result<S3Response<dto::UploadPartOutput>> {
+        let input = req.input;
+        if !(1..=10_000).contains(&input.part_number) {
+            return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
+        }
+        // Fail fast on an unknown upload, before reading a body that would be thrown away.
+        self.store.list_parts(&input.bucket, &input.key, &input.upload_id).map_err(s3_err)?;
+        let (blob, etag) = gather(input.body, input.content_length, input.content_md5.as_deref()).await?;
+        let store = Arc::clone(&self.store);
+        let part = tokio::task::spawn_blocking(move || {
+            store.put_part(&input.bucket, &input.key, &input.upload_id, input.part_number, blob, etag)
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "{e}"))?
+        .map_err(s3_err)?;
+        Ok(S3Response::new(dto::UploadPartOutput { e_tag: Some(ETag::Strong(part.etag)), ..Default::default() }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<dto::CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
+        let input = req.input;
+        let parts = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| match (p.part_number, p.e_tag) {
+                (Some(n), Some(e)) => Ok((n, e.value().to_owned())),
+                _ => Err(s3_error!(MalformedXML, "each part needs a PartNumber and an ETag")),
+            })
+            .collect::<S3Result<Vec<_>>>()?;
+        let store = Arc::clone(&self.store);
+        let (bucket, key, id) = (input.bucket.clone(), input.key.clone(), input.upload_id);
+        let obj = tokio::task::spawn_blocking(move || store.complete_upload(&bucket, &key, &id, &parts))
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(s3_err)?;
+        Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+            location: Some(format!("/{}/{}", input.bucket, input.key)),
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            e_tag: Some(etag_of(&obj.meta)),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<dto::AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::AbortMultipartUploadOutput>> {
+        let i = req.input;
+        self.store.abort_upload(&i.bucket, &i.key, &i.upload_id).map_err(s3_err)?;
+        Ok(S3Response::new(dto::AbortMultipartUploadOutput::default()))
+    }
+
+    async fn list_parts(&self, req: S3Request<dto::ListPartsInput>) -> S3Result<S3Response<dto::ListPartsOutput>> {
+        let input = req.input;
+        let all = self.store.list_parts(&input.bucket, &input.key, &input.upload_id).map_err(s3_err)?;
+        let marker = input.part_number_marker.unwrap_or(0);
+        let max = usize::try_from(input.max_parts.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
+        let after: Vec<_> = all.into_iter().filter(|p| p.number > marker).collect();
+        let truncated = after.len() > max;
+        let page: Vec<_> = after.into_iter().take(max).collect();
+        let next = if truncated { page.last().map(|p| p.number) } else { None };
+        let parts = page
+            .into_iter()
+            .map(|p| dto::Part {
+                part_number: Some(p.number),
+                e_tag: Some(ETag::Strong(p.etag)),
+                size: Some(i64::try_from(p.size).unwrap_or(i64::MAX)),
+                last_modified: Some(timestamp(p.last_modified)),
+                ..Default::default()
+            })
+            .collect();
+        Ok(S3Response::new(dto::ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            part_number_marker: Some(marker),
+            next_part_number_marker: next,
+            max_parts: Some(i32::try_from(max).unwrap_or(1000)),
+            is_truncated: Some(truncated),
+            parts: Some(parts),
+            ..Default::default()
+        }))
+    }
+}

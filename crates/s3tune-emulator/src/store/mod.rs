@@ -1,0 +1,603 @@
+//! Buckets, objects and multipart uploads: the emulator's state, in memory or on disk.
+//!
+//! One `std::sync::Mutex` guards the index; it is never held across `.await` nor across
+//! file I/O (files are written under a temporary name first and renamed while the lock
+//! is held, which is quick). Objects are immutable `Arc<Object>`s, so a GET streams an
+//! object that a concurrent PUT replaces without either waiting for the other.
+
+pub mod content;
+mod disk;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+
+pub use content::{Blob, Content, FRAME, ObjectStream};
+use disk::Disk;
+
+use crate::synthetic::{self, Pattern};
+
+/// Why a store operation failed; mapped to S3 error codes by the protocol layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No such bucket.
+    #[error("the bucket `{0}` does not exist")]
+    NoSuchBucket(String),
+    /// No such key.
+    #[error("the key `{0}` does not exist")]
+    NoSuchKey(String),
+    /// The bucket exists already.
+    #[error("the bucket `{0}` exists already")]
+    BucketExists(String),
+    /// The bucket still holds objects.
+    #[error("the bucket `{0}` is not empty")]
+    BucketNotEmpty(String),
+    /// The name breaks S3's bucket naming rules.
+    #[error("`{0}` is not a valid bucket name (3-63 characters: a-z, 0-9, '.', '-')")]
+    InvalidBucketName(String),
+    /// No such multipart upload.
+    #[error("the multipart upload `{0}` does not exist")]
+    NoSuchUpload(String),
+    /// A completed part that was not uploaded, or whose ETag differs.
+    #[error("part {0} was not uploaded or its ETag does not match")]
+    InvalidPart(i32),
+    /// Parts not in ascending order.
+    #[error("the parts are not in ascending order")]
+    InvalidPartOrder,
+    /// A part other than the last below 5 MiB.
+    #[error("part {0} is smaller than the 5 MiB minimum")]
+    EntityTooSmall(i32),
+    /// Completing with no parts.
+    #[error("a multipart upload needs at least one part")]
+    NoParts,
+    /// The data dir failed.
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+/// S3's smallest part (all but the last part of a multipart upload).
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// What is known about an object besides its bytes (persisted as JSON in disk mode).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    /// The key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// ETag without quotes: the MD5 of the bytes, or `<md5 of part md5s>-N`.
+    pub etag: String,
+    /// Seconds since the epoch (S3 dates have second precision in HTTP headers).
+    pub last_modified: u64,
+    /// `Content-Type` given at upload.
+    pub content_type: Option<String>,
+    /// User metadata (`x-amz-meta-*`).
+    pub metadata: BTreeMap<String, String>,
+    /// Sizes of the parts of a multipart object (empty for a single-part object).
+    pub part_sizes: Vec<u64>,
+}
+
+impl ObjectMeta {
+    /// `last_modified` as a `SystemTime`.
+    #[must_use]
+    pub fn modified(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.last_modified)
+    }
+}
+
+/// An object: metadata and where its bytes are.
+#[derive(Debug)]
+pub struct Object {
+    /// Metadata.
+    pub meta: ObjectMeta,
+    /// The bytes.
+    pub content: Content,
+}
+
+/// Attributes given when an object is created.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewObject {
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    created: u64,
+    objects: BTreeMap<String, Arc<Object>>,
+}
+
+/// One uploaded part.
+#[derive(Debug, Clone)]
+pub struct PartInfo {
+    /// Part number (1..=10000).
+    pub number: i32,
+    /// MD5 of the part, without quotes.
+    pub etag: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Seconds since the epoch.
+    pub last_modified: u64,
+}
+
+#[derive(Debug)]
+struct Upload {
+    bucket: String,
+    key: String,
+    attrs: NewObject,
+    parts: BTreeMap<i32, (PartInfo, Content)>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    buckets: BTreeMap<String, Bucket>,
+    uploads: HashMap<String, Upload>,
+}
+
+/// The emulator's buckets, objects and uploads.
+#[derive(Debug)]
+pub struct Store {
+    state: Mutex<State>,
+    disk: Option<Disk>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Objects in key order.
+    pub objects: Vec<Arc<Object>>,
+    /// Common prefixes (with a delimiter).
+    pub common_prefixes: Vec<String>,
+    /// Whether more keys follow.
+    pub truncated: bool,
+    /// Where the next page starts (opaque continuation token), when truncated.
+    pub next_token: Option<String>,
+}
+
+/// Current time in whole seconds since the epoch.
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The MD5 of a blob, hex.
+#[must_use]
+pub fn md5_hex(blob: &Blob) -> String {
+    let mut h = Md5::new();
+    for c in blob.chunks() {
+        h.update(c);
+    }
+    hex::encode(h.finalize())
+}
+
+/// Checks S3's bucket naming rules, which also keep names safe as directory names.
+pub fn validate_bucket_name(name: &str) -> Result<(), StoreError> {
+    let ok = (3..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..");
+    if ok { Ok(()) } else { Err(StoreError::InvalidBucketName(name.to_owned())) }
+}
+
+impl Store {
+    /// An empty in-memory store.
+    #[must_use]
+    pub fn in_memory() -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            disk: None,
+        }
+    }
+
+    /// A store persisted under `dir`, loading what an earlier run left there.
+    pub fn on_disk(dir: &Path) -> Result<Self, StoreError> {
+        let (disk, loaded) = Disk::open(dir)?;
+        let mut state = State::default();
+        for (name, created, objects) in loaded.buckets {
+            let objects = objects.into_iter().map(|o| (o.meta.key.clone(), Arc::new(o))).collect();
+            state.buckets.insert(name, Bucket { created, objects });
+        }
+        Ok(Self {
+            state: Mutex::new(state),
+            disk: Some(disk),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("store lock poisoned")
+    }
+
+    /// Creates a bucket.
+    pub fn create_bucket(&self, name: &str) -> Result<(), StoreError> {
+        validate_bucket_name(name)?;
+        let mut s = self.lock();
+        if s.buckets.contains_key(name) {
+            return Err(StoreError::BucketExists(name.to_owned()));
+        }
+        let created = now_secs();
+        if let Some(d) = &self.disk {
+            d.create_bucket(name, created)?;
+        }
+        s.buckets.insert(name.to_owned(), Bucket { created, objects: BTreeMap::new() });
+        Ok(())
+    }
+
+    /// Creates a bucket unless it exists.
+    pub fn ensure_bucket(&self, name: &str) -> Result<(), StoreError> {
+        match self.create_bucket(name) {
+            Ok(()) | Err(StoreError::BucketExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes an empty bucket.
+    pub fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let bucket = s.buckets.get(name).ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))?;
+        if !bucket.objects.is_empty() {
+            return Err(StoreError::BucketNotEmpty(name.to_owned()));
+        }
+        if let Some(d) = &self.disk {
+            d.delete_bucket(name)?;
+        }
+        s.buckets.remove(name);
+        Ok(())
+    }
+
+    /// Every bucket with its creation time (seconds since the epoch), by name.
+    #[must_use]
+    pub fn list_buckets(&self) -> Vec<(String, u64)> {
+        self.lock().buckets.iter().map(|(n, b)| (n.clone(), b.created)).collect()
+    }
+
+    /// Fails with `NoSuchBucket` unless the bucket exists.
+    pub fn check_bucket(&self, name: &str) -> Result<(), StoreError> {
+        if self.lock().buckets.contains_key(name) {
+            Ok(())
+        } else {
+            Err(StoreError::NoSuchBucket(name.to_owned()))
+        }
+    }
+
+    fn insert(&self, bucket: &str, object: Object) -> Result<Arc<Object>, StoreError> {
+        let mut s = self.lock();
+        let b = s.buckets.get_mut(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        let object = Arc::new(object);
+        b.objects.insert(object.meta.key.clone(), Arc::clone(&object));
+        Ok(object)
+    }
+
+    /// Stores `blob` under `bucket/key`, replacing what was there.
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        blob: Blob,
+        attrs: NewObject,
+        etag: String,
+    ) -> Result<Arc<Object>, StoreError> {
+        self.check_bucket(bucket)?;
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size: blob.len(),
+            etag,
+            last_modified: now_secs(),
+            content_type: attrs.content_type,
+            metadata: attrs.metadata,
+            part_sizes: Vec::new(),
+        };
+        self.commit(bucket, meta, Content::Memory(blob))
+    }
+
+    /// Stores `content` (memory or synthetic) with `meta`, writing it to disk in disk mode.
+    fn commit(&self, bucket: &str, meta: ObjectMeta, content: Content) -> Result<Arc<Object>, StoreError> {
+        let content = match (&self.disk, content) {
+            (Some(d), Content::Memory(blob)) => {
+                let staged = d.stage_blob(&blob)?;
+                let mut s = self.lock();
+                let b = s.buckets.get_mut(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+                let path = d.commit_object(bucket, &meta, staged)?;
+                let object = Arc::new(Object { meta, content: Content::File(path) });
+                b.objects.insert(object.meta.key.clone(), Arc::clone(&object));
+                return Ok(object);
+            }
+            (_, content) => content,
+        };
+        self.insert(bucket, Object { meta, content })
+    }
+
+    /// Adds a synthetic object of `size` bytes (never persisted: it is given at start-up).
+    pub fn put_synthetic(&self, bucket: &str, key: &str, size: u64) -> Result<Arc<Object>, StoreError> {
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size,
+            etag: synthetic::etag(key, size),
+            last_modified: now_secs(),
+            content_type: Some("application/octet-stream".into()),
+            metadata: BTreeMap::new(),
+            part_sizes: Vec::new(),
+        };
+        self.insert(bucket, Object { meta, content: Content::Synthetic(Arc::new(Pattern::new(key))) })
+    }
+
+    /// Copies an object's bytes to `dst_bucket/dst_key`, with `attrs` when given.
+    pub fn copy_object(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+        attrs: Option<NewObject>,
+    ) -> Result<Arc<Object>, StoreError> {
+        let src = self.get_object(src_bucket, src_key)?;
+        self.check_bucket(dst_bucket)?;
+        let attrs = attrs.unwrap_or_else(|| NewObject {
+            content_type: src.meta.content_type.clone(),
+            metadata: src.meta.metadata.clone(),
+        });
+        let meta = ObjectMeta {
+            key: dst_key.to_owned(),
+            last_modified: now_secs(),
+            content_type: attrs.content_type,
+            metadata: attrs.metadata,
+            ..src.meta.clone()
+        };
+        let content = match (&src.content, &self.disk) {
+            (Content::File(path), Some(d)) => {
+                let staged = d.stage_copy(path)?;
+                let mut s = self.lock();
+                let b = s.buckets.get_mut(dst_bucket).ok_or_else(|| StoreError::NoSuchBucket(dst_bucket.to_owned()))?;
+                let path = d.commit_object(dst_bucket, &meta, staged)?;
+                let object = Arc::new(Object { meta, content: Content::File(path) });
+                b.objects.insert(object.meta.key.clone(), Arc::clone(&object));
+                return Ok(object);
+            }
+            (c, _) => c.clone(),
+        };
+        // Memory and synthetic content is shared, not copied.
+        self.commit(dst_bucket, meta, content)
+    }
+
+    /// The object at `bucket/key`.
+    pub fn get_object(&self, bucket: &str, key: &str) -> Result<Arc<Object>, StoreError> {
+        let s = self.lock();
+        let b = s.buckets.get(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        b.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
+    }
+
+    /// Deletes `bucket/key`; deleting a missing key succeeds, as in S3.
+    pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let b = s.buckets.get_mut(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        if b.objects.remove(key).is_some()
+            && let Some(d) = &self.disk
+        {
+            d.delete_object(bucket, key)?;
+        }
+        Ok(())
+    }
+
+    /// One page of ListObjectsV2.
+    pub fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        start_after: Option<&str>,
+        token: Option<&str>,
+        max_keys: usize,
+    ) -> Result<Listing, StoreError> {
+        let s = self.lock();
+        let b = s.buckets.get(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        // The token is the last key or common prefix returned; skip past it.
+        let after = match (token, start_after) {
+            (Some(t), _) => Some(t),
+            (None, s) => s,
+        };
+        let mut out = Listing::default();
+        let delimiter = delimiter.filter(|d| !d.is_empty());
+        let range = b.objects.range::<str, _>((
+            after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+            std::ops::Bound::Unbounded,
+        ));
+        let mut count = 0usize;
+        let mut last: Option<String> = None;
+        for (key, obj) in range {
+            if !key.starts_with(prefix) {
+                if key.as_str() > prefix {
+                    break;
+                }
+                continue;
+            }
+            // A token that names a common prefix covers every key under it.
+            if let (Some(t), Some(d)) = (token, delimiter)
+                && t.ends_with(d)
+                && key.starts_with(t)
+            {
+                continue;
+            }
+            let group = delimiter.and_then(|d| {
+                key[prefix.len()..].find(d).map(|i| key[..prefix.len() + i + d.len()].to_owned())
+            });
+            if let Some(g) = &group
+                && out.common_prefixes.last() == Some(g)
+            {
+                continue;
+            }
+            if count == max_keys {
+                out.truncated = true;
+                out.next_token = last;
+                return Ok(out);
+            }
+            count += 1;
+            match group {
+                Some(g) => {
+                    last = Some(g.clone());
+                    out.common_prefixes.push(g);
+                }
+                None => {
+                    last = Some(key.clone());
+                    out.objects.push(Arc::clone(obj));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Starts a multipart upload; returns its id.
+    pub fn create_upload(&self, bucket: &str, key: &str, attrs: NewObject) -> Result<String, StoreError> {
+        self.check_bucket(bucket)?;
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        if let Some(d) = &self.disk {
+            d.create_upload(&id)?;
+        }
+        self.lock().uploads.insert(
+            id.clone(),
+            Upload { bucket: bucket.to_owned(), key: key.to_owned(), attrs, parts: BTreeMap::new() },
+        );
+        Ok(id)
+    }
+
+    fn check_upload(s: &State, id: &str, bucket: &str, key: &str) -> Result<(), StoreError> {
+        match s.uploads.get(id) {
+            Some(u) if u.bucket == bucket && u.key == key => Ok(()),
+            _ => Err(StoreError::NoSuchUpload(id.to_owned())),
+        }
+    }
+
+    /// Stores part `number` of upload `id`, replacing an earlier one with that number.
+    pub fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        number: i32,
+        blob: Blob,
+        etag: String,
+    ) -> Result<PartInfo, StoreError> {
+        Self::check_upload(&self.lock(), id, bucket, key)?;
+        let info = PartInfo { number, etag, size: blob.len(), last_modified: now_secs() };
+        let content = match &self.disk {
+            Some(d) => Content::File(d.write_part(id, number, &blob)?),
+            None => Content::Memory(blob),
+        };
+        let mut s = self.lock();
+        let upload = s.uploads.get_mut(id).ok_or_else(|| StoreError::NoSuchUpload(id.to_owned()))?;
+        upload.parts.insert(number, (info.clone(), content));
+        Ok(info)
+    }
+
+    /// The parts of upload `id`, by number.
+    pub fn list_parts(&self, bucket: &str, key: &str, id: &str) -> Result<Vec<PartInfo>, StoreError> {
+        let s = self.lock();
+        Self::check_upload(&s, id, bucket, key)?;
+        Ok(s.uploads[id].parts.values().map(|(p, _)| p.clone()).collect())
+    }
+
+    /// Aborts upload `id`, dropping its parts.
+    pub fn abort_upload(&self, bucket: &str, key: &str, id: &str) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        Self::check_upload(&s, id, bucket, key)?;
+        s.uploads.remove(id);
+        drop(s);
+        if let Some(d) = &self.disk {
+            d.remove_upload(id)?;
+        }
+        Ok(())
+    }
+
+    /// Completes upload `id` from the listed `(part number, etag)`s, with S3's checks:
+    /// ascending numbers, parts that exist with that ETag, all but the last ≥ 5 MiB.
+    pub fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        parts: &[(i32, String)],
+    ) -> Result<Arc<Object>, StoreError> {
+        let (chosen, attrs) = {
+            let s = self.lock();
+            Self::check_upload(&s, id, bucket, key)?;
+            let upload = &s.uploads[id];
+            if parts.is_empty() {
+                return Err(StoreError::NoParts);
+            }
+            if parts.windows(2).any(|w| w[0].0 >= w[1].0) {
+                return Err(StoreError::InvalidPartOrder);
+            }
+            let mut chosen = Vec::with_capacity(parts.len());
+            for (i, (number, etag)) in parts.iter().enumerate() {
+                let (info, content) = upload.parts.get(number).ok_or(StoreError::InvalidPart(*number))?;
+                if info.etag != etag.trim_matches('"') {
+                    return Err(StoreError::InvalidPart(*number));
+                }
+                if i + 1 < parts.len() && info.size < MIN_PART_SIZE {
+                    return Err(StoreError::EntityTooSmall(*number));
+                }
+                chosen.push((info.clone(), content.clone()));
+            }
+            (chosen, upload.attrs.clone())
+        };
+        // S3's multipart ETag: the MD5 of the concatenated binary part MD5s, then -N.
+        let mut h = Md5::new();
+        for (info, _) in &chosen {
+            h.update(hex::decode(&info.etag).map_err(|e| StoreError::Io(e.to_string()))?);
+        }
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size: chosen.iter().map(|(p, _)| p.size).sum(),
+            etag: format!("{}-{}", hex::encode(h.finalize()), chosen.len()),
+            last_modified: now_secs(),
+            content_type: attrs.content_type,
+            metadata: attrs.metadata,
+            part_sizes: chosen.iter().map(|(p, _)| p.size).collect(),
+        };
+        let object = match &self.disk {
+            Some(d) => {
+                let files: Vec<_> = chosen
+                    .iter()
+                    .map(|(_, c)| match c {
+                        Content::File(p) => Ok(p.clone()),
+                        _ => Err(StoreError::Io("part not on disk".into())),
+                    })
+                    .collect::<Result<_, _>>()?;
+                let staged = d.stage_concat(&files)?;
+                let mut s = self.lock();
+                Self::check_upload(&s, id, bucket, key)?;
+                let b = s.buckets.get_mut(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+                let path = d.commit_object(bucket, &meta, staged)?;
+                let object = Arc::new(Object { meta, content: Content::File(path) });
+                b.objects.insert(key.to_owned(), Arc::clone(&object));
+                object
+            }
+            None => {
+                let chunks = chosen
+                    .iter()
+                    .flat_map(|(_, c)| match c {
+                        Content::Memory(b) => b.chunks().to_vec(),
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                self.insert(bucket, Object { meta, content: Content::Memory(Blob::from_chunks(chunks)) })?
+            }
+        };
+        self.lock().uploads.remove(id);
+        if let Some(d) = &self.disk {
+            d.remove_upload(id)?;
+        }
+        Ok(object)
+    }
+}
