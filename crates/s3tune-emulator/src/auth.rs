@@ -60,7 +60,9 @@ impl S3Host for Hosts {
             _ => host,
         };
         for domain in &self.domains {
-            if let Some(bucket) = name.strip_suffix(domain.as_str()).and_then(|b| b.strip_suffix('.'))
+            if let Some(bucket) = name
+                .strip_suffix(domain.as_str())
+                .and_then(|b| b.strip_suffix('.'))
                 && !bucket.is_empty()
             {
                 return Ok(VirtualHost::new(domain.as_str()).with_bucket(bucket));
@@ -77,9 +79,18 @@ mod tests {
     #[test]
     fn virtual_hosts() {
         let h = Hosts::new(&["s3.test".into()]);
-        assert_eq!(h.parse_host_header("data.localhost:9000").unwrap().bucket(), Some("data"));
-        assert_eq!(h.parse_host_header("my.bucket.s3.test").unwrap().bucket(), Some("my.bucket"));
-        assert_eq!(h.parse_host_header("localhost:9000").unwrap().bucket(), None);
+        assert_eq!(
+            h.parse_host_header("data.localhost:9000").unwrap().bucket(),
+            Some("data")
+        );
+        assert_eq!(
+            h.parse_host_header("my.bucket.s3.test").unwrap().bucket(),
+            Some("my.bucket")
+        );
+        assert_eq!(
+            h.parse_host_header("localhost:9000").unwrap().bucket(),
+            None
+        );
         assert_eq!(h.parse_host_header("myhost").unwrap().bucket(), None);
     }
 }

@@ -69,9 +69,14 @@ impl FromStr for ObjectSpec {
 
     /// Parses `BUCKET/KEY=SIZE` with a human size (`3GiB`, `512MiB`, `1000000`).
     fn from_str(spec: &str) -> Result<Self, ConfigError> {
-        let err = |reason: &str| ConfigError::ObjectSpec { spec: spec.to_owned(), reason: reason.to_owned() };
+        let err = |reason: &str| ConfigError::ObjectSpec {
+            spec: spec.to_owned(),
+            reason: reason.to_owned(),
+        };
         let (path, size) = spec.rsplit_once('=').ok_or_else(|| err("no `=SIZE`"))?;
-        let (bucket, key) = path.split_once('/').ok_or_else(|| err("no `/` between bucket and key"))?;
+        let (bucket, key) = path
+            .split_once('/')
+            .ok_or_else(|| err("no `/` between bucket and key"))?;
         if bucket.is_empty() {
             return Err(err("empty bucket name"));
         }
@@ -80,7 +85,11 @@ impl FromStr for ObjectSpec {
             return Err(err("empty key"));
         }
         let size = parse_size(size).map_err(|e| err(&e))?;
-        Ok(Self { bucket: bucket.to_owned(), key: key.to_owned(), size })
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            size,
+        })
     }
 }
 
@@ -91,10 +100,20 @@ mod tests {
     #[test]
     fn object_specs() {
         let s: ObjectSpec = "data/dir/big.bin=3GiB".parse().unwrap();
-        assert_eq!((s.bucket.as_str(), s.key.as_str(), s.size), ("data", "dir/big.bin", 3 << 30));
+        assert_eq!(
+            (s.bucket.as_str(), s.key.as_str(), s.size),
+            ("data", "dir/big.bin", 3 << 30)
+        );
         let s: ObjectSpec = "data/a=b=1000000".parse().unwrap();
         assert_eq!((s.key.as_str(), s.size), ("a=b", 1_000_000));
-        for bad in ["data/key", "nokey=5", "/key=5", "data/=5", "data/key=lots", "UPPER/key=5"] {
+        for bad in [
+            "data/key",
+            "nokey=5",
+            "/key=5",
+            "data/=5",
+            "data/key=lots",
+            "UPPER/key=5",
+        ] {
             let e = bad.parse::<ObjectSpec>().unwrap_err().to_string();
             assert!(e.contains(bad), "{e}");
         }

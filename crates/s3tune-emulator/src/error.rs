@@ -45,7 +45,9 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The listen address could not be bound (in use, not local, no permission).
-    #[error("cannot listen on {addr}: {source} (pick another with --listen, or 127.0.0.1:0 for any free port)")]
+    #[error(
+        "cannot listen on {addr}: {source} (pick another with --listen, or 127.0.0.1:0 for any free port)"
+    )]
     Bind {
         /// The address asked for.
         addr: SocketAddr,

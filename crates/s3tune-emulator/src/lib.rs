@@ -39,7 +39,9 @@ pub mod store;
 pub mod synthetic;
 pub mod units;
 
-pub use config::{DEFAULT_ACCESS_KEY, DEFAULT_REGION, DEFAULT_SECRET_KEY, EmulatorConfig, ObjectSpec};
+pub use config::{
+    DEFAULT_ACCESS_KEY, DEFAULT_REGION, DEFAULT_SECRET_KEY, EmulatorConfig, ObjectSpec,
+};
 pub use error::{ConfigError, StartError};
 pub use network::profile::PROFILE_NAMES;
 pub use network::{NetworkProfile, StatsSnapshot};

@@ -88,10 +88,16 @@ fn check_conditions(
     let modified = i64::try_from(meta.last_modified).unwrap_or(i64::MAX);
     match (if_match, if_unmodified_since) {
         (Some(c), _) if !matches(c, meta) => {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
         }
         (None, Some(t)) if modified > secs_of(t) => {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
         }
         _ => {}
     }
@@ -120,12 +126,18 @@ async fn gather(
     if let Some(mut body) = body {
         while let Some(piece) = body.next().await {
             let piece: Bytes = piece.map_err(|e| {
-                S3Error::with_message(S3ErrorCode::IncompleteBody, format!("reading the request body failed: {e}"))
+                S3Error::with_message(
+                    S3ErrorCode::IncompleteBody,
+                    format!("reading the request body failed: {e}"),
+                )
             })?;
             md5.update(&piece);
             total += piece.len() as u64;
             if total > MAX_PUT {
-                return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
+                return Err(s3_error!(
+                    EntityTooLarge,
+                    "Your proposed upload exceeds the maximum allowed size"
+                ));
             }
             if piece.len() >= GATHER && current.is_empty() {
                 chunks.push(piece);
@@ -143,7 +155,10 @@ async fn gather(
     if let Some(len) = content_length
         && u64::try_from(len).ok() != Some(total)
     {
-        return Err(s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header"));
+        return Err(s3_error!(
+            IncompleteBody,
+            "You did not provide the number of bytes specified by the Content-Length HTTP header"
+        ));
     }
     let digest = md5.finalize();
     if let Some(want) = content_md5 {
@@ -151,7 +166,10 @@ async fn gather(
             .decode(want.trim())
             .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid"))?;
         if want.as_slice() != digest.as_slice() {
-            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received"));
+            return Err(s3_error!(
+                BadDigest,
+                "The Content-MD5 you specified did not match what we received"
+            ));
         }
     }
     Ok((Blob::from_chunks(chunks), hex::encode(digest)))
@@ -160,7 +178,9 @@ async fn gather(
 fn attrs(content_type: Option<String>, metadata: Option<dto::Metadata>) -> NewObject {
     NewObject {
         content_type,
-        metadata: metadata.map(|m| m.into_iter().collect::<BTreeMap<_, _>>()).unwrap_or_default(),
+        metadata: metadata
+            .map(|m| m.into_iter().collect::<BTreeMap<_, _>>())
+            .unwrap_or_default(),
     }
 }
 
@@ -185,17 +205,27 @@ fn requested_range(
 ) -> S3Result<Option<(u64, u64)>> {
     if let Some(n) = part_number {
         if range.is_some() {
-            return Err(s3_error!(InvalidRequest, "Cannot specify both Range header and partNumber query parameter"));
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            ));
         }
-        let sizes: &[u64] = if meta.part_sizes.is_empty() { &[meta.size] } else { &meta.part_sizes };
-        let idx = usize::try_from(n).ok().filter(|&i| (1..=sizes.len()).contains(&i)).ok_or_else(|| {
-            let mut e = S3Error::with_message(
-                S3ErrorCode::Custom("InvalidPartNumber".into()),
-                "The requested partnumber is not satisfiable",
-            );
-            e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
-            e
-        })?;
+        let sizes: &[u64] = if meta.part_sizes.is_empty() {
+            &[meta.size]
+        } else {
+            &meta.part_sizes
+        };
+        let idx = usize::try_from(n)
+            .ok()
+            .filter(|&i| (1..=sizes.len()).contains(&i))
+            .ok_or_else(|| {
+                let mut e = S3Error::with_message(
+                    S3ErrorCode::Custom("InvalidPartNumber".into()),
+                    "The requested partnumber is not satisfiable",
+                );
+                e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+                e
+            })?;
         let start: u64 = sizes[..idx - 1].iter().sum();
         return Ok(Some((start, start + sizes[idx - 1])));
     }
@@ -214,7 +244,10 @@ fn parts_count(meta: &ObjectMeta, part_number: Option<i32>) -> Option<i32> {
 
 #[async_trait::async_trait]
 impl S3 for Service {
-    async fn list_buckets(&self, _req: S3Request<dto::ListBucketsInput>) -> S3Result<S3Response<dto::ListBucketsOutput>> {
+    async fn list_buckets(
+        &self,
+        _req: S3Request<dto::ListBucketsInput>,
+    ) -> S3Result<S3Response<dto::ListBucketsOutput>> {
         let buckets = self
             .store
             .list_buckets()
@@ -227,24 +260,44 @@ impl S3 for Service {
             .collect();
         Ok(S3Response::new(dto::ListBucketsOutput {
             buckets: Some(buckets),
-            owner: Some(dto::Owner { display_name: Some("s3tune".into()), id: Some("s3tune".into()) }),
+            owner: Some(dto::Owner {
+                display_name: Some("s3tune".into()),
+                id: Some("s3tune".into()),
+            }),
             ..Default::default()
         }))
     }
 
-    async fn create_bucket(&self, req: S3Request<dto::CreateBucketInput>) -> S3Result<S3Response<dto::CreateBucketOutput>> {
+    async fn create_bucket(
+        &self,
+        req: S3Request<dto::CreateBucketInput>,
+    ) -> S3Result<S3Response<dto::CreateBucketOutput>> {
         let bucket = req.input.bucket;
         self.store.create_bucket(&bucket).map_err(s3_err)?;
-        Ok(S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{bucket}")), ..Default::default() }))
+        Ok(S3Response::new(dto::CreateBucketOutput {
+            location: Some(format!("/{bucket}")),
+            ..Default::default()
+        }))
     }
 
-    async fn head_bucket(&self, req: S3Request<dto::HeadBucketInput>) -> S3Result<S3Response<dto::HeadBucketOutput>> {
+    async fn head_bucket(
+        &self,
+        req: S3Request<dto::HeadBucketInput>,
+    ) -> S3Result<S3Response<dto::HeadBucketOutput>> {
         self.store.check_bucket(&req.input.bucket).map_err(s3_err)?;
-        Ok(S3Response::new(dto::HeadBucketOutput { bucket_region: Some(self.region.clone()), ..Default::default() }))
+        Ok(S3Response::new(dto::HeadBucketOutput {
+            bucket_region: Some(self.region.clone()),
+            ..Default::default()
+        }))
     }
 
-    async fn delete_bucket(&self, req: S3Request<dto::DeleteBucketInput>) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
-        self.store.delete_bucket(&req.input.bucket).map_err(s3_err)?;
+    async fn delete_bucket(
+        &self,
+        req: S3Request<dto::DeleteBucketInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
+        self.store
+            .delete_bucket(&req.input.bucket)
+            .map_err(s3_err)?;
         Ok(S3Response::new(dto::DeleteBucketOutput {}))
     }
 
@@ -254,8 +307,11 @@ impl S3 for Service {
     ) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
         self.store.check_bucket(&req.input.bucket).map_err(s3_err)?;
         // S3 reports us-east-1 as no constraint at all.
-        let location = (self.region != "us-east-1").then(|| dto::BucketLocationConstraint::from(self.region.clone()));
-        Ok(S3Response::new(dto::GetBucketLocationOutput { location_constraint: location }))
+        let location = (self.region != "us-east-1")
+            .then(|| dto::BucketLocationConstraint::from(self.region.clone()));
+        Ok(S3Response::new(dto::GetBucketLocationOutput {
+            location_constraint: location,
+        }))
     }
 
     async fn list_objects_v2(
@@ -269,7 +325,12 @@ impl S3 for Service {
                 hex::decode(t)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+                    .ok_or_else(|| {
+                        s3_error!(
+                            InvalidArgument,
+                            "The continuation token provided is incorrect"
+                        )
+                    })?,
             ),
             None => None,
         };
@@ -285,7 +346,10 @@ impl S3 for Service {
                 usize::try_from(max_keys).unwrap_or(0),
             )
             .map_err(s3_err)?;
-        let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == dto::EncodingType::URL);
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == dto::EncodingType::URL);
         let enc = |s: &str| if url { url_encode(s) } else { s.to_owned() };
         let key_count = listing.objects.len() + listing.common_prefixes.len();
         let contents = listing
@@ -296,14 +360,18 @@ impl S3 for Service {
                 size: Some(i64::try_from(o.meta.size).unwrap_or(i64::MAX)),
                 e_tag: Some(etag_of(&o.meta)),
                 last_modified: Some(timestamp(o.meta.last_modified)),
-                storage_class: Some(dto::ObjectStorageClass::from_static(dto::ObjectStorageClass::STANDARD)),
+                storage_class: Some(dto::ObjectStorageClass::from_static(
+                    dto::ObjectStorageClass::STANDARD,
+                )),
                 ..Default::default()
             })
             .collect();
         let common_prefixes = listing
             .common_prefixes
             .iter()
-            .map(|p| dto::CommonPrefix { prefix: Some(enc(p)) })
+            .map(|p| dto::CommonPrefix {
+                prefix: Some(enc(p)),
+            })
             .collect();
         Ok(S3Response::new(dto::ListObjectsV2Output {
             name: Some(input.bucket),
@@ -322,9 +390,15 @@ impl S3 for Service {
         }))
     }
 
-    async fn head_object(&self, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
+    async fn head_object(
+        &self,
+        req: S3Request<dto::HeadObjectInput>,
+    ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let input = req.input;
-        let obj = self.store.get_object(&input.bucket, &input.key).map_err(s3_err)?;
+        let obj = self
+            .store
+            .get_object(&input.bucket, &input.key)
+            .map_err(s3_err)?;
         let meta = &obj.meta;
         check_conditions(
             meta,
@@ -348,9 +422,15 @@ impl S3 for Service {
         }))
     }
 
-    async fn get_object(&self, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
+    async fn get_object(
+        &self,
+        req: S3Request<dto::GetObjectInput>,
+    ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let input = req.input;
-        let obj = self.store.get_object(&input.bucket, &input.key).map_err(s3_err)?;
+        let obj = self
+            .store
+            .get_object(&input.bucket, &input.key)
+            .map_err(s3_err)?;
         let meta = &obj.meta;
         check_conditions(
             meta,
@@ -379,44 +459,80 @@ impl S3 for Service {
         }))
     }
 
-    async fn put_object(&self, req: S3Request<dto::PutObjectInput>) -> S3Result<S3Response<dto::PutObjectOutput>> {
+    async fn put_object(
+        &self,
+        req: S3Request<dto::PutObjectInput>,
+    ) -> S3Result<S3Response<dto::PutObjectOutput>> {
         let input = req.input;
         self.store.check_bucket(&input.bucket).map_err(s3_err)?;
-        let (blob, etag) = gather(input.body, input.content_length, input.content_md5.as_deref()).await?;
+        let (blob, etag) = gather(
+            input.body,
+            input.content_length,
+            input.content_md5.as_deref(),
+        )
+        .await?;
         let store = Arc::clone(&self.store);
         let attrs = attrs(input.content_type, input.metadata);
-        let obj = tokio::task::spawn_blocking(move || store.put_object(&input.bucket, &input.key, blob, attrs, etag))
-            .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?
-            .map_err(s3_err)?;
-        Ok(S3Response::new(dto::PutObjectOutput { e_tag: Some(etag_of(&obj.meta)), ..Default::default() }))
+        let obj = tokio::task::spawn_blocking(move || {
+            store.put_object(&input.bucket, &input.key, blob, attrs, etag)
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "{e}"))?
+        .map_err(s3_err)?;
+        Ok(S3Response::new(dto::PutObjectOutput {
+            e_tag: Some(etag_of(&obj.meta)),
+            ..Default::default()
+        }))
     }
 
-    async fn delete_object(&self, req: S3Request<dto::DeleteObjectInput>) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
-        self.store.delete_object(&req.input.bucket, &req.input.key).map_err(s3_err)?;
+    async fn delete_object(
+        &self,
+        req: S3Request<dto::DeleteObjectInput>,
+    ) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
+        self.store
+            .delete_object(&req.input.bucket, &req.input.key)
+            .map_err(s3_err)?;
         Ok(S3Response::new(dto::DeleteObjectOutput::default()))
     }
 
-    async fn copy_object(&self, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+    async fn copy_object(
+        &self,
+        req: S3Request<dto::CopyObjectInput>,
+    ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
         let input = req.input;
-        let dto::CopySource::Bucket { bucket: src_bucket, key: src_key, .. } = &input.copy_source else {
-            return Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported"));
+        let dto::CopySource::Bucket {
+            bucket: src_bucket,
+            key: src_key,
+            ..
+        } = &input.copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "only bucket/key copy sources are supported"
+            ));
         };
-        let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
         let new_attrs = replace.then(|| attrs(input.content_type, input.metadata));
         if let Some(cond) = &input.copy_source_if_match {
             let src = self.store.get_object(src_bucket, src_key).map_err(s3_err)?;
             if !matches(cond, &src.meta) {
-                return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "At least one of the pre-conditions you specified did not hold"
+                ));
             }
         }
         let store = Arc::clone(&self.store);
         let (sb, sk) = (src_bucket.to_string(), src_key.to_string());
         let (db, dk) = (input.bucket, input.key);
-        let obj = tokio::task::spawn_blocking(move || store.copy_object(&sb, &sk, &db, &dk, new_attrs))
-            .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?
-            .map_err(s3_err)?;
+        let obj =
+            tokio::task::spawn_blocking(move || store.copy_object(&sb, &sk, &db, &dk, new_attrs))
+                .await
+                .map_err(|e| s3_error!(InternalError, "{e}"))?
+                .map_err(s3_err)?;
         Ok(S3Response::new(dto::CopyObjectOutput {
             copy_object_result: Some(dto::CopyObjectResult {
                 e_tag: Some(etag_of(&obj.meta)),
@@ -434,7 +550,11 @@ impl S3 for Service {
         let input = req.input;
         let id = self
             .store
-            .create_upload(&input.bucket, &input.key, attrs(input.content_type, input.metadata))
+            .create_upload(
+                &input.bucket,
+                &input.key,
+                attrs(input.content_type, input.metadata),
+            )
             .map_err(s3_err)?;
         Ok(S3Response::new(dto::CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
@@ -444,22 +564,45 @@ impl S3 for Service {
         }))
     }
 
-    async fn upload_part(&self, req: S3Request<dto::UploadPartInput>) -> S3Result<S3Response<dto::UploadPartOutput>> {
+    async fn upload_part(
+        &self,
+        req: S3Request<dto::UploadPartInput>,
+    ) -> S3Result<S3Response<dto::UploadPartOutput>> {
         let input = req.input;
         if !(1..=10_000).contains(&input.part_number) {
-            return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
         }
         // Fail fast on an unknown upload, before reading a body that would be thrown away.
-        self.store.list_parts(&input.bucket, &input.key, &input.upload_id).map_err(s3_err)?;
-        let (blob, etag) = gather(input.body, input.content_length, input.content_md5.as_deref()).await?;
+        self.store
+            .list_parts(&input.bucket, &input.key, &input.upload_id)
+            .map_err(s3_err)?;
+        let (blob, etag) = gather(
+            input.body,
+            input.content_length,
+            input.content_md5.as_deref(),
+        )
+        .await?;
         let store = Arc::clone(&self.store);
         let part = tokio::task::spawn_blocking(move || {
-            store.put_part(&input.bucket, &input.key, &input.upload_id, input.part_number, blob, etag)
+            store.put_part(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                input.part_number,
+                blob,
+                etag,
+            )
         })
         .await
         .map_err(|e| s3_error!(InternalError, "{e}"))?
         .map_err(s3_err)?;
-        Ok(S3Response::new(dto::UploadPartOutput { e_tag: Some(ETag::Strong(part.etag)), ..Default::default() }))
+        Ok(S3Response::new(dto::UploadPartOutput {
+            e_tag: Some(ETag::Strong(part.etag)),
+            ..Default::default()
+        }))
     }
 
     async fn complete_multipart_upload(
@@ -474,15 +617,19 @@ impl S3 for Service {
             .into_iter()
             .map(|p| match (p.part_number, p.e_tag) {
                 (Some(n), Some(e)) => Ok((n, e.value().to_owned())),
-                _ => Err(s3_error!(MalformedXML, "each part needs a PartNumber and an ETag")),
+                _ => Err(s3_error!(
+                    MalformedXML,
+                    "each part needs a PartNumber and an ETag"
+                )),
             })
             .collect::<S3Result<Vec<_>>>()?;
         let store = Arc::clone(&self.store);
         let (bucket, key, id) = (input.bucket.clone(), input.key.clone(), input.upload_id);
-        let obj = tokio::task::spawn_blocking(move || store.complete_upload(&bucket, &key, &id, &parts))
-            .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?
-            .map_err(s3_err)?;
+        let obj =
+            tokio::task::spawn_blocking(move || store.complete_upload(&bucket, &key, &id, &parts))
+                .await
+                .map_err(|e| s3_error!(InternalError, "{e}"))?
+                .map_err(s3_err)?;
         Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
             location: Some(format!("/{}/{}", input.bucket, input.key)),
             bucket: Some(input.bucket),
@@ -497,19 +644,31 @@ impl S3 for Service {
         req: S3Request<dto::AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::AbortMultipartUploadOutput>> {
         let i = req.input;
-        self.store.abort_upload(&i.bucket, &i.key, &i.upload_id).map_err(s3_err)?;
+        self.store
+            .abort_upload(&i.bucket, &i.key, &i.upload_id)
+            .map_err(s3_err)?;
         Ok(S3Response::new(dto::AbortMultipartUploadOutput::default()))
     }
 
-    async fn list_parts(&self, req: S3Request<dto::ListPartsInput>) -> S3Result<S3Response<dto::ListPartsOutput>> {
+    async fn list_parts(
+        &self,
+        req: S3Request<dto::ListPartsInput>,
+    ) -> S3Result<S3Response<dto::ListPartsOutput>> {
         let input = req.input;
-        let all = self.store.list_parts(&input.bucket, &input.key, &input.upload_id).map_err(s3_err)?;
+        let all = self
+            .store
+            .list_parts(&input.bucket, &input.key, &input.upload_id)
+            .map_err(s3_err)?;
         let marker = input.part_number_marker.unwrap_or(0);
         let max = usize::try_from(input.max_parts.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
         let after: Vec<_> = all.into_iter().filter(|p| p.number > marker).collect();
         let truncated = after.len() > max;
         let page: Vec<_> = after.into_iter().take(max).collect();
-        let next = if truncated { page.last().map(|p| p.number) } else { None };
+        let next = if truncated {
+            page.last().map(|p| p.number)
+        } else {
+            None
+        };
         let parts = page
             .into_iter()
             .map(|p| dto::Part {

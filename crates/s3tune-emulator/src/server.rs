@@ -46,7 +46,10 @@ impl Emulator {
         config.network.validate()?;
         let store = match &config.data_dir {
             None => Store::in_memory(),
-            Some(dir) => Store::on_disk(dir).map_err(|e| StartError::DataDir { path: dir.clone(), reason: e.to_string() })?,
+            Some(dir) => Store::on_disk(dir).map_err(|e| StartError::DataDir {
+                path: dir.clone(),
+                reason: e.to_string(),
+            })?,
         };
         for spec in &config.objects {
             let failed = |e: crate::store::StoreError| {
@@ -56,15 +59,25 @@ impl Emulator {
                 })
             };
             store.ensure_bucket(&spec.bucket).map_err(failed)?;
-            store.put_synthetic(&spec.bucket, &spec.key, spec.size).map_err(failed)?;
+            store
+                .put_synthetic(&spec.bucket, &spec.key, spec.size)
+                .map_err(failed)?;
         }
         let store = Arc::new(store);
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
 
-        let mut builder = S3ServiceBuilder::new(Service::new(Arc::clone(&store), config.region.clone()));
+        let mut builder =
+            S3ServiceBuilder::new(Service::new(Arc::clone(&store), config.region.clone()));
         builder.set_auth(KeyPair::new(&config.access_key, &config.secret_key));
         builder.set_host(Hosts::new(&config.domains));
         let s3 = builder.build();
@@ -74,13 +87,23 @@ impl Emulator {
         let (done_tx, done) = watch::channel(false);
         tokio::spawn(serve(listener, s3, Arc::clone(&network), stop_rx, done_tx));
         tracing::info!(%addr, network = %config.network.describe(), "s3tune emulator listening");
-        Ok(EmulatorHandle { addr, config, network, store, stop, done })
+        Ok(EmulatorHandle {
+            addr,
+            config,
+            network,
+            store,
+            stop,
+            done,
+        })
     }
 
     /// Starts the emulator on a runtime of its own with `threads` worker threads, so that
     /// it behaves like a separate server: a client's work does not slow it, nor it the
     /// client's. Stops when the returned value is dropped.
-    pub fn start_dedicated(config: EmulatorConfig, threads: usize) -> Result<DedicatedEmulator, StartError> {
+    pub fn start_dedicated(
+        config: EmulatorConfig,
+        threads: usize,
+    ) -> Result<DedicatedEmulator, StartError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("s3tune-emulator")
@@ -88,7 +111,10 @@ impl Emulator {
             .build()
             .map_err(StartError::Runtime)?;
         let handle = runtime.block_on(Emulator::start(config))?;
-        Ok(DedicatedEmulator { handle: Some(handle), runtime: Some(runtime) })
+        Ok(DedicatedEmulator {
+            handle: Some(handle),
+            runtime: Some(runtime),
+        })
     }
 }
 
@@ -211,7 +237,10 @@ async fn serve(
         }
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after {DRAIN:?}; closing them");
     }
     let _ = done.send(true);
@@ -225,11 +254,13 @@ struct ConnService {
 }
 
 fn error_response(code: S3ErrorCode, message: &'static str) -> http::Response<s3s::Body> {
-    S3Error::with_message(code, message).to_http_response().unwrap_or_else(|_| {
-        let mut r = http::Response::new(s3s::Body::empty());
-        *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-        r
-    })
+    S3Error::with_message(code, message)
+        .to_http_response()
+        .unwrap_or_else(|_| {
+            let mut r = http::Response::new(s3s::Body::empty());
+            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        })
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for ConnService {
@@ -247,15 +278,29 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
                 Admission::Serve(guard) => {
                     let req = if conn.shapes(Direction::Up) {
                         let conn = Arc::clone(&conn);
-                        req.map(|b| s3s::Body::http_body_unsync(ShapedBody::new(b, conn, Direction::Up, None, None)))
+                        req.map(|b| {
+                            s3s::Body::http_body_unsync(ShapedBody::new(
+                                b,
+                                conn,
+                                Direction::Up,
+                                None,
+                                None,
+                            ))
+                        })
                     } else {
                         req.map(s3s::Body::from)
                     };
                     (s3.call(req).await?, Some(guard))
                 }
-                Admission::SlowDown => (error_response(S3ErrorCode::SlowDown, "Please reduce your request rate."), None),
+                Admission::SlowDown => (
+                    error_response(S3ErrorCode::SlowDown, "Please reduce your request rate."),
+                    None,
+                ),
                 Admission::InternalError => (
-                    error_response(S3ErrorCode::InternalError, "We encountered an internal error. Please try again."),
+                    error_response(
+                        S3ErrorCode::InternalError,
+                        "We encountered an internal error. Please try again.",
+                    ),
                     None,
                 ),
             };

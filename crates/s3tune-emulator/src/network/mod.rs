@@ -204,7 +204,11 @@ impl Connection {
         net.stats.requests.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         let reading = matches!(*method, http::Method::GET | http::Method::HEAD);
-        let limiter = if reading { &net.get_limiter } else { &net.put_limiter };
+        let limiter = if reading {
+            &net.get_limiter
+        } else {
+            &net.put_limiter
+        };
         if let Some(l) = limiter
             && !l.try_take(now)
         {
@@ -226,7 +230,9 @@ impl Connection {
                 return Admission::SlowDown;
             }
             if u < p.slowdown_probability + p.internal_error_probability {
-                net.stats.injected_internal_errors.fetch_add(1, Ordering::Relaxed);
+                net.stats
+                    .injected_internal_errors
+                    .fetch_add(1, Ordering::Relaxed);
                 return Admission::InternalError;
             }
         }

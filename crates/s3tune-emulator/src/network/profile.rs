@@ -130,9 +130,9 @@ impl NetworkProfile {
 
     /// Parses a TOML profile; fields left out come from `base` (default `unlimited`).
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            e.message().to_owned()
-        })?;
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| e.message().to_owned())?;
         let base = match table.remove("base") {
             None => Self::unlimited(),
             Some(toml::Value::String(name)) => Self::named(&name).map_err(|e| e.to_string())?,
@@ -143,21 +143,25 @@ impl NetworkProfile {
         for (k, v) in table {
             merged.insert(k, v);
         }
-        let profile: Self = merged.try_into().map_err(|e: toml::de::Error| {
-            e.message().to_owned()
-        })?;
+        let profile: Self = merged
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_owned())?;
         profile.validate().map_err(|e| e.to_string())?;
         Ok(profile)
     }
 
     /// Checks that every field is in range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |field: &'static str, reason: String| Err(ConfigError::OutOfRange { field, reason });
+        let bad =
+            |field: &'static str, reason: String| Err(ConfigError::OutOfRange { field, reason });
         if self.first_byte_latency > Duration::from_secs(60) {
             return bad("first_byte_latency", "must be at most 60s".into());
         }
         if !(0.0..=3.0).contains(&self.first_byte_jitter) {
-            return bad("first_byte_jitter", format!("{} is not in 0..=3", self.first_byte_jitter));
+            return bad(
+                "first_byte_jitter",
+                format!("{} is not in 0..=3", self.first_byte_jitter),
+            );
         }
         for (field, rate) in [
             ("connection_bandwidth", self.connection_bandwidth),
@@ -169,7 +173,10 @@ impl NetworkProfile {
                 return bad(field, format!("{r} is below 1KB/s"));
             }
         }
-        for (field, limit) in [("get_rate_limit", self.get_rate_limit), ("put_rate_limit", self.put_rate_limit)] {
+        for (field, limit) in [
+            ("get_rate_limit", self.get_rate_limit),
+            ("put_rate_limit", self.put_rate_limit),
+        ] {
             if let Some(l) = limit
                 && !(l >= 1.0 && l.is_finite())
             {
@@ -181,7 +188,10 @@ impl NetworkProfile {
         }
         for (field, p) in [
             ("slowdown_probability", self.slowdown_probability),
-            ("internal_error_probability", self.internal_error_probability),
+            (
+                "internal_error_probability",
+                self.internal_error_probability,
+            ),
             ("reset_probability", self.reset_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
@@ -228,7 +238,10 @@ mod tests {
         for name in PROFILE_NAMES {
             NetworkProfile::named(name).unwrap().validate().unwrap();
         }
-        assert!(matches!(NetworkProfile::named("fast"), Err(ConfigError::UnknownProfile(_))));
+        assert!(matches!(
+            NetworkProfile::named("fast"),
+            Err(ConfigError::UnknownProfile(_))
+        ));
     }
 
     #[test]

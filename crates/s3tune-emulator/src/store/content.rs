@@ -85,7 +85,11 @@ impl Blob {
 
 enum Source {
     Frames(std::vec::IntoIter<Bytes>),
-    Synthetic { pattern: Arc<Pattern>, pos: u64, end: u64 },
+    Synthetic {
+        pattern: Arc<Pattern>,
+        pos: u64,
+        end: u64,
+    },
     File(mpsc::Receiver<std::io::Result<Bytes>>),
 }
 
@@ -106,7 +110,9 @@ impl ObjectStream {
                 pos: start,
                 end,
             },
-            Content::File(path) => Source::File(spawn_file_reader(std::fs::File::open(path)?, start, end)),
+            Content::File(path) => {
+                Source::File(spawn_file_reader(std::fs::File::open(path)?, start, end))
+            }
         };
         Ok(Self {
             source,
@@ -116,7 +122,11 @@ impl ObjectStream {
 }
 
 /// Reads `start..end` of a file on the blocking pool, a few frames ahead of the socket.
-fn spawn_file_reader(file: std::fs::File, start: u64, end: u64) -> mpsc::Receiver<std::io::Result<Bytes>> {
+fn spawn_file_reader(
+    file: std::fs::File,
+    start: u64,
+    end: u64,
+) -> mpsc::Receiver<std::io::Result<Bytes>> {
     let (tx, rx) = mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
         use std::os::unix::fs::FileExt;

@@ -71,10 +71,14 @@ impl Disk {
             let p = root.join(sub);
             fs::create_dir_all(&p).map_err(|e| io_err(&p, &e))?;
         }
-        let disk = Self { root: root.to_owned() };
+        let disk = Self {
+            root: root.to_owned(),
+        };
         for sub in ["uploads", "tmp"] {
             let p = root.join(sub);
-            fs::remove_dir_all(&p).and_then(|()| fs::create_dir(&p)).map_err(|e| io_err(&p, &e))?;
+            fs::remove_dir_all(&p)
+                .and_then(|()| fs::create_dir(&p))
+                .map_err(|e| io_err(&p, &e))?;
         }
         // Prove the dir is writable now rather than at the first PUT.
         let probe = disk.tmp().join("probe");
@@ -85,7 +89,9 @@ impl Disk {
         let dir = root.join("buckets");
         for entry in fs::read_dir(&dir).map_err(|e| io_err(&dir, &e))? {
             let entry = entry?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
             if validate_bucket_name(&name).is_err() || !entry.file_type()?.is_dir() {
                 continue;
             }
@@ -102,7 +108,10 @@ impl Disk {
                 if !is_meta {
                     continue;
                 }
-                let Some(mf) = fs::read(&path).ok().and_then(|t| serde_json::from_slice::<MetaFile>(&t).ok()) else {
+                let Some(mf) = fs::read(&path)
+                    .ok()
+                    .and_then(|t| serde_json::from_slice::<MetaFile>(&t).ok())
+                else {
                     tracing::warn!(path = %path.display(), "skipping unreadable object metadata");
                     continue;
                 };
@@ -110,10 +119,16 @@ impl Disk {
                 // Only names this module made (`<stem>.<version>.data`), never a path.
                 let safe = mf.data_file.starts_with(&key_stem(&mf.meta.key))
                     && mf.data_file.ends_with(".data")
-                    && mf.data_file.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+                    && mf
+                        .data_file
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.')
                     && !mf.data_file.contains("..");
                 if safe && data.is_file() {
-                    objects.push(Object { meta: mf.meta, content: Content::File(data) });
+                    objects.push(Object {
+                        meta: mf.meta,
+                        content: Content::File(data),
+                    });
                 }
             }
             buckets.push((name, created, objects));
@@ -132,7 +147,11 @@ impl Disk {
     pub fn create_bucket(&self, name: &str, created: u64) -> Result<(), StoreError> {
         let dir = self.bucket_dir(name);
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, &e))?;
-        write_json(&dir.join(".bucket.json"), &self.tmp(), &BucketFile { created })
+        write_json(
+            &dir.join(".bucket.json"),
+            &self.tmp(),
+            &BucketFile { created },
+        )
     }
 
     pub fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
@@ -171,15 +190,29 @@ impl Disk {
 
     /// Moves `staged` into place as `meta.key`'s data and records the metadata; returns
     /// the data file. The replaced version's data file is removed.
-    pub fn commit_object(&self, bucket: &str, meta: &ObjectMeta, staged: Staged) -> Result<PathBuf, StoreError> {
+    pub fn commit_object(
+        &self,
+        bucket: &str,
+        meta: &ObjectMeta,
+        staged: Staged,
+    ) -> Result<PathBuf, StoreError> {
         let dir = self.bucket_dir(bucket);
         let stem = key_stem(&meta.key);
         let meta_path = dir.join(format!("{stem}.json"));
-        let old = fs::read(&meta_path).ok().and_then(|t| serde_json::from_slice::<MetaFile>(&t).ok());
+        let old = fs::read(&meta_path)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<MetaFile>(&t).ok());
         let data_file = format!("{stem}.{}.data", hex::encode(rand::random::<[u8; 8]>()));
         let data = dir.join(&data_file);
         fs::rename(&staged.0, &data).map_err(|e| io_err(&data, &e))?;
-        write_json(&meta_path, &self.tmp(), &MetaFile { meta: meta.clone(), data_file })?;
+        write_json(
+            &meta_path,
+            &self.tmp(),
+            &MetaFile {
+                meta: meta.clone(),
+                data_file,
+            },
+        )?;
         if let Some(old) = old {
             let _ = fs::remove_file(dir.join(old.data_file));
         }
@@ -189,7 +222,10 @@ impl Disk {
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         let dir = self.bucket_dir(bucket);
         let meta_path = dir.join(format!("{}.json", key_stem(key)));
-        if let Some(mf) = fs::read(&meta_path).ok().and_then(|t| serde_json::from_slice::<MetaFile>(&t).ok()) {
+        if let Some(mf) = fs::read(&meta_path)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<MetaFile>(&t).ok())
+        {
             fs::remove_file(&meta_path).map_err(|e| io_err(&meta_path, &e))?;
             let _ = fs::remove_file(dir.join(mf.data_file));
         }
@@ -203,7 +239,11 @@ impl Disk {
 
     pub fn write_part(&self, id: &str, number: i32, blob: &Blob) -> Result<PathBuf, StoreError> {
         let staged = self.stage_blob(blob)?;
-        let path = self.root.join("uploads").join(id).join(format!("{number}.part"));
+        let path = self
+            .root
+            .join("uploads")
+            .join(id)
+            .join(format!("{number}.part"));
         fs::rename(&staged.0, &path).map_err(|e| io_err(&path, &e))?;
         Ok(path)
     }

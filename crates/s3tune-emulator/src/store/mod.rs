@@ -169,7 +169,9 @@ pub struct Listing {
 
 /// Current time in whole seconds since the epoch.
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The MD5 of a blob, hex.
@@ -185,11 +187,17 @@ pub fn md5_hex(blob: &Blob) -> String {
 /// Checks S3's bucket naming rules, which also keep names safe as directory names.
 pub fn validate_bucket_name(name: &str) -> Result<(), StoreError> {
     let ok = (3..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
         && !name.contains("..");
-    if ok { Ok(()) } else { Err(StoreError::InvalidBucketName(name.to_owned())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidBucketName(name.to_owned()))
+    }
 }
 
 impl Store {
@@ -207,7 +215,10 @@ impl Store {
         let (disk, loaded) = Disk::open(dir)?;
         let mut state = State::default();
         for (name, created, objects) in loaded.buckets {
-            let objects = objects.into_iter().map(|o| (o.meta.key.clone(), Arc::new(o))).collect();
+            let objects = objects
+                .into_iter()
+                .map(|o| (o.meta.key.clone(), Arc::new(o)))
+                .collect();
             state.buckets.insert(name, Bucket { created, objects });
         }
         Ok(Self {
@@ -231,7 +242,13 @@ impl Store {
         if let Some(d) = &self.disk {
             d.create_bucket(name, created)?;
         }
-        s.buckets.insert(name.to_owned(), Bucket { created, objects: BTreeMap::new() });
+        s.buckets.insert(
+            name.to_owned(),
+            Bucket {
+                created,
+                objects: BTreeMap::new(),
+            },
+        );
         Ok(())
     }
 
@@ -246,7 +263,10 @@ impl Store {
     /// Deletes an empty bucket.
     pub fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
         let mut s = self.lock();
-        let bucket = s.buckets.get(name).ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))?;
+        let bucket = s
+            .buckets
+            .get(name)
+            .ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))?;
         if !bucket.objects.is_empty() {
             return Err(StoreError::BucketNotEmpty(name.to_owned()));
         }
@@ -260,7 +280,11 @@ impl Store {
     /// Every bucket with its creation time (seconds since the epoch), by name.
     #[must_use]
     pub fn list_buckets(&self) -> Vec<(String, u64)> {
-        self.lock().buckets.iter().map(|(n, b)| (n.clone(), b.created)).collect()
+        self.lock()
+            .buckets
+            .iter()
+            .map(|(n, b)| (n.clone(), b.created))
+            .collect()
     }
 
     /// Fails with `NoSuchBucket` unless the bucket exists.
@@ -274,9 +298,13 @@ impl Store {
 
     fn insert(&self, bucket: &str, object: Object) -> Result<Arc<Object>, StoreError> {
         let mut s = self.lock();
-        let b = s.buckets.get_mut(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        let b = s
+            .buckets
+            .get_mut(bucket)
+            .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
         let object = Arc::new(object);
-        b.objects.insert(object.meta.key.clone(), Arc::clone(&object));
+        b.objects
+            .insert(object.meta.key.clone(), Arc::clone(&object));
         Ok(object)
     }
 
@@ -303,15 +331,27 @@ impl Store {
     }
 
     /// Stores `content` (memory or synthetic) with `meta`, writing it to disk in disk mode.
-    fn commit(&self, bucket: &str, meta: ObjectMeta, content: Content) -> Result<Arc<Object>, StoreError> {
+    fn commit(
+        &self,
+        bucket: &str,
+        meta: ObjectMeta,
+        content: Content,
+    ) -> Result<Arc<Object>, StoreError> {
         let content = match (&self.disk, content) {
             (Some(d), Content::Memory(blob)) => {
                 let staged = d.stage_blob(&blob)?;
                 let mut s = self.lock();
-                let b = s.buckets.get_mut(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+                let b = s
+                    .buckets
+                    .get_mut(bucket)
+                    .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
                 let path = d.commit_object(bucket, &meta, staged)?;
-                let object = Arc::new(Object { meta, content: Content::File(path) });
-                b.objects.insert(object.meta.key.clone(), Arc::clone(&object));
+                let object = Arc::new(Object {
+                    meta,
+                    content: Content::File(path),
+                });
+                b.objects
+                    .insert(object.meta.key.clone(), Arc::clone(&object));
                 return Ok(object);
             }
             (_, content) => content,
@@ -320,7 +360,12 @@ impl Store {
     }
 
     /// Adds a synthetic object of `size` bytes (never persisted: it is given at start-up).
-    pub fn put_synthetic(&self, bucket: &str, key: &str, size: u64) -> Result<Arc<Object>, StoreError> {
+    pub fn put_synthetic(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> Result<Arc<Object>, StoreError> {
         let meta = ObjectMeta {
             key: key.to_owned(),
             size,
@@ -330,7 +375,13 @@ impl Store {
             metadata: BTreeMap::new(),
             part_sizes: Vec::new(),
         };
-        self.insert(bucket, Object { meta, content: Content::Synthetic(Arc::new(Pattern::new(key))) })
+        self.insert(
+            bucket,
+            Object {
+                meta,
+                content: Content::Synthetic(Arc::new(Pattern::new(key))),
+            },
+        )
     }
 
     /// Copies an object's bytes to `dst_bucket/dst_key`, with `attrs` when given.
@@ -359,10 +410,17 @@ impl Store {
             (Content::File(path), Some(d)) => {
                 let staged = d.stage_copy(path)?;
                 let mut s = self.lock();
-                let b = s.buckets.get_mut(dst_bucket).ok_or_else(|| StoreError::NoSuchBucket(dst_bucket.to_owned()))?;
+                let b = s
+                    .buckets
+                    .get_mut(dst_bucket)
+                    .ok_or_else(|| StoreError::NoSuchBucket(dst_bucket.to_owned()))?;
                 let path = d.commit_object(dst_bucket, &meta, staged)?;
-                let object = Arc::new(Object { meta, content: Content::File(path) });
-                b.objects.insert(object.meta.key.clone(), Arc::clone(&object));
+                let object = Arc::new(Object {
+                    meta,
+                    content: Content::File(path),
+                });
+                b.objects
+                    .insert(object.meta.key.clone(), Arc::clone(&object));
                 return Ok(object);
             }
             (c, _) => c.clone(),
@@ -374,14 +432,23 @@ impl Store {
     /// The object at `bucket/key`.
     pub fn get_object(&self, bucket: &str, key: &str) -> Result<Arc<Object>, StoreError> {
         let s = self.lock();
-        let b = s.buckets.get(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
-        b.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
+        let b = s
+            .buckets
+            .get(bucket)
+            .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        b.objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
     }
 
     /// Deletes `bucket/key`; deleting a missing key succeeds, as in S3.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         let mut s = self.lock();
-        let b = s.buckets.get_mut(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        let b = s
+            .buckets
+            .get_mut(bucket)
+            .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
         if b.objects.remove(key).is_some()
             && let Some(d) = &self.disk
         {
@@ -401,7 +468,10 @@ impl Store {
         max_keys: usize,
     ) -> Result<Listing, StoreError> {
         let s = self.lock();
-        let b = s.buckets.get(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        let b = s
+            .buckets
+            .get(bucket)
+            .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
         // The token is the last key or common prefix returned; skip past it.
         let after = match (token, start_after) {
             (Some(t), _) => Some(t),
@@ -430,7 +500,9 @@ impl Store {
                 continue;
             }
             let group = delimiter.and_then(|d| {
-                key[prefix.len()..].find(d).map(|i| key[..prefix.len() + i + d.len()].to_owned())
+                key[prefix.len()..]
+                    .find(d)
+                    .map(|i| key[..prefix.len() + i + d.len()].to_owned())
             });
             if let Some(g) = &group
                 && out.common_prefixes.last() == Some(g)
@@ -458,7 +530,12 @@ impl Store {
     }
 
     /// Starts a multipart upload; returns its id.
-    pub fn create_upload(&self, bucket: &str, key: &str, attrs: NewObject) -> Result<String, StoreError> {
+    pub fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        attrs: NewObject,
+    ) -> Result<String, StoreError> {
         self.check_bucket(bucket)?;
         let id = hex::encode(rand::random::<[u8; 16]>());
         if let Some(d) = &self.disk {
@@ -466,7 +543,12 @@ impl Store {
         }
         self.lock().uploads.insert(
             id.clone(),
-            Upload { bucket: bucket.to_owned(), key: key.to_owned(), attrs, parts: BTreeMap::new() },
+            Upload {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                attrs,
+                parts: BTreeMap::new(),
+            },
         );
         Ok(id)
     }
@@ -489,22 +571,39 @@ impl Store {
         etag: String,
     ) -> Result<PartInfo, StoreError> {
         Self::check_upload(&self.lock(), id, bucket, key)?;
-        let info = PartInfo { number, etag, size: blob.len(), last_modified: now_secs() };
+        let info = PartInfo {
+            number,
+            etag,
+            size: blob.len(),
+            last_modified: now_secs(),
+        };
         let content = match &self.disk {
             Some(d) => Content::File(d.write_part(id, number, &blob)?),
             None => Content::Memory(blob),
         };
         let mut s = self.lock();
-        let upload = s.uploads.get_mut(id).ok_or_else(|| StoreError::NoSuchUpload(id.to_owned()))?;
+        let upload = s
+            .uploads
+            .get_mut(id)
+            .ok_or_else(|| StoreError::NoSuchUpload(id.to_owned()))?;
         upload.parts.insert(number, (info.clone(), content));
         Ok(info)
     }
 
     /// The parts of upload `id`, by number.
-    pub fn list_parts(&self, bucket: &str, key: &str, id: &str) -> Result<Vec<PartInfo>, StoreError> {
+    pub fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+    ) -> Result<Vec<PartInfo>, StoreError> {
         let s = self.lock();
         Self::check_upload(&s, id, bucket, key)?;
-        Ok(s.uploads[id].parts.values().map(|(p, _)| p.clone()).collect())
+        Ok(s.uploads[id]
+            .parts
+            .values()
+            .map(|(p, _)| p.clone())
+            .collect())
     }
 
     /// Aborts upload `id`, dropping its parts.
@@ -540,7 +639,10 @@ impl Store {
             }
             let mut chosen = Vec::with_capacity(parts.len());
             for (i, (number, etag)) in parts.iter().enumerate() {
-                let (info, content) = upload.parts.get(number).ok_or(StoreError::InvalidPart(*number))?;
+                let (info, content) = upload
+                    .parts
+                    .get(number)
+                    .ok_or(StoreError::InvalidPart(*number))?;
                 if info.etag != etag.trim_matches('"') {
                     return Err(StoreError::InvalidPart(*number));
                 }
@@ -577,9 +679,15 @@ impl Store {
                 let staged = d.stage_concat(&files)?;
                 let mut s = self.lock();
                 Self::check_upload(&s, id, bucket, key)?;
-                let b = s.buckets.get_mut(bucket).ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+                let b = s
+                    .buckets
+                    .get_mut(bucket)
+                    .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
                 let path = d.commit_object(bucket, &meta, staged)?;
-                let object = Arc::new(Object { meta, content: Content::File(path) });
+                let object = Arc::new(Object {
+                    meta,
+                    content: Content::File(path),
+                });
                 b.objects.insert(key.to_owned(), Arc::clone(&object));
                 object
             }
@@ -591,7 +699,13 @@ impl Store {
                         _ => Vec::new(),
                     })
                     .collect();
-                self.insert(bucket, Object { meta, content: Content::Memory(Blob::from_chunks(chunks)) })?
+                self.insert(
+                    bucket,
+                    Object {
+                        meta,
+                        content: Content::Memory(Blob::from_chunks(chunks)),
+                    },
+                )?
             }
         };
         self.lock().uploads.remove(id);

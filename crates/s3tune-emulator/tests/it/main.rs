@@ -1,0 +1,6 @@
+//! Integration tests of the emulator: real aws-sdk-s3 clients over real loopback sockets.
+
+mod api;
+mod common;
+mod disk;
+mod network;
