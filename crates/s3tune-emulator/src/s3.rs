@@ -276,7 +276,6 @@ impl S3 for Service {
         self.store.create_bucket(&bucket).map_err(s3_err)?;
         Ok(S3Response::new(dto::CreateBucketOutput {
             location: Some(format!("/{bucket}")),
-            ..Default::default()
         }))
     }
 
@@ -386,7 +385,7 @@ impl S3 for Service {
             encoding_type: input.encoding_type,
             contents: Some(contents),
             common_prefixes: Some(common_prefixes),
-            ..Default::default()
+            request_charged: None,
         }))
     }
 

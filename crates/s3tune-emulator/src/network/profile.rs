@@ -204,28 +204,51 @@ impl NetworkProfile {
     /// One line for people: what this profile emulates.
     #[must_use]
     pub fn describe(&self) -> String {
-        let rate = |r: Option<Rate>| r.map_or_else(|| "unlimited".to_owned(), |r| r.to_string());
-        let mut s = format!(
-            "first byte {:?} (jitter σ={}), {} per connection, link {}",
-            self.first_byte_latency,
-            self.first_byte_jitter,
-            rate(self.connection_bandwidth),
-            rate(self.link_bandwidth),
-        );
-        if let Some(g) = self.get_rate_limit {
-            s += &format!(", SlowDown past {g} GET/s");
+        let mut parts = Vec::new();
+        if !self.first_byte_latency.is_zero() {
+            parts.push(format!(
+                "first byte {:?} median (log-normal sigma {})",
+                self.first_byte_latency, self.first_byte_jitter
+            ));
         }
-        if self.slowdown_probability > 0.0 || self.internal_error_probability > 0.0 {
-            s += &format!(
-                ", {:.1}% 503 + {:.1}% 500 injected",
-                self.slowdown_probability * 100.0,
+        if let Some(r) = self.connection_bandwidth {
+            parts.push(format!("{r} per connection"));
+        }
+        if let Some(r) = self.link_bandwidth {
+            parts.push(format!("{r} shared link"));
+        }
+        if let Some(g) = self.get_rate_limit {
+            parts.push(format!("SlowDown past {g} GET/s"));
+        }
+        if let Some(p) = self.put_rate_limit {
+            parts.push(format!("SlowDown past {p} PUT/s"));
+        }
+        if let Some(c) = self.max_concurrent_requests {
+            parts.push(format!("SlowDown past {c} concurrent requests"));
+        }
+        if self.slowdown_probability > 0.0 {
+            parts.push(format!(
+                "{:.1}% injected 503",
+                self.slowdown_probability * 100.0
+            ));
+        }
+        if self.internal_error_probability > 0.0 {
+            parts.push(format!(
+                "{:.1}% injected 500",
                 self.internal_error_probability * 100.0
-            );
+            ));
         }
         if self.reset_probability > 0.0 {
-            s += &format!(", {:.1}% bodies reset", self.reset_probability * 100.0);
+            parts.push(format!(
+                "{:.1}% bodies reset",
+                self.reset_probability * 100.0
+            ));
         }
-        s
+        if parts.is_empty() {
+            "no shaping".to_owned()
+        } else {
+            parts.join(", ")
+        }
     }
 }
 

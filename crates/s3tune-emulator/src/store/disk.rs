@@ -104,7 +104,7 @@ impl Disk {
             for f in fs::read_dir(&bdir)? {
                 let path = f?.path();
                 let is_meta = path.extension().is_some_and(|e| e == "json")
-                    && !path.file_name().is_some_and(|n| n == ".bucket.json");
+                    && path.file_name().is_none_or(|n| n != ".bucket.json");
                 if !is_meta {
                     continue;
                 }
