@@ -28,7 +28,13 @@ const CONNS: u64 = 32;
 /// One large GET on one connection; bytes/s from first byte to last. Broken transfers
 /// (the faulty profile resets some) are retried: only complete ones count.
 async fn single(server: &DedicatedEmulator, bytes: u64) -> f64 {
-    let req = presign(server, "bench", "big", Some(format!("bytes=0-{}", bytes - 1))).await;
+    let req = presign(
+        server,
+        "bench",
+        "big",
+        Some(format!("bytes=0-{}", bytes - 1)),
+    )
+    .await;
     let mut conn = Conn::connect(server.addr()).await;
     loop {
         let f = conn.get(&req, |_| {}).await;
@@ -46,12 +52,25 @@ async fn aggregate(server: &DedicatedEmulator, each: u64) -> f64 {
     // Sign every request first, so that all 32 start together.
     let mut reqs = Vec::new();
     for i in 0..CONNS {
-        reqs.push(presign(server, "bench", "big", Some(format!("bytes={}-{}", i * each, (i + 1) * each - 1))).await);
+        reqs.push(
+            presign(
+                server,
+                "bench",
+                "big",
+                Some(format!("bytes={}-{}", i * each, (i + 1) * each - 1)),
+            )
+            .await,
+        );
     }
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for req in reqs {
-        let (received, headers, window, addr) = (received.clone(), headers.clone(), window.clone(), server.addr());
+        let (received, headers, window, addr) = (
+            received.clone(),
+            headers.clone(),
+            window.clone(),
+            server.addr(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::connect(addr).await;
             let mut first = true;
@@ -63,7 +82,8 @@ async fn aggregate(server: &DedicatedEmulator, each: u64) -> f64 {
                         if first {
                             first = false;
                             if headers.fetch_add(1, Ordering::SeqCst) + 1 == CONNS as usize {
-                                window.lock().unwrap().0 = Some((Instant::now(), received.load(Ordering::SeqCst)));
+                                window.lock().unwrap().0 =
+                                    Some((Instant::now(), received.load(Ordering::SeqCst)));
                             }
                         }
                         received.fetch_add(d.len() as u64, Ordering::SeqCst);
@@ -137,18 +157,30 @@ fn row(figure: &str, configured: Option<f64>, measured: &[f64], fmt: fn(f64) -> 
     let (conf, verdict) = match configured {
         Some(c) if c > 0.0 => {
             let ratio = median / c;
-            let ok = if (0.9..=1.1).contains(&ratio) { "ok" } else { "OFF" };
+            let ok = if (0.9..=1.1).contains(&ratio) {
+                "ok"
+            } else {
+                "OFF"
+            };
             (fmt(c), format!("{ratio:.3}  {ok}"))
         }
         _ => ("unshaped".to_owned(), "-".to_owned()),
     };
-    let shown = if measured.len() == 1 { fmt(measured[0]) } else { spread(measured, fmt) };
+    let shown = if measured.len() == 1 {
+        fmt(measured[0])
+    } else {
+        spread(measured, fmt)
+    };
     println!("  {figure:<28} {conf:>12}   {shown:>32}   {verdict}");
 }
 
 fn rate_row(figure: &str, configured: f64, k: u64, n: u64) {
     let (lo, hi) = wilson(k, n);
-    let verdict = if (lo..=hi).contains(&configured) { "ok (in 95% CI)" } else { "OFF" };
+    let verdict = if (lo..=hi).contains(&configured) {
+        "ok (in 95% CI)"
+    } else {
+        "OFF"
+    };
     println!(
         "  {figure:<28} {:>11.2}%   {:>9.2}% [{:.2}%, {:.2}%] of {n:<5}   {verdict}",
         configured * 100.0,
@@ -159,16 +191,27 @@ fn rate_row(figure: &str, configured: f64, k: u64, n: u64) {
 }
 
 fn main() {
-    let n_requests: u64 = std::env::var("PROFILE_BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let n_requests: u64 = std::env::var("PROFILE_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     println!("s3tune emulator profile benchmark");
-    println!("machine: {}; server and client on separate 2-thread runtimes", common::machine());
-    println!("throughput: min / median / max over {REPS} runs; latency and rates: over all small GETs");
+    println!(
+        "machine: {}; server and client on separate 2-thread runtimes",
+        common::machine()
+    );
+    println!(
+        "throughput: min / median / max over {REPS} runs; latency and rates: over all small GETs"
+    );
     println!("ratio = median / configured (ok within ±10%); rates: observed with a 95% interval");
     for name in PROFILE_NAMES {
         let profile = NetworkProfile::named(name).unwrap();
         let config = EmulatorConfig {
             network: profile.clone(),
-            objects: vec![format!("bench/big={BIG}").parse().unwrap(), "bench/small=1KiB".parse().unwrap()],
+            objects: vec![
+                format!("bench/big={BIG}").parse().unwrap(),
+                "bench/small=1KiB".parse().unwrap(),
+            ],
             ..EmulatorConfig::default()
         };
         let server = Emulator::start_dedicated(config, 2).expect("emulator starts");
@@ -180,8 +223,12 @@ fn main() {
             (None, l) => l,
         };
         // About 1.5 s of transfer per measurement at the configured rate.
-        let single_bytes = conn_rate.map_or(1024 * MIB, |r| ((r * 1.5) as u64).clamp(64 * MIB, 1024 * MIB));
-        let each = agg_rate.map_or(BIG / CONNS, |r| ((r * 1.5 / CONNS as f64) as u64).clamp(4 * MIB, BIG / CONNS));
+        let single_bytes = conn_rate.map_or(1024 * MIB, |r| {
+            ((r * 1.5) as u64).clamp(64 * MIB, 1024 * MIB)
+        });
+        let each = agg_rate.map_or(BIG / CONNS, |r| {
+            ((r * 1.5 / CONNS as f64) as u64).clamp(4 * MIB, BIG / CONNS)
+        });
 
         let rt = client_runtime(2);
         let (singles, aggs, reqs) = rt.block_on(async {
@@ -194,16 +241,39 @@ fn main() {
             (singles, aggs, requests(&server, n_requests).await)
         });
         println!("\nprofile `{name}`: {}", profile.describe());
-        println!("  {:<28} {:>12}   {:>32}   ratio", "figure", "configured", "measured");
+        println!(
+            "  {:<28} {:>12}   {:>32}   ratio",
+            "figure", "configured", "measured"
+        );
         row("1-connection throughput", conn_rate, &singles, mbps);
         row("32-connection throughput", agg_rate, &aggs, mbps);
         let median = profile.first_byte_latency.as_secs_f64();
         let p99 = median * (2.3263 * profile.first_byte_jitter).exp();
         let lat = &reqs.latencies;
-        row("first-byte latency median", Some(median), &[quantile(lat, 0.5)], ms);
-        row("first-byte latency p99", Some(p99), &[quantile(lat, 0.99)], ms);
-        rate_row("503 SlowDown rate", profile.slowdown_probability, reqs.e503, reqs.n);
-        rate_row("mid-body reset rate", profile.reset_probability, reqs.resets, reqs.served);
+        row(
+            "first-byte latency median",
+            Some(median),
+            &[quantile(lat, 0.5)],
+            ms,
+        );
+        row(
+            "first-byte latency p99",
+            Some(p99),
+            &[quantile(lat, 0.99)],
+            ms,
+        );
+        rate_row(
+            "503 SlowDown rate",
+            profile.slowdown_probability,
+            reqs.e503,
+            reqs.n,
+        );
+        rate_row(
+            "mid-body reset rate",
+            profile.reset_probability,
+            reqs.resets,
+            reqs.served,
+        );
         let s = server.stats();
         println!(
             "  server counted: {} requests, {} injected 503, {} throttled, {} resets",

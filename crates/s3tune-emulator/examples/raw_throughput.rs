@@ -29,8 +29,14 @@ const BUF: usize = 256 * 1024;
 
 /// The baseline server: for each connection, read a byte count, write that many bytes.
 fn start_tcp_server() -> (SocketAddr, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move {
         let block: Arc<[u8]> = vec![0x5a; BUF].into();
@@ -84,7 +90,15 @@ async fn emulator_fetch(server: &s3tune_emulator::DedicatedEmulator, verify: boo
     let part = GIB / PARTS;
     let mut reqs = Vec::new();
     for i in 0..PARTS {
-        reqs.push(presign(server, "bench", "1gib", Some(format!("bytes={}-{}", i * part, (i + 1) * part - 1))).await);
+        reqs.push(
+            presign(
+                server,
+                "bench",
+                "1gib",
+                Some(format!("bytes={}-{}", i * part, (i + 1) * part - 1)),
+            )
+            .await,
+        );
     }
     let bad = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
@@ -141,12 +155,25 @@ fn main() {
         (emu, tcp)
     });
     let ratio = quantile(&emu, 0.5) / quantile(&tcp, 0.5);
-    println!("s3tune emulator raw throughput: 1 GiB, {PARTS} parallel ranged GETs, `unlimited` profile");
-    println!("machine: {}; server and client on separate 2-thread runtimes", common::machine());
-    println!("all bytes verified in an untimed run first; min / median / max over {REPS} interleaved runs");
+    println!(
+        "s3tune emulator raw throughput: 1 GiB, {PARTS} parallel ranged GETs, `unlimited` profile"
+    );
+    println!(
+        "machine: {}; server and client on separate 2-thread runtimes",
+        common::machine()
+    );
+    println!(
+        "all bytes verified in an untimed run first; min / median / max over {REPS} interleaved runs"
+    );
     println!("  loopback TCP copy (ceiling)   {}", spread(&tcp, gbps));
     println!("  emulator GET                  {}", spread(&emu, gbps));
-    println!("  emulator / ceiling            {:.0} %   (goals: >= 2 GB/s and >= 70 %)", ratio * 100.0);
+    println!(
+        "  emulator / ceiling            {:.0} %   (goals: >= 2 GB/s and >= 70 %)",
+        ratio * 100.0
+    );
     let ok = quantile(&emu, 0.5) >= 2e9 && ratio >= 0.7;
-    println!("  verdict                       {}", if ok { "goals met" } else { "GOALS NOT MET" });
+    println!(
+        "  verdict                       {}",
+        if ok { "goals met" } else { "GOALS NOT MET" }
+    );
 }

@@ -15,7 +15,7 @@ use md5::{Digest, Md5};
 use s3s::dto::{self, ETag, ETagCondition, StreamingBlob, Timestamp};
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use crate::store::{Blob, NewObject, ObjectMeta, ObjectStream, Store, StoreError};
+use crate::store::{Blob, NewObject, Object, ObjectMeta, ObjectStream, Store, StoreError};
 
 /// The S3 service of the emulator.
 #[derive(Debug, Clone)]
@@ -29,7 +29,26 @@ impl Service {
     pub fn new(store: Arc<Store>, region: String) -> Self {
         Self { store, region }
     }
+
+    /// What GET and HEAD share: find the object, apply the conditions, resolve the
+    /// requested range (`None`: the whole object).
+    fn locate(
+        &self,
+        bucket: &str,
+        key: &str,
+        conditions: &Conditions<'_>,
+        range: Option<dto::Range>,
+        part_number: Option<i32>,
+    ) -> S3Result<(Arc<Object>, Option<ByteRange>)> {
+        let obj = self.store.get_object(bucket, key).map_err(s3_err)?;
+        check_conditions(&obj.meta, conditions)?;
+        let range = requested_range(&obj.meta, range, part_number)?;
+        Ok((obj, range))
+    }
 }
+
+/// A resolved byte range of an object: `start..end`.
+type ByteRange = (u64, u64);
 
 /// Largest single PUT S3 accepts.
 const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
@@ -75,18 +94,20 @@ fn matches(cond: &ETagCondition, meta: &ObjectMeta) -> bool {
     }
 }
 
+/// The conditional headers of a GET or HEAD.
+struct Conditions<'a> {
+    if_match: Option<&'a ETagCondition>,
+    if_none_match: Option<&'a ETagCondition>,
+    if_modified_since: Option<&'a Timestamp>,
+    if_unmodified_since: Option<&'a Timestamp>,
+}
+
 /// HTTP conditional request rules as S3 applies them to GET and HEAD: a failed
 /// `If-Match` / `If-Unmodified-Since` is 412; a matching `If-None-Match` or an unchanged
 /// `If-Modified-Since` is 304 (each second of a pair only counts without the first).
-fn check_conditions(
-    meta: &ObjectMeta,
-    if_match: Option<&ETagCondition>,
-    if_none_match: Option<&ETagCondition>,
-    if_modified_since: Option<&Timestamp>,
-    if_unmodified_since: Option<&Timestamp>,
-) -> S3Result<()> {
+fn check_conditions(meta: &ObjectMeta, c: &Conditions<'_>) -> S3Result<()> {
     let modified = i64::try_from(meta.last_modified).unwrap_or(i64::MAX);
-    match (if_match, if_unmodified_since) {
+    match (c.if_match, c.if_unmodified_since) {
         (Some(c), _) if !matches(c, meta) => {
             return Err(s3_error!(
                 PreconditionFailed,
@@ -101,7 +122,7 @@ fn check_conditions(
         }
         _ => {}
     }
-    let not_modified = match (if_none_match, if_modified_since) {
+    let not_modified = match (c.if_none_match, c.if_modified_since) {
         (Some(c), _) => matches(c, meta),
         (None, Some(t)) => modified <= secs_of(t),
         (None, None) => false,
@@ -202,7 +223,7 @@ fn requested_range(
     meta: &ObjectMeta,
     range: Option<dto::Range>,
     part_number: Option<i32>,
-) -> S3Result<Option<(u64, u64)>> {
+) -> S3Result<Option<ByteRange>> {
     if let Some(n) = part_number {
         if range.is_some() {
             return Err(s3_error!(
@@ -394,19 +415,19 @@ impl S3 for Service {
         req: S3Request<dto::HeadObjectInput>,
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let input = req.input;
-        let obj = self
-            .store
-            .get_object(&input.bucket, &input.key)
-            .map_err(s3_err)?;
-        let meta = &obj.meta;
-        check_conditions(
-            meta,
-            input.if_match.as_ref(),
-            input.if_none_match.as_ref(),
-            input.if_modified_since.as_ref(),
-            input.if_unmodified_since.as_ref(),
+        let (obj, range) = self.locate(
+            &input.bucket,
+            &input.key,
+            &Conditions {
+                if_match: input.if_match.as_ref(),
+                if_none_match: input.if_none_match.as_ref(),
+                if_modified_since: input.if_modified_since.as_ref(),
+                if_unmodified_since: input.if_unmodified_since.as_ref(),
+            },
+            input.range,
+            input.part_number,
         )?;
-        let range = requested_range(meta, input.range, input.part_number)?;
+        let meta = &obj.meta;
         let (start, end) = range.unwrap_or((0, meta.size));
         Ok(S3Response::new(dto::HeadObjectOutput {
             accept_ranges: Some("bytes".into()),
@@ -426,19 +447,19 @@ impl S3 for Service {
         req: S3Request<dto::GetObjectInput>,
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let input = req.input;
-        let obj = self
-            .store
-            .get_object(&input.bucket, &input.key)
-            .map_err(s3_err)?;
-        let meta = &obj.meta;
-        check_conditions(
-            meta,
-            input.if_match.as_ref(),
-            input.if_none_match.as_ref(),
-            input.if_modified_since.as_ref(),
-            input.if_unmodified_since.as_ref(),
+        let (obj, range) = self.locate(
+            &input.bucket,
+            &input.key,
+            &Conditions {
+                if_match: input.if_match.as_ref(),
+                if_none_match: input.if_none_match.as_ref(),
+                if_modified_since: input.if_modified_since.as_ref(),
+                if_unmodified_since: input.if_unmodified_since.as_ref(),
+            },
+            input.range,
+            input.part_number,
         )?;
-        let range = requested_range(meta, input.range, input.part_number)?;
+        let meta = &obj.meta;
         let (start, end) = range.unwrap_or((0, meta.size));
         let stream = ObjectStream::new(&obj.content, start, end).map_err(|e| {
             tracing::error!(error = %e, key = %meta.key, "cannot open object data");

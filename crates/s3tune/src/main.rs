@@ -23,11 +23,13 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr: warnings by default, `-v` info (e.g. each request the emulator
-/// serves), `-vv` debug. `RUST_LOG` overrides.
+/// serves), `-vv` debug. `RUST_LOG` overrides. The s3s crate logs every S3 error it
+/// answers (a 404 for a missing key, say) at ERROR level; those are the client's errors,
+/// not the server's, so they only show from `-vv` on.
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,s3s=off",
+        1 => "info,s3s=off",
         2 => "debug",
         _ => "trace",
     };

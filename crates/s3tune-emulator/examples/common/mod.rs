@@ -22,12 +22,23 @@ pub struct Signed {
 }
 
 /// Presigns a GET of `bucket/key` (with `range`) for `server`.
-pub async fn presign(server: &EmulatorHandle, bucket: &str, key: &str, range: Option<String>) -> Signed {
+pub async fn presign(
+    server: &EmulatorHandle,
+    bucket: &str,
+    key: &str,
+    range: Option<String>,
+) -> Signed {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(server.region().to_owned()))
         .endpoint_url(server.endpoint())
-        .credentials_provider(Credentials::new(server.access_key(), server.secret_key(), None, None, "bench"))
+        .credentials_provider(Credentials::new(
+            server.access_key(),
+            server.secret_key(),
+            None,
+            None,
+            "bench",
+        ))
         .force_path_style(true)
         .build();
     let req = Client::from_conf(conf)
@@ -41,7 +52,10 @@ pub async fn presign(server: &EmulatorHandle, bucket: &str, key: &str, range: Op
     let uri: http::Uri = req.uri().parse().unwrap();
     Signed {
         path: uri.path_and_query().unwrap().to_string(),
-        headers: req.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+        headers: req
+            .headers()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
     }
 }
 
@@ -73,7 +87,10 @@ impl Conn {
     async fn reconnect(&mut self) {
         let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         stream.set_nodelay(true).unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -87,7 +104,8 @@ impl Conn {
             self.reconnect().await;
         }
         let sender = self.sender.as_mut().unwrap();
-        let mut b = http::Request::get(req.path.as_str()).header(http::header::HOST, self.addr.to_string());
+        let mut b =
+            http::Request::get(req.path.as_str()).header(http::header::HOST, self.addr.to_string());
         for (k, v) in &req.headers {
             if !k.eq_ignore_ascii_case("host") {
                 b = b.header(k.as_str(), v.as_str());
@@ -95,13 +113,24 @@ impl Conn {
         }
         let started = Instant::now();
         let sent = match sender.ready().await {
-            Ok(()) => sender.send_request(b.body(http_body_util::Empty::new()).unwrap()).await,
+            Ok(()) => {
+                sender
+                    .send_request(b.body(http_body_util::Empty::new()).unwrap())
+                    .await
+            }
             Err(e) => Err(e),
         };
         let Ok(resp) = sent else {
             self.sender = None;
             let now = Instant::now();
-            return Fetch { status: 0, bytes: 0, broken: true, started, first_byte: now, done: now };
+            return Fetch {
+                status: 0,
+                bytes: 0,
+                broken: true,
+                started,
+                first_byte: now,
+                done: now,
+            };
         };
         let first_byte = Instant::now();
         let status = resp.status().as_u16();
@@ -123,7 +152,14 @@ impl Conn {
                 }
             }
         }
-        Fetch { status, bytes, broken, started, first_byte, done: Instant::now() }
+        Fetch {
+            status,
+            bytes,
+            broken,
+            started,
+            first_byte,
+            done: Instant::now(),
+        }
     }
 }
 
@@ -144,7 +180,12 @@ pub fn quantile(xs: &[f64], q: f64) -> f64 {
 /// `min / median / max` of `xs`, formatted with `f`.
 pub fn spread(xs: &[f64], f: impl Fn(f64) -> String) -> String {
     let v = sorted(xs);
-    format!("{} / {} / {}", f(v[0]), f(quantile(&v, 0.5)), f(v[v.len() - 1]))
+    format!(
+        "{} / {} / {}",
+        f(v[0]),
+        f(quantile(&v, 0.5)),
+        f(v[v.len() - 1])
+    )
 }
 
 /// Wilson 95 % interval of a proportion `k` out of `n`.
@@ -176,7 +217,11 @@ pub fn ms(v: f64) -> String {
 
 /// A runtime for the client side of a benchmark, apart from the server's.
 pub fn client_runtime(threads: usize) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// The machine, for the record.
@@ -184,7 +229,11 @@ pub fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cpus} cores, {model}")
 }

@@ -188,6 +188,23 @@ impl ByteStream for ObjectStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::StreamExt;
+
+    #[tokio::test]
+    async fn synthetic_bodies_stream_in_large_frames() {
+        let content = Content::Synthetic(Arc::new(Pattern::new("k")));
+        let len = 3 * FRAME as u64 + 5;
+        let mut stream = ObjectStream::new(&content, 7, 7 + len).unwrap();
+        let mut sizes = Vec::new();
+        let mut offset = 7;
+        while let Some(frame) = stream.next().await {
+            let frame = frame.unwrap();
+            assert_eq!(crate::synthetic::verify("k", offset, &frame), None);
+            offset += frame.len() as u64;
+            sizes.push(frame.len());
+        }
+        assert_eq!(sizes, vec![FRAME, FRAME, FRAME, 5]);
+    }
 
     #[test]
     fn blob_frames_cover_ranges_across_chunks() {

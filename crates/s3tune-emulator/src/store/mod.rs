@@ -337,26 +337,34 @@ impl Store {
         meta: ObjectMeta,
         content: Content,
     ) -> Result<Arc<Object>, StoreError> {
-        let content = match (&self.disk, content) {
-            (Some(d), Content::Memory(blob)) => {
-                let staged = d.stage_blob(&blob)?;
-                let mut s = self.lock();
-                let b = s
-                    .buckets
-                    .get_mut(bucket)
-                    .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
-                let path = d.commit_object(bucket, &meta, staged)?;
-                let object = Arc::new(Object {
-                    meta,
-                    content: Content::File(path),
-                });
-                b.objects
-                    .insert(object.meta.key.clone(), Arc::clone(&object));
-                return Ok(object);
-            }
-            (_, content) => content,
-        };
+        if let (Some(d), Content::Memory(blob)) = (&self.disk, &content) {
+            let staged = d.stage_blob(blob)?;
+            return self.commit_staged(d, bucket, meta, staged);
+        }
         self.insert(bucket, Object { meta, content })
+    }
+
+    /// Renames a staged file into place as `meta`'s object and indexes it (disk mode).
+    fn commit_staged(
+        &self,
+        d: &Disk,
+        bucket: &str,
+        meta: ObjectMeta,
+        staged: disk::Staged,
+    ) -> Result<Arc<Object>, StoreError> {
+        let mut s = self.lock();
+        let b = s
+            .buckets
+            .get_mut(bucket)
+            .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+        let path = d.commit_object(bucket, &meta, staged)?;
+        let object = Arc::new(Object {
+            meta,
+            content: Content::File(path),
+        });
+        b.objects
+            .insert(object.meta.key.clone(), Arc::clone(&object));
+        Ok(object)
     }
 
     /// Adds a synthetic object of `size` bytes (never persisted: it is given at start-up).
@@ -406,27 +414,12 @@ impl Store {
             metadata: attrs.metadata,
             ..src.meta.clone()
         };
-        let content = match (&src.content, &self.disk) {
-            (Content::File(path), Some(d)) => {
-                let staged = d.stage_copy(path)?;
-                let mut s = self.lock();
-                let b = s
-                    .buckets
-                    .get_mut(dst_bucket)
-                    .ok_or_else(|| StoreError::NoSuchBucket(dst_bucket.to_owned()))?;
-                let path = d.commit_object(dst_bucket, &meta, staged)?;
-                let object = Arc::new(Object {
-                    meta,
-                    content: Content::File(path),
-                });
-                b.objects
-                    .insert(object.meta.key.clone(), Arc::clone(&object));
-                return Ok(object);
-            }
-            (c, _) => c.clone(),
-        };
+        if let (Content::File(path), Some(d)) = (&src.content, &self.disk) {
+            let staged = d.stage_copy(path)?;
+            return self.commit_staged(d, dst_bucket, meta, staged);
+        }
         // Memory and synthetic content is shared, not copied.
-        self.commit(dst_bucket, meta, content)
+        self.commit(dst_bucket, meta, src.content.clone())
     }
 
     /// The object at `bucket/key`.
@@ -677,19 +670,7 @@ impl Store {
                     })
                     .collect::<Result<_, _>>()?;
                 let staged = d.stage_concat(&files)?;
-                let mut s = self.lock();
-                Self::check_upload(&s, id, bucket, key)?;
-                let b = s
-                    .buckets
-                    .get_mut(bucket)
-                    .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
-                let path = d.commit_object(bucket, &meta, staged)?;
-                let object = Arc::new(Object {
-                    meta,
-                    content: Content::File(path),
-                });
-                b.objects.insert(key.to_owned(), Arc::clone(&object));
-                object
+                self.commit_staged(d, bucket, meta, staged)?
             }
             None => {
                 let chunks = chosen
