@@ -44,11 +44,14 @@ async fn single(server: &DedicatedEmulator, bytes: u64) -> f64 {
     }
 }
 
+/// (time, bytes received so far) when all 32 have their headers, and when the first ends.
+type Window = (Option<(Instant, u64)>, Option<(Instant, u64)>);
+
 /// 32 concurrent ranged GETs of `each` bytes; steady-state aggregate bytes/s.
 async fn aggregate(server: &DedicatedEmulator, each: u64) -> f64 {
     let received = Arc::new(AtomicU64::new(0));
     let headers = Arc::new(AtomicUsize::new(0));
-    let window: Arc<Mutex<(Option<(Instant, u64)>, Option<(Instant, u64)>)>> = Arc::default();
+    let window: Arc<Mutex<Window>> = Arc::default();
     // Sign every request first, so that all 32 start together.
     let mut reqs = Vec::new();
     for i in 0..CONNS {
