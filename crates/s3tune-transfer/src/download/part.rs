@@ -1,0 +1,160 @@
+//! Fetching one byte range: request, check, read in `io_chunksize` pieces, and refetch
+//! only the missing bytes when the body breaks off.
+//!
+//! Which layer retries what: the SDK client retries whole requests that fail with
+//! throttling (503 SlowDown), 5xx or connection errors, with exponential backoff and
+//! jitter (standard retry mode). A body that breaks *after* a 200/206 is ours: the bytes
+//! already received are kept, and the rest is asked for again, up to
+//! `num_download_attempts` attempts, as boto3 does.
+
+use bytes::{Bytes, BytesMut};
+
+use super::Job;
+use crate::error::TransferError;
+
+/// Where the pieces of a range go.
+pub(crate) trait Sink: Send {
+    /// Takes the piece `data` found at `offset` of the object.
+    fn put(
+        &mut self,
+        offset: u64,
+        data: Bytes,
+    ) -> impl Future<Output = Result<(), TransferError>> + Send;
+}
+
+/// In memory, in order (for writing to standard output).
+impl Sink for Vec<Bytes> {
+    async fn put(&mut self, _offset: u64, data: Bytes) -> Result<(), TransferError> {
+        self.push(data);
+        Ok(())
+    }
+}
+
+/// Paces `data` through `max_bandwidth`, then hands it to `sink`.
+async fn emit(
+    job: &Job,
+    sink: &mut impl Sink,
+    offset: u64,
+    data: Bytes,
+) -> Result<(), TransferError> {
+    if let Some(l) = &job.limiter {
+        l.take(data.len() as u64).await;
+    }
+    sink.put(offset, data).await
+}
+
+/// Fetches `start..end` of the object and hands each piece (at most `io_chunksize`
+/// bytes, at its absolute offset) to `sink`, in order.
+pub(crate) async fn fetch(
+    job: &Job,
+    start: u64,
+    end: u64,
+    ranged: bool,
+    sink: &mut impl Sink,
+) -> Result<(), TransferError> {
+    let io = usize::try_from(job.config.io_chunksize).unwrap_or(usize::MAX);
+    let mut pos = start;
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        job.counters.request();
+        let mut req = job
+            .client
+            .get_object()
+            .bucket(&job.bucket)
+            .key(&job.key)
+            .if_match(&job.etag);
+        if ranged || pos > start {
+            req = req.range(format!("bytes={pos}-{}", end - 1));
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| TransferError::from_sdk("GetObject", &job.bucket, &job.key, e))?;
+        check_response(
+            job,
+            pos,
+            end,
+            ranged || pos > start,
+            resp.content_range(),
+            resp.content_length(),
+        )?;
+        let mut body = resp.body;
+        let mut piece = BytesMut::new();
+        let broke = loop {
+            match body.next().await {
+                Some(Ok(mut chunk)) => {
+                    job.counters.first_byte();
+                    while !chunk.is_empty() {
+                        let n = (io - piece.len()).min(chunk.len());
+                        job.counters.hold(n as u64);
+                        piece.extend_from_slice(&chunk.split_to(n));
+                        if piece.len() == io {
+                            let full = piece.split().freeze();
+                            let len = full.len() as u64;
+                            emit(job, sink, pos, full).await?;
+                            pos += len;
+                        }
+                    }
+                }
+                Some(Err(e)) => break Some(e.to_string()),
+                None => break None,
+            }
+        };
+        // Bytes received before a break are good: keep them.
+        if !piece.is_empty() {
+            let rest = piece.freeze();
+            let len = rest.len() as u64;
+            emit(job, sink, pos, rest).await?;
+            pos += len;
+        }
+        let message = match broke {
+            None if pos == end => return Ok(()),
+            None if pos > end => {
+                return Err(TransferError::BadResponse(format!(
+                    "more bytes than asked for at {start}"
+                )));
+            }
+            None => "the body ended early".to_owned(),
+            Some(m) => m,
+        };
+        if attempts >= job.config.num_download_attempts {
+            return Err(TransferError::BodyBroken {
+                start,
+                end: end - 1,
+                attempts,
+                message,
+            });
+        }
+        tracing::debug!(start, pos, end, attempts, %message, "body broke off; fetching the rest again");
+        job.counters
+            .retries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The response must carry exactly the bytes asked for.
+fn check_response(
+    job: &Job,
+    pos: u64,
+    end: u64,
+    ranged: bool,
+    content_range: Option<&str>,
+    content_length: Option<i64>,
+) -> Result<(), TransferError> {
+    let want_len = i64::try_from(end - pos).ok();
+    if ranged {
+        let want = format!("bytes {pos}-{}/{}", end - 1, job.size);
+        if content_range != Some(want.as_str()) {
+            return Err(TransferError::BadResponse(format!(
+                "Content-Range {content_range:?}, expected `{want}`"
+            )));
+        }
+    }
+    if content_length.is_some() && content_length != want_len {
+        return Err(TransferError::BadResponse(format!(
+            "Content-Length {content_length:?}, expected {want_len:?}"
+        )));
+    }
+    Ok(())
+}

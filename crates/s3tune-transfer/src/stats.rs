@@ -1,0 +1,126 @@
+//! What a transfer did, for `--json`, the tuner and tests.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// Figures of one finished transfer.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TransferStats {
+    /// Bytes transferred (the object's size).
+    pub bytes: u64,
+    /// Wall-clock seconds around the whole transfer, discovery to rename.
+    pub seconds: f64,
+    /// `bytes / seconds`.
+    pub bytes_per_sec: f64,
+    /// S3 requests sent (not counting the SDK's own retries of 503/5xx).
+    pub requests: u64,
+    /// Parts re-requested after their body broke off.
+    pub retries: u64,
+    /// Seconds from the start until the first body byte arrived.
+    pub first_byte_seconds: f64,
+    /// Most bytes held in memory at once (pieces being read plus the write queue).
+    pub peak_buffered: u64,
+    /// Part size used (after doubling for S3's 10,000-part limit); 0 for one request.
+    pub part_size: u64,
+    /// Number of parts (1 for a single request).
+    pub parts: u64,
+}
+
+/// Live counters shared by a transfer's tasks; also readable from outside for progress.
+#[derive(Debug, Default)]
+pub struct Progress {
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+impl Progress {
+    /// Bytes to transfer (0 until known).
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written (download) or sent (upload) so far.
+    #[must_use]
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_total(&self, n: u64) {
+        self.total.store(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Counters a transfer's tasks update as they go.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    pub start: Instant,
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    first_byte_nanos: AtomicU64,
+    buffered: AtomicU64,
+    peak_buffered: AtomicU64,
+}
+
+impl Counters {
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            first_byte_nanos: AtomicU64::new(u64::MAX),
+            buffered: AtomicU64::new(0),
+            peak_buffered: AtomicU64::new(0),
+        }
+    }
+
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn first_byte(&self) {
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.first_byte_nanos.fetch_min(nanos, Ordering::Relaxed);
+    }
+
+    /// `n` more bytes held in memory.
+    pub fn hold(&self, n: u64) {
+        let now = self.buffered.fetch_add(n, Ordering::Relaxed) + n;
+        self.peak_buffered.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// `n` bytes no longer held.
+    pub fn release(&self, n: u64) {
+        self.buffered.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    pub fn finish(&self, bytes: u64, part_size: u64, parts: u64) -> TransferStats {
+        let seconds = self.start.elapsed().as_secs_f64();
+        let fb = self.first_byte_nanos.load(Ordering::Relaxed);
+        TransferStats {
+            bytes,
+            seconds,
+            bytes_per_sec: if seconds > 0.0 {
+                bytes as f64 / seconds
+            } else {
+                0.0
+            },
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            first_byte_seconds: if fb == u64::MAX {
+                0.0
+            } else {
+                Duration::from_nanos(fb).as_secs_f64()
+            },
+            peak_buffered: self.peak_buffered.load(Ordering::Relaxed),
+            part_size,
+            parts,
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Uploads: one PUT below `multipart_threshold`, else a multipart upload of
+//! `multipart_chunksize` parts (doubled past 10,000 parts) with `max_concurrency` in
+//! flight, aborted on failure so no orphaned parts are left to pay for.
+//!
+//! Part bodies stream from the file (read in `io_chunksize` buffers) and can be replayed,
+//! so the SDK retries a failed part request itself. `max_bandwidth` is paid before each
+//! request for its whole body.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_smithy_types::byte_stream::Length;
+use tokio::task::JoinSet;
+
+use crate::bandwidth::Limiter;
+use crate::config::TransferConfig;
+use crate::error::TransferError;
+use crate::stats::{Counters, Progress, TransferStats};
+
+async fn file_body(
+    src: &Path,
+    offset: u64,
+    len: u64,
+    io: u64,
+) -> Result<ByteStream, TransferError> {
+    ByteStream::read_from()
+        .path(src)
+        .offset(offset)
+        .length(Length::Exact(len))
+        .buffer_size(usize::try_from(io).unwrap_or(usize::MAX))
+        .build()
+        .await
+        .map_err(|e| TransferError::Source {
+            path: src.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Uploads the file `src` to `bucket/key`.
+pub(crate) async fn from_path(
+    client: &Client,
+    src: &Path,
+    bucket: &str,
+    key: &str,
+    config: &TransferConfig,
+    progress: Arc<Progress>,
+) -> Result<TransferStats, TransferError> {
+    config.validate()?;
+    let meta = std::fs::metadata(src).map_err(|e| TransferError::Source {
+        path: src.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !meta.is_file() {
+        return Err(TransferError::Source {
+            path: src.to_owned(),
+            reason: "not a regular file".into(),
+        });
+    }
+    let size = meta.len();
+    progress.set_total(size);
+    let counters = Counters::new();
+    let limiter = config.max_bandwidth.map(Limiter::new);
+    if size < config.multipart_threshold {
+        if let Some(l) = &limiter {
+            l.take(size).await;
+        }
+        let body = file_body(src, 0, size, config.io_chunksize).await?;
+        counters.request();
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| TransferError::from_sdk("PutObject", bucket, key, e))?;
+        progress.add(size);
+        return Ok(counters.finish(size, 0, 1));
+    }
+
+    let part_size = config.part_size_for(size);
+    let parts = size.div_ceil(part_size);
+    counters.request();
+    let created = client
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| TransferError::from_sdk("CreateMultipartUpload", bucket, key, e))?;
+    let upload_id = created
+        .upload_id()
+        .ok_or_else(|| {
+            TransferError::BadResponse("CreateMultipartUpload without an UploadId".into())
+        })?
+        .to_owned();
+
+    let shared = Arc::new((
+        client.clone(),
+        src.to_owned(),
+        bucket.to_owned(),
+        key.to_owned(),
+        upload_id.clone(),
+    ));
+    let limiter = Arc::new(limiter);
+    let counters = Arc::new(counters);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut workers = JoinSet::new();
+    for _ in 0..(config.concurrency() as u64).min(parts) {
+        let (shared, limiter, counters, next, progress) = (
+            shared.clone(),
+            limiter.clone(),
+            counters.clone(),
+            next.clone(),
+            progress.clone(),
+        );
+        let io = config.io_chunksize;
+        workers.spawn(async move {
+            let (client, src, bucket, key, upload_id) = &*shared;
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= parts {
+                    return Ok::<_, TransferError>(done);
+                }
+                let start = i * part_size;
+                let len = part_size.min(size - start);
+                if let Some(l) = &*limiter {
+                    l.take(len).await;
+                }
+                let body = file_body(src, start, len, io).await?;
+                counters.request();
+                let number = i32::try_from(i + 1).expect("at most 10,000 parts");
+                let r = client
+                    .upload_part()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .part_number(number)
+                    .content_length(i64::try_from(len).unwrap_or(i64::MAX))
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| TransferError::from_sdk("UploadPart", bucket, key, e))?;
+                let etag = r.e_tag().ok_or_else(|| {
+                    TransferError::BadResponse("UploadPart without an ETag".into())
+                })?;
+                done.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .e_tag(etag)
+                        .build(),
+                );
+                progress.add(len);
+            }
+        });
+    }
+    let mut completed = Vec::with_capacity(usize::try_from(parts).unwrap_or(0));
+    let mut failure = None;
+    while let Some(r) = workers.join_next().await {
+        match r.unwrap_or_else(|e| {
+            Err(TransferError::BadResponse(format!(
+                "an upload task failed: {e}"
+            )))
+        }) {
+            Ok(mut parts) => completed.append(&mut parts),
+            Err(e) => {
+                failure.get_or_insert(e);
+                workers.abort_all();
+            }
+        }
+    }
+    let result = match failure {
+        Some(e) => Err(e),
+        None => {
+            completed.sort_by_key(|p| p.part_number());
+            counters.request();
+            client
+                .complete_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(completed))
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| TransferError::from_sdk("CompleteMultipartUpload", bucket, key, e))
+        }
+    };
+    if let Err(e) = result {
+        // Best effort: parts of an abandoned upload cost money until aborted.
+        let _ = client
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .send()
+            .await;
+        return Err(e);
+    }
+    Ok(counters.finish(size, part_size, parts))
+}

@@ -1,0 +1,5 @@
+//! The transfer engine against the real emulator over loopback sockets.
+
+mod common;
+mod download;
+mod upload;
