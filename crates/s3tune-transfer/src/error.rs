@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 pub use crate::config::ConfigError;
 
@@ -77,6 +77,9 @@ pub enum TransferError {
         /// Why.
         reason: String,
     },
+    /// The reader of the output went away (e.g. `| head`).
+    #[error("the output was closed before the download finished")]
+    OutputClosed,
     /// The source cannot be read.
     #[error("source {path}: {reason}")]
     Source {
@@ -126,13 +129,26 @@ impl TransferError {
             },
             _ => TransferError::Request {
                 operation,
-                message: one_line(&DisplayErrorContext(&err).to_string()),
+                message: describe(&err),
             },
         }
     }
 }
 
-/// Squeezes a multi-line error chain onto one line.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The error and its causes on one line, each said once (Display, never Debug).
+fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

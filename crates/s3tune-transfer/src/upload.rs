@@ -85,6 +85,14 @@ pub(crate) async fn from_path(
 
     let part_size = config.part_size_for(size);
     let parts = size.div_ceil(part_size);
+    tracing::info!(
+        bucket,
+        key,
+        size,
+        parts,
+        part_size,
+        "multipart upload starting"
+    );
     counters.request();
     let created = client
         .create_multipart_upload()
@@ -134,6 +142,7 @@ pub(crate) async fn from_path(
                     l.take(len).await;
                 }
                 let body = file_body(src, start, len, io).await?;
+                tracing::debug!(part = i + 1, start, len, "uploading part");
                 counters.request();
                 let number = i32::try_from(i + 1).expect("at most 10,000 parts");
                 let r = client

@@ -23,15 +23,22 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr: warnings by default, `-v` info (e.g. each request the emulator
-/// serves), `-vv` debug. `RUST_LOG` overrides. The s3s crate logs every S3 error it
-/// answers (a 404 for a missing key, say) at ERROR level; those are the client's errors,
-/// not the server's, so they only show from `-vv` on.
+/// serves), `-vv` debug, `-vvv` trace. `RUST_LOG` overrides.
+///
+/// Two kinds of crates are held back whatever the verbosity. The s3s crate logs every S3
+/// error it answers (a 404 for a missing key, say) at ERROR level; those are the
+/// client's errors, not the server's, so they only show from `-vv` on. The AWS SDK and
+/// HTTP crates log requests, headers and signing material at debug and trace: they stay
+/// at info, so that credentials never reach a log.
 fn init_logging(verbose: u8) {
+    const SDK_QUIET: &str = "aws_config=info,aws_sigv4=info,aws_runtime=info,aws_smithy_runtime=info,\
+        aws_smithy_runtime_api=info,aws_smithy_http_client=info,aws_smithy_types=info,aws_sdk_s3=info,\
+        aws_credential_types=info,hyper=info,hyper_util=info,h2=info,rustls=info";
     let default = match verbose {
-        0 => "warn,s3s=off",
-        1 => "info,s3s=off",
-        2 => "debug",
-        _ => "trace",
+        0 => "warn,s3s=off".to_owned(),
+        1 => format!("info,s3s=off,{SDK_QUIET}"),
+        2 => format!("debug,{SDK_QUIET}"),
+        _ => format!("trace,{SDK_QUIET}"),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

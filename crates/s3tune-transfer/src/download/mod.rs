@@ -125,6 +125,7 @@ pub(crate) async fn to_path(
     progress.set_total(job.size);
     let (temp, file) = TempFile::create(&target, job.size)?;
     let (ranged, part_size, parts) = job.plan();
+    tracing::info!(bucket, key, size = job.size, parts, part_size, dest = %target.display(), "download starting");
     if job.size > 0 {
         let (queue, writer) = writer::start(
             file,
@@ -174,10 +175,16 @@ pub(crate) async fn to_path(
         }
     }
     temp.commit()?;
-    Ok((
-        target,
-        counters.finish(job.size, if ranged { part_size } else { 0 }, parts),
-    ))
+    let stats = counters.finish(job.size, if ranged { part_size } else { 0 }, parts);
+    tracing::info!(
+        bucket,
+        key,
+        seconds = stats.seconds,
+        mb_per_sec = stats.bytes_per_sec / 1e6,
+        retries = stats.retries,
+        "download done"
+    );
+    Ok((target, stats))
 }
 
 /// Downloads `bucket/key` to `out` (standard output), bytes in order.
@@ -194,9 +201,12 @@ pub(crate) async fn to_writer(
     let job = Arc::new(discover(client, bucket, key, config, Arc::clone(&counters)).await?);
     progress.set_total(job.size);
     let (ranged, part_size, parts) = job.plan();
-    let stdout_err = |e: std::io::Error| TransferError::Destination {
-        path: "-".into(),
-        reason: e.to_string(),
+    let stdout_err = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => TransferError::OutputClosed,
+        _ => TransferError::Destination {
+            path: "-".into(),
+            reason: e.to_string(),
+        },
     };
     let fetches = futures::stream::iter(0..if job.size == 0 { 0 } else { parts }).map(|i| {
         let job = Arc::clone(&job);

@@ -55,6 +55,7 @@ pub(crate) async fn fetch(
     let io = usize::try_from(job.config.io_chunksize).unwrap_or(usize::MAX);
     let mut pos = start;
     let mut attempts = 0u32;
+    tracing::debug!(start, end, "fetching part");
     loop {
         attempts += 1;
         job.counters.request();

@@ -1,6 +1,8 @@
 //! One module per subcommand; each turns the parsed flags into library calls.
 
+mod s3url;
 mod serve;
+mod transfer;
 
 use std::process::ExitCode;
 
@@ -13,5 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .build()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
+        Command::Get(args) => runtime.block_on(transfer::get(args)),
+        Command::Put(args) => runtime.block_on(transfer::put(args)),
     }
 }

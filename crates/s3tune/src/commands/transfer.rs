@@ -1,0 +1,254 @@
+//! `s3tune get` and `s3tune put`: one transfer with s3tune's engine.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_s3::config::Region;
+use aws_sdk_s3::config::retry::RetryConfig;
+use s3tune_transfer::{Progress, Transfer, TransferConfig, TransferError, TransferStats};
+
+use super::s3url::S3Url;
+use crate::cli::{GetArgs, KnobArgs, PutArgs, TransferArgs};
+
+/// The configuration from `--config` (TOML or JSON), then the knob flags on top.
+fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
+    let mut c = match &args.config {
+        None => TransferConfig::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--config {}", path.display()))?;
+            let parsed = if path.extension().is_some_and(|e| e == "json") {
+                serde_json::from_str(&text).map_err(|e| anyhow!("{e}"))
+            } else {
+                toml::from_str(&text).map_err(|e| anyhow!("{}", e.message()))
+            };
+            parsed.with_context(|| format!("--config {}", path.display()))?
+        }
+    };
+    let KnobArgs {
+        multipart_threshold,
+        max_concurrency,
+        multipart_chunksize,
+        num_download_attempts,
+        max_io_queue,
+        io_chunksize,
+        use_threads,
+        max_bandwidth,
+    } = &args.knobs;
+    c.multipart_threshold = multipart_threshold.unwrap_or(c.multipart_threshold);
+    c.max_concurrency = max_concurrency.unwrap_or(c.max_concurrency);
+    c.multipart_chunksize = multipart_chunksize.unwrap_or(c.multipart_chunksize);
+    c.num_download_attempts = num_download_attempts.unwrap_or(c.num_download_attempts);
+    c.max_io_queue = max_io_queue.unwrap_or(c.max_io_queue);
+    c.io_chunksize = io_chunksize.unwrap_or(c.io_chunksize);
+    c.use_threads = use_threads.unwrap_or(c.use_threads);
+    c.max_bandwidth = max_bandwidth.or(c.max_bandwidth);
+    c.validate()?;
+    Ok(c)
+}
+
+/// An S3 client from the standard AWS chain (environment, `--profile`, config files,
+/// instance roles), with boto3's 5 attempts for throttling and 5xx.
+async fn s3_client(args: &TransferArgs) -> anyhow::Result<aws_sdk_s3::Client> {
+    if let Some(url) = &args.endpoint_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        bail!("--endpoint-url `{url}` must start with http:// or https://");
+    }
+    // Region: the flag, else AWS_REGION / AWS_DEFAULT_REGION, else the profile, else
+    // us-east-1 (as the AWS CLI and boto3 do; no instance-metadata lookup, which only
+    // costs time and warnings off EC2).
+    let mut profile_region = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(p) = &args.profile {
+        profile_region = profile_region.profile_name(p);
+    }
+    let region = RegionProviderChain::first_try(args.region.clone().map(Region::new))
+        .or_else(aws_config::environment::EnvironmentVariableRegionProvider::new())
+        .or_else(profile_region.build())
+        .or_else(Region::from_static("us-east-1"));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region);
+    if let Some(p) = &args.profile {
+        loader = loader.profile_name(p);
+    }
+    let shared = loader.load().await;
+    let provider = shared
+        .credentials_provider()
+        .ok_or_else(|| anyhow!("no AWS credentials provider is configured"))?;
+    provider.provide_credentials().await.map_err(|e| {
+        anyhow!(
+            "no AWS credentials found ({e}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             or name a profile with --profile"
+        )
+    })?;
+    let mut b = aws_sdk_s3::config::Builder::from(&shared)
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .build(),
+        );
+    if let Some(url) = &args.endpoint_url {
+        b = b.endpoint_url(url).force_path_style(true);
+    }
+    Ok(aws_sdk_s3::Client::from_conf(b.build()))
+}
+
+/// A progress bar on stderr while `work` runs, when stderr is a terminal.
+async fn with_progress<T>(
+    progress: Arc<Progress>,
+    label: String,
+    work: impl Future<Output = T>,
+) -> T {
+    if !std::io::stderr().is_terminal() {
+        return work.await;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta}",
+        )
+        .expect("valid template"),
+    );
+    bar.set_message(label);
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                bar.set_length(progress.total());
+                bar.set_position(progress.done());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let out = work.await;
+    ticker.abort();
+    bar.finish_and_clear();
+    out
+}
+
+/// Prints the result: JSON on stdout with `--json`, else one line for people.
+fn report(
+    json: bool,
+    verb: &str,
+    from: &str,
+    to: &str,
+    stats: &TransferStats,
+    config: &TransferConfig,
+    to_stderr: bool,
+) -> anyhow::Result<()> {
+    if json {
+        let value = serde_json::json!({
+            "operation": verb,
+            "source": from,
+            "destination": to,
+            "stats": stats,
+            "config": config,
+            "engine": "s3tune",
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    let line = format!(
+        "{verb} {from} to {to}: {} in {:.2} s ({:.1} MB/s), {} requests, {} retries",
+        bytesize::ByteSize(stats.bytes),
+        stats.seconds,
+        stats.bytes_per_sec / 1e6,
+        stats.requests,
+        stats.retries
+    );
+    if to_stderr {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
+    let url = S3Url::parse_object(&args.source)?;
+    let config = transfer_config(&args.transfer)?;
+    let transfer = Transfer::new(s3_client(&args.transfer).await?, config.clone());
+    let label = format!("get {url}");
+    if args.dest == Path::new("-") {
+        let mut out = tokio::io::stdout();
+        let result = with_progress(
+            transfer.progress(),
+            label,
+            transfer.download_to(&url.bucket, &url.key, &mut out),
+        )
+        .await;
+        // A reader that stops early (`| head`) is not an error, as for any Unix tool.
+        if let Err(TransferError::OutputClosed) = result {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let stats = result?;
+        // Standard output carries the bytes: figures go to stderr unless asked for JSON.
+        if std::io::stderr().is_terminal() && !args.transfer.json {
+            report(
+                false,
+                "downloaded",
+                &url.to_string(),
+                "-",
+                &stats,
+                &config,
+                true,
+            )?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (path, stats) = with_progress(
+        transfer.progress(),
+        label,
+        transfer.download(&url.bucket, &url.key, &args.dest),
+    )
+    .await?;
+    report(
+        args.transfer.json,
+        "downloaded",
+        &url.to_string(),
+        &path.display().to_string(),
+        &stats,
+        &config,
+        false,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn put(args: PutArgs) -> anyhow::Result<ExitCode> {
+    let mut url = S3Url::parse(&args.dest)?;
+    if url.key.is_empty() || url.key.ends_with('/') {
+        let name = args.source.file_name().ok_or_else(|| {
+            anyhow!(
+                "{} has no file name to use as the key",
+                args.source.display()
+            )
+        })?;
+        url.key.push_str(&name.to_string_lossy());
+    }
+    let config = transfer_config(&args.transfer)?;
+    let transfer = Transfer::new(s3_client(&args.transfer).await?, config.clone());
+    let stats = with_progress(
+        transfer.progress(),
+        format!("put {url}"),
+        transfer.upload(&args.source, &url.bucket, &url.key),
+    )
+    .await?;
+    report(
+        args.transfer.json,
+        "uploaded",
+        &args.source.display().to_string(),
+        &url.to_string(),
+        &stats,
+        &config,
+        false,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

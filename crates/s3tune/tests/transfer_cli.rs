@@ -1,0 +1,333 @@
+//! `s3tune get` / `s3tune put` as a user runs them, against an in-process emulator.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use s3tune_emulator::{DedicatedEmulator, Emulator, EmulatorConfig, synthetic};
+
+const ACCESS: &str = "AKIAS3TUNETESTKEY";
+const SECRET: &str = "Secret-Key-That-Must-Never-Be-Logged";
+
+fn server() -> DedicatedEmulator {
+    Emulator::start_dedicated(
+        EmulatorConfig {
+            access_key: ACCESS.into(),
+            secret_key: SECRET.into(),
+            objects: vec![
+                "data/big.bin=20000003".parse().unwrap(),
+                "data/small.txt=100".parse().unwrap(),
+            ],
+            ..EmulatorConfig::default()
+        },
+        1,
+    )
+    .unwrap()
+}
+
+/// Runs s3tune with only the environment given (HOME is empty: no AWS config files).
+fn run(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3tune"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn creds() -> [(&'static str, &'static str); 2] {
+    [
+        ("AWS_ACCESS_KEY_ID", ACCESS),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+    ]
+}
+
+fn one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "should fail: {out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
+    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+}
+
+#[test]
+fn get_and_put_round_trip() {
+    let s = server();
+    let home = tempfile::tempdir().unwrap();
+    let ep = s.endpoint();
+    let dir = home.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    // Into a directory, with the knobs as flags and --json.
+    let out = run(
+        home.path(),
+        &creds(),
+        &[
+            "get",
+            "s3://data/big.bin",
+            dir.to_str().unwrap(),
+            "--endpoint-url",
+            &ep,
+            "--max-concurrency",
+            "4",
+            "--multipart-chunksize",
+            "5MiB",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["stats"]["bytes"], 20_000_003);
+    assert_eq!(report["stats"]["parts"], 4);
+    assert_eq!(report["config"]["max_concurrency"], 4);
+    let data = std::fs::read(dir.join("big.bin")).unwrap();
+    assert_eq!(synthetic::verify("big.bin", 0, &data), None);
+    // To standard output, in order.
+    let out = run(
+        home.path(),
+        &creds(),
+        &["get", "s3://data/big.bin", "-", "--endpoint-url", &ep],
+    );
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), 20_000_003);
+    assert_eq!(synthetic::verify("big.bin", 0, &out.stdout), None);
+    // Up again under a key ending in / (the file's name is appended), from a config file.
+    let config = home.path().join("t.toml");
+    std::fs::write(
+        &config,
+        "max_concurrency = 3\nmultipart_chunksize = \"6MiB\"\n",
+    )
+    .unwrap();
+    let src = dir.join("big.bin");
+    let out = run(
+        home.path(),
+        &creds(),
+        &[
+            "put",
+            src.to_str().unwrap(),
+            "s3://data/copies/",
+            "--endpoint-url",
+            &ep,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("uploaded"));
+    let back = home.path().join("back.bin");
+    let out = run(
+        home.path(),
+        &creds(),
+        &[
+            "get",
+            "s3://data/copies/big.bin",
+            back.to_str().unwrap(),
+            "--endpoint-url",
+            &ep,
+        ],
+    );
+    assert!(out.status.success());
+    assert!(std::fs::read(&back).unwrap() == data);
+}
+
+#[test]
+fn bad_input_gets_one_clear_line() {
+    let s = server();
+    let home = tempfile::tempdir().unwrap();
+    let ep = s.endpoint();
+    let dest = home.path().to_str().unwrap().to_owned();
+    let c = creds();
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &["get", "data/big.bin", &dest, "--endpoint-url", &ep],
+        ),
+        "not an S3 URL",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &["get", "s3://data/", &dest, "--endpoint-url", &ep],
+        ),
+        "names no object",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &["get", "s3://nobucket/k", &dest, "--endpoint-url", &ep],
+        ),
+        "bucket `nobucket` does not exist",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &["get", "s3://data/nokey", &dest, "--endpoint-url", &ep],
+        ),
+        "s3://data/nokey does not exist",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &[],
+            &["get", "s3://data/big.bin", &dest, "--endpoint-url", &ep],
+        ),
+        "no AWS credentials",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &[
+                "get",
+                "s3://data/big.bin",
+                "/no/such/dir/x",
+                "--endpoint-url",
+                &ep,
+            ],
+        ),
+        "does not exist",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &[
+                "get",
+                "s3://data/big.bin",
+                "/proc/s3tune-cannot-write-here",
+                "--endpoint-url",
+                &ep,
+            ],
+        ),
+        "/proc/s3tune-cannot-write-here",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &[
+                "get",
+                "s3://data/big.bin",
+                &dest,
+                "--endpoint-url",
+                &ep,
+                "--multipart-chunksize",
+                "1MiB",
+            ],
+        ),
+        "S3 parts are 5 MiB to 5 GiB",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &[
+                "get",
+                "s3://data/big.bin",
+                &dest,
+                "--endpoint-url",
+                &ep,
+                "--max-concurrency",
+                "0",
+            ],
+        ),
+        "max_concurrency",
+    );
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &["put", "/no/such/file", "s3://data/k", "--endpoint-url", &ep],
+        ),
+        "/no/such/file",
+    );
+    // An unreachable endpoint fails within the retry policy, not after minutes.
+    let t0 = Instant::now();
+    one_line_error(
+        &run(
+            home.path(),
+            &c,
+            &[
+                "get",
+                "s3://data/big.bin",
+                &dest,
+                "--endpoint-url",
+                "http://127.0.0.1:1",
+            ],
+        ),
+        "Connection refused",
+    );
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+    // Nothing was left behind by any of it.
+    let left: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn credentials_never_appear_in_output_or_logs() {
+    let s = server();
+    let home = tempfile::tempdir().unwrap();
+    let ep = s.endpoint();
+    let dest = home.path().join("x.bin");
+    for args in [
+        vec![
+            "get",
+            "s3://data/big.bin",
+            dest.to_str().unwrap(),
+            "--endpoint-url",
+            &ep,
+            "-vvv",
+            "--json",
+        ],
+        vec![
+            "put",
+            dest.to_str().unwrap(),
+            "s3://data/y.bin",
+            "--endpoint-url",
+            &ep,
+            "-vvv",
+        ],
+        vec![
+            "get",
+            "s3://data/missing",
+            dest.to_str().unwrap(),
+            "--endpoint-url",
+            &ep,
+            "-vvv",
+        ],
+    ] {
+        let out = run(home.path(), &creds(), &args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !all.contains(SECRET),
+            "secret key in the output of {args:?}"
+        );
+        assert!(
+            !all.contains(ACCESS),
+            "access key in the output of {args:?}"
+        );
+        assert!(all.contains("DEBUG"), "-vvv logs: {all}");
+    }
+}
