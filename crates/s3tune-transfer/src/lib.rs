@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use config::{ConfigError, TransferConfig, parse_rate, parse_size};
+pub use download::Discovery;
 pub use error::TransferError;
 pub use stats::{Progress, TransferStats};
 
@@ -30,6 +31,7 @@ pub use stats::{Progress, TransferStats};
 pub struct Transfer {
     client: aws_sdk_s3::Client,
     config: TransferConfig,
+    discovery: Discovery,
     progress: Arc<Progress>,
 }
 
@@ -40,8 +42,16 @@ impl Transfer {
         Self {
             client,
             config,
+            discovery: Discovery::default(),
             progress: Arc::default(),
         }
+    }
+
+    /// Chooses how downloads learn the object's size (default: [`Discovery::FirstGet`]).
+    #[must_use]
+    pub fn with_discovery(mut self, discovery: Discovery) -> Self {
+        self.discovery = discovery;
+        self
     }
 
     /// The configuration.
@@ -70,6 +80,7 @@ impl Transfer {
             key,
             dest,
             &self.config,
+            self.discovery,
             self.progress(),
         )
         .await

@@ -20,9 +20,10 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -33,6 +34,17 @@ use crate::config::TransferConfig;
 use crate::dest::{TempFile, resolve};
 use crate::error::TransferError;
 use crate::stats::{Counters, Progress, TransferStats};
+
+/// How a download learns the object's size and ETag. Not a boto3 knob: it is how the
+/// engine works, and the faster way is the default (see the README's benchmark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Discovery {
+    /// A HEAD request first, as boto3 does: one more round trip before any data.
+    Head,
+    /// The first ranged GET doubles as discovery, as AWS's Rust transfer manager does.
+    #[default]
+    FirstGet,
+}
 
 /// Everything the tasks of one download share.
 pub(crate) struct Job {
@@ -47,18 +59,29 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// The part plan: (ranged?, part size, number of parts).
-    fn plan(&self) -> (bool, u64, u64) {
-        if self.size < self.config.multipart_threshold {
-            (false, self.size, 1)
-        } else {
-            let part = self.config.part_size_for(self.size);
-            (true, part, self.size.div_ceil(part))
+    /// The byte ranges to fetch, in order, and the part size (0 for a single GET).
+    /// Below `multipart_threshold` the object is one GET; otherwise parts of the part
+    /// size. `first_end`: a range `0..first_end` already requested by discovery comes
+    /// first, and the rest is planned after it.
+    fn ranges(&self, first_end: Option<u64>) -> (u64, Vec<(u64, u64)>) {
+        let mut out = Vec::new();
+        let mut start = 0;
+        if let Some(f) = first_end {
+            out.push((0, f));
+            start = f;
         }
-    }
-
-    fn part_range(&self, part_size: u64, i: u64) -> (u64, u64) {
-        (i * part_size, ((i + 1) * part_size).min(self.size))
+        if self.size < self.config.multipart_threshold {
+            if start < self.size {
+                out.push((start, self.size));
+            }
+            return (0, out);
+        }
+        let part = self.config.part_size_for(self.size);
+        while start < self.size {
+            out.push((start, (start + part).min(self.size)));
+            start += part;
+        }
+        (part, out)
     }
 }
 
@@ -109,6 +132,66 @@ async fn discover(
     })
 }
 
+/// The first ranged GET as discovery (as AWS's Rust transfer manager does): its
+/// `Content-Range` gives the size, its ETag the version, and its body is the first part,
+/// which saves the HEAD's round trip. An empty object answers 416 to any range; then a
+/// HEAD settles it. Returns the job and, unless empty, the first range's end and body.
+async fn discover_by_get(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    config: &TransferConfig,
+    counters: Arc<Counters>,
+) -> Result<(Job, Option<(u64, ByteStream)>), TransferError> {
+    counters.request();
+    let first_len = config.multipart_chunksize;
+    let sent = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .range(format!("bytes=0-{}", first_len - 1))
+        .send()
+        .await;
+    let resp = match sent {
+        Ok(resp) => resp,
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+            return Ok((discover(client, bucket, key, config, counters).await?, None));
+        }
+        Err(e) => return Err(TransferError::from_sdk("GetObject", bucket, key, e)),
+    };
+    let size = match resp.content_range() {
+        Some(cr) => cr.rsplit('/').next().and_then(|t| t.parse::<u64>().ok()),
+        None => resp.content_length().and_then(|l| u64::try_from(l).ok()),
+    }
+    .ok_or_else(|| {
+        TransferError::BadResponse("GET without a size (Content-Range or Content-Length)".into())
+    })?;
+    let etag = resp
+        .e_tag()
+        .ok_or_else(|| TransferError::BadResponse("GET without an ETag".into()))?
+        .to_owned();
+    let job = Job {
+        client: client.clone(),
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        etag,
+        size,
+        config: config.clone(),
+        counters,
+        limiter: config.max_bandwidth.map(Limiter::new),
+    };
+    let first_end = first_len.min(size);
+    part::check_response(
+        &job,
+        0,
+        first_end,
+        resp.content_range().is_some(),
+        resp.content_range(),
+        resp.content_length(),
+    )?;
+    Ok((job, Some((first_end, resp.body))))
+}
+
 /// Downloads `bucket/key` to the file or directory `dest`.
 pub(crate) async fn to_path(
     client: &Client,
@@ -116,17 +199,29 @@ pub(crate) async fn to_path(
     key: &str,
     dest: &Path,
     config: &TransferConfig,
+    discovery: Discovery,
     progress: Arc<Progress>,
 ) -> Result<(PathBuf, TransferStats), TransferError> {
     config.validate()?;
     let target = resolve(dest, key)?;
     let counters = Arc::new(Counters::new());
-    let job = Arc::new(discover(client, bucket, key, config, Arc::clone(&counters)).await?);
+    let (job, first) = match discovery {
+        Discovery::Head => (
+            discover(client, bucket, key, config, Arc::clone(&counters)).await?,
+            None,
+        ),
+        Discovery::FirstGet => {
+            discover_by_get(client, bucket, key, config, Arc::clone(&counters)).await?
+        }
+    };
+    let job = Arc::new(job);
     progress.set_total(job.size);
     let (temp, file) = TempFile::create(&target, job.size)?;
-    let (ranged, part_size, parts) = job.plan();
-    tracing::info!(bucket, key, size = job.size, parts, part_size, dest = %target.display(), "download starting");
-    if job.size > 0 {
+    let (part_size, ranges) = job.ranges(first.as_ref().map(|f| f.0));
+    // Everything is ranged once discovery asked for a range.
+    let ranged = part_size > 0 || first.is_some();
+    tracing::info!(bucket, key, size = job.size, parts = ranges.len(), part_size, dest = %target.display(), "download starting");
+    if !ranges.is_empty() {
         let (queue, writer) = writer::start(
             file,
             target.clone(),
@@ -134,17 +229,29 @@ pub(crate) async fn to_path(
             Arc::clone(&counters),
             Arc::clone(&progress),
         );
-        let next = Arc::new(AtomicU64::new(0));
+        let ranges = Arc::new(ranges);
+        let next = Arc::new(AtomicUsize::new(usize::from(first.is_some())));
+        let mut first_body = first.map(|f| f.1);
         let mut workers = JoinSet::new();
-        for _ in 0..(config.concurrency() as u64).min(parts) {
-            let (job, next, mut queue) = (Arc::clone(&job), Arc::clone(&next), queue.clone());
+        for _ in 0..config.concurrency().min(ranges.len()) {
+            let (job, next, ranges, mut queue) = (
+                Arc::clone(&job),
+                Arc::clone(&next),
+                Arc::clone(&ranges),
+                queue.clone(),
+            );
+            let body = first_body.take();
             workers.spawn(async move {
+                // One worker starts with the body discovery already has in hand.
+                if let Some(body) = body {
+                    let (start, end) = ranges[0];
+                    part::fetch_with(&job, start, end, true, Some(body), &mut queue).await?;
+                }
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= parts {
+                    let Some(&(start, end)) = ranges.get(i) else {
                         return Ok(());
-                    }
-                    let (start, end) = job.part_range(part_size, i);
+                    };
                     part::fetch(&job, start, end, ranged, &mut queue).await?;
                 }
             });
@@ -173,18 +280,20 @@ pub(crate) async fn to_path(
         if let Some(e) = failure {
             return Err(e);
         }
+        temp.commit()?;
+        let stats = counters.finish(job.size, part_size, ranges.len() as u64);
+        tracing::info!(
+            bucket,
+            key,
+            seconds = stats.seconds,
+            mb_per_sec = stats.bytes_per_sec / 1e6,
+            retries = stats.retries,
+            "download done"
+        );
+        return Ok((target, stats));
     }
     temp.commit()?;
-    let stats = counters.finish(job.size, if ranged { part_size } else { 0 }, parts);
-    tracing::info!(
-        bucket,
-        key,
-        seconds = stats.seconds,
-        mb_per_sec = stats.bytes_per_sec / 1e6,
-        retries = stats.retries,
-        "download done"
-    );
-    Ok((target, stats))
+    Ok((target, counters.finish(0, 0, 0)))
 }
 
 /// Downloads `bucket/key` to `out` (standard output), bytes in order.
@@ -200,7 +309,9 @@ pub(crate) async fn to_writer(
     let counters = Arc::new(Counters::new());
     let job = Arc::new(discover(client, bucket, key, config, Arc::clone(&counters)).await?);
     progress.set_total(job.size);
-    let (ranged, part_size, parts) = job.plan();
+    let (part_size, ranges) = job.ranges(None);
+    let ranged = part_size > 0;
+    let parts = ranges.len() as u64;
     let stdout_err = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::BrokenPipe => TransferError::OutputClosed,
         _ => TransferError::Destination {
@@ -208,10 +319,9 @@ pub(crate) async fn to_writer(
             reason: e.to_string(),
         },
     };
-    let fetches = futures::stream::iter(0..if job.size == 0 { 0 } else { parts }).map(|i| {
+    let fetches = futures::stream::iter(ranges).map(|(start, end)| {
         let job = Arc::clone(&job);
         async move {
-            let (start, end) = job.part_range(part_size, i);
             let mut pieces: Vec<Bytes> = Vec::new();
             part::fetch(&job, start, end, ranged, &mut pieces)
                 .await
@@ -227,5 +337,5 @@ pub(crate) async fn to_writer(
         }
     }
     out.flush().await.map_err(stdout_err)?;
-    Ok(counters.finish(job.size, if ranged { part_size } else { 0 }, parts))
+    Ok(counters.finish(job.size, part_size, parts))
 }

@@ -7,6 +7,7 @@
 //! already received are kept, and the rest is asked for again, up to
 //! `num_download_attempts` attempts, as boto3 does.
 
+use aws_sdk_s3::primitives::ByteStream;
 use bytes::{Bytes, BytesMut};
 
 use super::Job;
@@ -52,35 +53,29 @@ pub(crate) async fn fetch(
     ranged: bool,
     sink: &mut impl Sink,
 ) -> Result<(), TransferError> {
+    fetch_with(job, start, end, ranged, None, sink).await
+}
+
+/// [`fetch`], where the response for `start..end` may already be in hand (`first`: its
+/// checked body, from discovery by the first ranged GET).
+pub(crate) async fn fetch_with(
+    job: &Job,
+    start: u64,
+    end: u64,
+    ranged: bool,
+    mut first: Option<ByteStream>,
+    sink: &mut impl Sink,
+) -> Result<(), TransferError> {
     let io = usize::try_from(job.config.io_chunksize).unwrap_or(usize::MAX);
     let mut pos = start;
     let mut attempts = 0u32;
     tracing::debug!(start, end, "fetching part");
     loop {
         attempts += 1;
-        job.counters.request();
-        let mut req = job
-            .client
-            .get_object()
-            .bucket(&job.bucket)
-            .key(&job.key)
-            .if_match(&job.etag);
-        if ranged || pos > start {
-            req = req.range(format!("bytes={pos}-{}", end - 1));
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| TransferError::from_sdk("GetObject", &job.bucket, &job.key, e))?;
-        check_response(
-            job,
-            pos,
-            end,
-            ranged || pos > start,
-            resp.content_range(),
-            resp.content_length(),
-        )?;
-        let mut body = resp.body;
+        let mut body = match first.take() {
+            Some(body) => body,
+            None => request(job, start, pos, end, ranged).await?,
+        };
         let mut piece = BytesMut::new();
         let broke = loop {
             match body.next().await {
@@ -134,8 +129,42 @@ pub(crate) async fn fetch(
     }
 }
 
+/// Sends the GET for `pos..end` (of the part `start..end`) and checks the response.
+async fn request(
+    job: &Job,
+    start: u64,
+    pos: u64,
+    end: u64,
+    ranged: bool,
+) -> Result<ByteStream, TransferError> {
+    job.counters.request();
+    let mut req = job
+        .client
+        .get_object()
+        .bucket(&job.bucket)
+        .key(&job.key)
+        .if_match(&job.etag);
+    let ranged = ranged || pos > start;
+    if ranged {
+        req = req.range(format!("bytes={pos}-{}", end - 1));
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| TransferError::from_sdk("GetObject", &job.bucket, &job.key, e))?;
+    check_response(
+        job,
+        pos,
+        end,
+        ranged,
+        resp.content_range(),
+        resp.content_length(),
+    )?;
+    Ok(resp.body)
+}
+
 /// The response must carry exactly the bytes asked for.
-fn check_response(
+pub(crate) fn check_response(
     job: &Job,
     pos: u64,
     end: u64,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rand::SeedableRng;
 use s3tune_emulator::NetworkProfile;
-use s3tune_transfer::{Transfer, TransferConfig, TransferError};
+use s3tune_transfer::{Discovery, Transfer, TransferConfig, TransferError};
 
 use crate::common::{
     MIB, assert_memory_bound, client, entries, random_config, serve, verify_synthetic,
@@ -22,20 +22,30 @@ async fn sizes_at_the_edges_arrive_byte_identical() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let config = TransferConfig::default();
-    let transfer = Transfer::new(client(&server), config.clone());
-    for size in sizes {
-        let key = format!("obj-{size}");
-        let (path, stats) = transfer.download("edges", &key, dir.path()).await.unwrap();
-        assert_eq!(path, dir.path().join(&key));
-        verify_synthetic(&path, &key, size);
-        assert_eq!(stats.bytes, size);
-        assert_eq!(
-            stats.parts,
-            if size >= t { size.div_ceil(t) } else { 1 },
-            "{size}"
-        );
-        assert_memory_bound(&stats, &config);
-        std::fs::remove_file(&path).unwrap();
+    for discovery in [Discovery::Head, Discovery::FirstGet] {
+        let transfer = Transfer::new(client(&server), config.clone()).with_discovery(discovery);
+        for size in sizes {
+            let key = format!("obj-{size}");
+            let (path, stats) = transfer.download("edges", &key, dir.path()).await.unwrap();
+            assert_eq!(path, dir.path().join(&key));
+            verify_synthetic(&path, &key, size);
+            assert_eq!(stats.bytes, size);
+            let parts = match size {
+                0 => 0,
+                s if s < t => 1,
+                s => s.div_ceil(t),
+            };
+            assert_eq!(stats.parts, parts, "{size} with {discovery:?}");
+            // Discovery by GET saves the HEAD's request.
+            let extra = match (discovery, size) {
+                (Discovery::Head, _) => 1,
+                (Discovery::FirstGet, 0) => 2, // a range of nothing is 416, then a HEAD
+                (Discovery::FirstGet, _) => 0,
+            };
+            assert_eq!(stats.requests, parts + extra, "{size} with {discovery:?}");
+            assert_memory_bound(&stats, &config);
+            std::fs::remove_file(&path).unwrap();
+        }
     }
     assert!(entries(dir.path()).is_empty(), "no temporary files left");
 }
