@@ -84,6 +84,14 @@ pub(crate) async fn fetch_with(
                     while !chunk.is_empty() {
                         let n = (io - piece.len()).min(chunk.len());
                         job.counters.hold(n as u64);
+                        // Large enough reads go on as they are (no copy); small ones are
+                        // gathered into one piece, so the writer is not fed crumbs.
+                        if piece.is_empty() && (n == io || n >= io / 2) {
+                            let direct = chunk.split_to(n);
+                            emit(job, sink, pos, direct).await?;
+                            pos += n as u64;
+                            continue;
+                        }
                         piece.extend_from_slice(&chunk.split_to(n));
                         if piece.len() == io {
                             let full = piece.split().freeze();
