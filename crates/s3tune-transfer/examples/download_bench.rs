@@ -155,7 +155,10 @@ fn main() {
         let server = Emulator::start_dedicated(
             EmulatorConfig {
                 network: profile.clone(),
-                objects: vec![format!("bench/1gib={GIB}").parse().unwrap()],
+                objects: vec![
+                    format!("bench/1gib={GIB}").parse().unwrap(),
+                    "bench/1mib=1MiB".parse().unwrap(),
+                ],
                 ..Default::default()
             },
             2,
@@ -178,14 +181,14 @@ fn main() {
         .collect();
         for _ in 0..reps {
             let dest = dir.path().join("out.bin");
-            for (i, (config, discovery)) in [
-                (TransferConfig::default(), Discovery::FirstGet),
-                (good.clone(), Discovery::FirstGet),
-                (TransferConfig::default(), Discovery::Head),
-            ]
-            .into_iter()
-            .enumerate()
-            {
+            // Rotate the order each run, so no variant always follows the same one.
+            let mut order = vec![
+                (0, TransferConfig::default(), Discovery::FirstGet),
+                (1, good.clone(), Discovery::FirstGet),
+                (2, TransferConfig::default(), Discovery::Head),
+            ];
+            order.rotate_left(vs[0].runs.len() % 3);
+            for (i, config, discovery) in order {
                 let t = Transfer::new(c.clone(), config).with_discovery(discovery);
                 let (path, stats) = rt.block_on(t.download("bench", "1gib", &dest)).unwrap();
                 vs[i].runs.push(stats.bytes_per_sec);
@@ -268,6 +271,30 @@ fn main() {
             "  first-GET / HEAD discovery            {:.3}x   (> 1: first-GET is faster)",
             m(0) / m(2)
         );
+        if name == "s3-like" {
+            // Discovery matters most for small objects: one round trip of a few.
+            let mut times = [Vec::new(), Vec::new()];
+            for round in 0..20 {
+                let pair = if round % 2 == 0 {
+                    [Discovery::FirstGet, Discovery::Head]
+                } else {
+                    [Discovery::Head, Discovery::FirstGet]
+                };
+                for d in pair {
+                    let dest = dir.path().join("small.bin");
+                    let t = Transfer::new(c.clone(), TransferConfig::default()).with_discovery(d);
+                    let (path, stats) = rt.block_on(t.download("bench", "1mib", &dest)).unwrap();
+                    assert_eq!(std::fs::read(&path).unwrap().len(), 1 << 20);
+                    times[usize::from(d == Discovery::Head)].push(stats.seconds);
+                    std::fs::remove_file(&path).unwrap();
+                }
+            }
+            println!(
+                "  1 MiB object, median of 20: first-GET discovery {:.1} ms, HEAD discovery {:.1} ms",
+                median(&times[0]) * 1e3,
+                median(&times[1]) * 1e3
+            );
+        }
         if name == "unlimited" {
             let cap = 200_000_000u64;
             let mut runs = Vec::new();
