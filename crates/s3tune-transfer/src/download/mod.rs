@@ -59,6 +59,28 @@ pub(crate) struct Job {
 }
 
 impl Job {
+    /// The job of downloading `size` bytes of `bucket/key` at version `etag`.
+    fn new(
+        client: &Client,
+        bucket: &str,
+        key: &str,
+        etag: String,
+        size: u64,
+        config: &TransferConfig,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Self {
+            client: client.clone(),
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            etag,
+            size,
+            config: config.clone(),
+            counters,
+            limiter: config.max_bandwidth.map(Limiter::new),
+        }
+    }
+
     /// The byte ranges to fetch, in order, and the part size (0 for a single GET).
     /// Below `multipart_threshold` the object is one GET; otherwise parts of the part
     /// size. `first_end`: a range `0..first_end` already requested by discovery comes
@@ -120,16 +142,7 @@ async fn discover(
         .e_tag()
         .ok_or_else(|| TransferError::BadResponse("HEAD without an ETag".into()))?
         .to_owned();
-    Ok(Job {
-        client: client.clone(),
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        etag,
-        size,
-        config: config.clone(),
-        counters,
-        limiter: config.max_bandwidth.map(Limiter::new),
-    })
+    Ok(Job::new(client, bucket, key, etag, size, config, counters))
 }
 
 /// The first ranged GET as discovery (as AWS's Rust transfer manager does): its
@@ -170,16 +183,7 @@ async fn discover_by_get(
         .e_tag()
         .ok_or_else(|| TransferError::BadResponse("GET without an ETag".into()))?
         .to_owned();
-    let job = Job {
-        client: client.clone(),
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        etag,
-        size,
-        config: config.clone(),
-        counters,
-        limiter: config.max_bandwidth.map(Limiter::new),
-    };
+    let job = Job::new(client, bucket, key, etag, size, config, counters);
     let first_end = first_len.min(size);
     part::check_response(
         &job,
