@@ -77,6 +77,9 @@ pub enum TransferError {
         /// Why.
         reason: String,
     },
+    /// The transfer was stopped (Ctrl-C); nothing was left behind.
+    #[error("interrupted; nothing was left behind")]
+    Cancelled,
     /// The reader of the output went away (e.g. `| head`).
     #[error("the output was closed before the download finished")]
     OutputClosed,

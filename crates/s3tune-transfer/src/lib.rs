@@ -111,6 +111,19 @@ impl Transfer {
         bucket: &str,
         key: &str,
     ) -> Result<TransferStats, TransferError> {
+        self.upload_until(src, bucket, key, std::future::pending())
+            .await
+    }
+
+    /// [`Transfer::upload`], stopped when `stop` completes (e.g. on Ctrl-C): a multipart
+    /// upload under way is aborted first, and the result is [`TransferError::Cancelled`].
+    pub async fn upload_until(
+        &self,
+        src: &Path,
+        bucket: &str,
+        key: &str,
+        stop: impl Future<Output = ()>,
+    ) -> Result<TransferStats, TransferError> {
         upload::from_path(
             &self.client,
             src,
@@ -118,7 +131,24 @@ impl Transfer {
             key,
             &self.config,
             self.progress(),
+            stop,
         )
         .await
+    }
+
+    /// [`Transfer::download`], stopped when `stop` completes (e.g. on Ctrl-C): the
+    /// temporary file is removed and the result is [`TransferError::Cancelled`].
+    pub async fn download_until(
+        &self,
+        bucket: &str,
+        key: &str,
+        dest: &Path,
+        stop: impl Future<Output = ()>,
+    ) -> Result<(PathBuf, TransferStats), TransferError> {
+        tokio::select! {
+            // Dropping the download drops its temporary file, which removes it.
+            r = self.download(bucket, key, dest) => r,
+            () = stop => Err(TransferError::Cancelled),
+        }
     }
 }

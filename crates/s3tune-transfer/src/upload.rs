@@ -2,6 +2,8 @@
 //! `multipart_chunksize` parts (doubled past 10,000 parts) with `max_concurrency` in
 //! flight, aborted on failure so no orphaned parts are left to pay for.
 //!
+//! When `stop` completes (Ctrl-C), the upload is aborted and `Cancelled` returned.
+//!
 //! Part bodies stream from the file (read in `io_chunksize` buffers) and can be replayed,
 //! so the SDK retries a failed part request itself. `max_bandwidth` is paid before each
 //! request for its whole body.
@@ -48,6 +50,7 @@ pub(crate) async fn from_path(
     key: &str,
     config: &TransferConfig,
     progress: Arc<Progress>,
+    stop: impl Future<Output = ()>,
 ) -> Result<TransferStats, TransferError> {
     config.validate()?;
     let meta = std::fs::metadata(src).map_err(|e| TransferError::Source {
@@ -171,11 +174,25 @@ pub(crate) async fn from_path(
     }
     let mut completed = Vec::with_capacity(usize::try_from(parts).unwrap_or(0));
     let mut failure = None;
-    while let Some(r) = workers.join_next().await {
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let joined = tokio::select! {
+            joined = workers.join_next() => joined,
+            () = &mut stop, if failure.is_none() => {
+                failure = Some(TransferError::Cancelled);
+                workers.abort_all();
+                continue;
+            }
+        };
+        let Some(r) = joined else { break };
         match r.unwrap_or_else(|e| {
-            Err(TransferError::BadResponse(format!(
-                "an upload task failed: {e}"
-            )))
+            if e.is_cancelled() {
+                Err(TransferError::Cancelled)
+            } else {
+                Err(TransferError::BadResponse(format!(
+                    "an upload task failed: {e}"
+                )))
+            }
         }) {
             Ok(mut parts) => completed.append(&mut parts),
             Err(e) => {

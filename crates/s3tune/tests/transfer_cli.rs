@@ -331,3 +331,101 @@ fn credentials_never_appear_in_output_or_logs() {
         assert!(all.contains("DEBUG"), "-vvv logs: {all}");
     }
 }
+
+/// Starts `s3tune ARGS`, waits until `started` holds, sends SIGINT; returns the output.
+fn interrupt(home: &Path, args: &[&str], started: impl Fn() -> bool) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3tune"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(creds())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let t0 = Instant::now();
+    while !started() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the transfer never started"
+        );
+        std::thread::yield_now();
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_leaves_nothing_behind() {
+    let s = Emulator::start_dedicated(
+        EmulatorConfig {
+            access_key: ACCESS.into(),
+            secret_key: SECRET.into(),
+            network: s3tune_emulator::NetworkProfile {
+                connection_bandwidth: Some(s3tune_emulator::Rate(4e6)),
+                ..s3tune_emulator::NetworkProfile::unlimited()
+            },
+            objects: vec!["data/slow.bin=200MiB".parse().unwrap()],
+            ..EmulatorConfig::default()
+        },
+        1,
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let ep = s.endpoint();
+    let dir = home.path().join("dl");
+    std::fs::create_dir(&dir).unwrap();
+    // A download: interrupted once its temporary file exists.
+    let out = interrupt(
+        home.path(),
+        &[
+            "get",
+            "s3://data/slow.bin",
+            dir.to_str().unwrap(),
+            "--endpoint-url",
+            &ep,
+        ],
+        || std::fs::read_dir(&dir).unwrap().next().is_some(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was left behind"));
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "the temporary file is gone"
+    );
+    // An upload: interrupted once its multipart upload exists; it is aborted.
+    let src = home.path().join("src.bin");
+    std::fs::write(&src, vec![7u8; 40 << 20]).unwrap();
+    let store = s.store().clone();
+    let out = interrupt(
+        home.path(),
+        &[
+            "put",
+            src.to_str().unwrap(),
+            "s3://data/up.bin",
+            "--endpoint-url",
+            &ep,
+        ],
+        || store.uploads_in_progress() > 0,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        s.store().uploads_in_progress(),
+        0,
+        "the multipart upload was aborted"
+    );
+}

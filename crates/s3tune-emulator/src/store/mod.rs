@@ -522,6 +522,12 @@ impl Store {
         Ok(out)
     }
 
+    /// Multipart uploads started and neither completed nor aborted.
+    #[must_use]
+    pub fn uploads_in_progress(&self) -> usize {
+        self.lock().uploads.len()
+    }
+
     /// Starts a multipart upload; returns its id.
     pub fn create_upload(
         &self,

@@ -209,6 +209,13 @@ pub(crate) async fn to_path(
     config.validate()?;
     let target = resolve(dest, key)?;
     let counters = Arc::new(Counters::new());
+    // With a threshold above the part size, an object between the two must come in one
+    // GET (boto3's rule), which a first range of one part cannot promise: ask with HEAD.
+    let discovery = if config.multipart_threshold > config.multipart_chunksize {
+        Discovery::Head
+    } else {
+        discovery
+    };
     let (job, first) = match discovery {
         Discovery::Head => (
             discover(client, bucket, key, config, Arc::clone(&counters)).await?,

@@ -19,3 +19,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Put(args) => runtime.block_on(transfer::put(args)),
     }
 }
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM: how long-running commands learn to stop and
+/// clean up.
+pub async fn interrupted() {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    match term {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -135,20 +135,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     drop(out);
 
-    wait_for_signal().await?;
+    super::interrupted().await;
     tracing::info!("shutting down");
     let stats = server.stats();
     server.shutdown().await;
     tracing::info!(?stats, "stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Waits for Ctrl-C (SIGINT) or SIGTERM.
-async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
-    }
-    Ok(())
 }

@@ -172,6 +172,12 @@ fn report(
     Ok(())
 }
 
+/// Ctrl-C or SIGTERM stopped the transfer, which cleaned up after itself.
+fn cancelled() -> ExitCode {
+    eprintln!("s3tune: interrupted; nothing was left behind");
+    ExitCode::from(130)
+}
+
 pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
     let url = S3Url::parse_object(&args.source)?;
     let config = transfer_config(&args.transfer)?;
@@ -204,12 +210,11 @@ pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let (path, stats) = with_progress(
-        transfer.progress(),
-        label,
-        transfer.download(&url.bucket, &url.key, &args.dest),
-    )
-    .await?;
+    let work = transfer.download_until(&url.bucket, &url.key, &args.dest, super::interrupted());
+    let (path, stats) = match with_progress(transfer.progress(), label, work).await {
+        Err(TransferError::Cancelled) => return Ok(cancelled()),
+        other => other?,
+    };
     report(
         args.transfer.json,
         "downloaded",
@@ -235,12 +240,11 @@ pub async fn put(args: PutArgs) -> anyhow::Result<ExitCode> {
     }
     let config = transfer_config(&args.transfer)?;
     let transfer = Transfer::new(s3_client(&args.transfer).await?, config.clone());
-    let stats = with_progress(
-        transfer.progress(),
-        format!("put {url}"),
-        transfer.upload(&args.source, &url.bucket, &url.key),
-    )
-    .await?;
+    let work = transfer.upload_until(&args.source, &url.bucket, &url.key, super::interrupted());
+    let stats = match with_progress(transfer.progress(), format!("put {url}"), work).await {
+        Err(TransferError::Cancelled) => return Ok(cancelled()),
+        other => other?,
+    };
     report(
         args.transfer.json,
         "uploaded",
