@@ -26,6 +26,26 @@ pub use download::Discovery;
 pub use error::TransferError;
 pub use stats::{Progress, TransferStats};
 
+/// Counts the client's HTTP attempts into [`Progress`].
+#[derive(Debug)]
+struct AttemptCounter(Arc<Progress>);
+
+impl aws_sdk_s3::config::Intercept for AttemptCounter {
+    fn name(&self) -> &'static str {
+        "s3tune-attempt-counter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_s3::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        self.0.attempt();
+        Ok(())
+    }
+}
+
 /// A client and a configuration, ready to transfer.
 #[derive(Debug, Clone)]
 pub struct Transfer {
@@ -39,11 +59,20 @@ impl Transfer {
     /// Transfers with `client` configured by `config`.
     #[must_use]
     pub fn new(client: aws_sdk_s3::Client, config: TransferConfig) -> Self {
+        // Count every HTTP attempt, so the SDK's own retries show in the stats.
+        let progress = Arc::new(Progress::default());
+        let client = aws_sdk_s3::Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .interceptor(AttemptCounter(Arc::clone(&progress)))
+                .build(),
+        );
         Self {
             client,
             config,
             discovery: Discovery::default(),
-            progress: Arc::default(),
+            progress,
         }
     }
 

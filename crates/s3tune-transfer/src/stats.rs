@@ -14,9 +14,10 @@ pub struct TransferStats {
     pub seconds: f64,
     /// `bytes / seconds`.
     pub bytes_per_sec: f64,
-    /// S3 requests sent (not counting the SDK's own retries of 503/5xx).
+    /// S3 requests made (each counted once however often it was retried).
     pub requests: u64,
-    /// Parts re-requested after their body broke off.
+    /// Retries: requests the SDK sent again (503 SlowDown, 5xx, connection errors) plus
+    /// parts re-requested after their body broke off.
     pub retries: u64,
     /// Seconds from the start until the first body byte arrived.
     pub first_byte_seconds: f64,
@@ -29,10 +30,12 @@ pub struct TransferStats {
 }
 
 /// Live counters shared by a transfer's tasks; also readable from outside for progress.
+/// One per [`crate::Transfer`]: transfers run at once on the same `Transfer` share it.
 #[derive(Debug, Default)]
 pub struct Progress {
     total: AtomicU64,
     done: AtomicU64,
+    attempts: AtomicU64,
 }
 
 impl Progress {
@@ -48,6 +51,16 @@ impl Progress {
         self.done.load(Ordering::Relaxed)
     }
 
+    /// HTTP attempts the client has made (every request and every SDK retry of one).
+    #[must_use]
+    pub fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn attempt(&self) {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn set_total(&self, n: u64) {
         self.total.store(n, Ordering::Relaxed);
     }
@@ -61,6 +74,8 @@ impl Progress {
 #[derive(Debug)]
 pub(crate) struct Counters {
     pub start: Instant,
+    progress: std::sync::Arc<Progress>,
+    attempts_at_start: u64,
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     first_byte_nanos: AtomicU64,
@@ -69,9 +84,11 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub fn new() -> Self {
+    pub fn new(progress: &std::sync::Arc<Progress>) -> Self {
         Self {
             start: Instant::now(),
+            progress: std::sync::Arc::clone(progress),
+            attempts_at_start: progress.attempts(),
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             first_byte_nanos: AtomicU64::new(u64::MAX),
@@ -103,6 +120,10 @@ impl Counters {
     pub fn finish(&self, bytes: u64, part_size: u64, parts: u64) -> TransferStats {
         let seconds = self.start.elapsed().as_secs_f64();
         let fb = self.first_byte_nanos.load(Ordering::Relaxed);
+        let requests = self.requests.load(Ordering::Relaxed);
+        // Attempts the client's interceptor counted during this transfer: every request
+        // of ours (refetches included) once, plus each time the SDK sent one again.
+        let sdk_attempts = self.progress.attempts() - self.attempts_at_start;
         TransferStats {
             bytes,
             seconds,
@@ -111,8 +132,8 @@ impl Counters {
             } else {
                 0.0
             },
-            requests: self.requests.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
+            requests,
+            retries: self.retries.load(Ordering::Relaxed) + sdk_attempts.saturating_sub(requests),
             first_byte_seconds: if fb == u64::MAX {
                 0.0
             } else {

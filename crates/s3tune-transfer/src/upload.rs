@@ -65,7 +65,7 @@ pub(crate) async fn from_path(
     }
     let size = meta.len();
     progress.set_total(size);
-    let counters = Counters::new();
+    let counters = Counters::new(&progress);
     let limiter = config.max_bandwidth.map(Limiter::new);
     if size < config.multipart_threshold {
         if let Some(l) = &limiter {

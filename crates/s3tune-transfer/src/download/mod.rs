@@ -208,7 +208,7 @@ pub(crate) async fn to_path(
 ) -> Result<(PathBuf, TransferStats), TransferError> {
     config.validate()?;
     let target = resolve(dest, key)?;
-    let counters = Arc::new(Counters::new());
+    let counters = Arc::new(Counters::new(&progress));
     // With a threshold above the part size, an object between the two must come in one
     // GET (boto3's rule), which a first range of one part cannot promise: ask with HEAD.
     let discovery = if config.multipart_threshold > config.multipart_chunksize {
@@ -317,7 +317,7 @@ pub(crate) async fn to_writer(
     progress: Arc<Progress>,
 ) -> Result<TransferStats, TransferError> {
     config.validate()?;
-    let counters = Arc::new(Counters::new());
+    let counters = Arc::new(Counters::new(&progress));
     let job = Arc::new(discover(client, bucket, key, config, Arc::clone(&counters)).await?);
     progress.set_total(job.size);
     let (part_size, ranges) = job.ranges(None);

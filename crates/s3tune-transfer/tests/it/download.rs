@@ -211,3 +211,29 @@ async fn missing_bucket_key_and_destination_are_clear_errors() {
     assert!(e.to_string().contains("5 MiB to 5 GiB"), "{e}");
     assert!(entries(dir.path()).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_retries_of_503_show_in_the_stats() {
+    let net = NetworkProfile {
+        slowdown_probability: 0.3,
+        seed: 3,
+        ..NetworkProfile::unlimited()
+    };
+    let server = serve(net, &["slow/obj=40MiB"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, stats) = Transfer::new(client(&server), TransferConfig::default())
+        .download("slow", "obj", dir.path())
+        .await
+        .unwrap();
+    verify_synthetic(&path, "obj", 40 * MIB);
+    let throttled = server.stats().injected_slowdowns;
+    assert!(throttled > 0);
+    assert_eq!(
+        stats.retries, throttled,
+        "each 503 was retried once by the SDK"
+    );
+    assert_eq!(
+        stats.requests, 5,
+        "5 parts, discovery included in the first"
+    );
+}
