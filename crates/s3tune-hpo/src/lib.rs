@@ -1,5 +1,23 @@
-//! `s3tune-hpo`: black-box optimization (search spaces, searchers, schedulers, study
-//! storage) for s3tune. It knows nothing about S3.
+//! `s3tune-hpo`: black-box optimization for s3tune — and for anyone tuning a function from
+//! Rust. It knows nothing about S3.
 //!
-//! This crate is empty so far: the workspace has its final shape from the start, and the
-//! optimization library lands with its own issue. Nothing here is usable yet.
+//! The model follows Optuna and Syne Tune: a [`Space`] of named parameters; a [`History`]
+//! of trials (pending, completed, failed, stopped); [`Searcher`]s that propose the next
+//! [`Config`] as a function of the history and a random stream (ask/tell, no hidden
+//! state, so several processes sharing one study make consistent choices); and
+//! [`Scheduler`]s that decide after each intermediate report whether a trial goes on.
+//!
+//! Built so far: spaces (int/float on linear or log scales, ordinal, categorical, fixed;
+//! sampling, unit-cube encoding, stable hashes, TOML), random and grid search, FIFO and
+//! ASHA. Gaussian-process Bayesian optimization, the tuner loop and study storage are
+//! still to come.
+
+pub mod history;
+pub mod scheduler;
+pub mod searcher;
+pub mod space;
+
+pub use history::{History, Mode, Objective, Status, Trial};
+pub use scheduler::{Asha, Decision, Fifo, Scheduler};
+pub use searcher::{GridSearcher, RandomSearcher, SearchError, Searcher, Suggestion};
+pub use space::{Config, Domain, Scale, Space, SpaceError, Value, config_hash};

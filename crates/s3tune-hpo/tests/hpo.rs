@@ -1,0 +1,321 @@
+//! Spaces, searchers and schedulers, tested as a study would use them.
+
+use std::collections::HashSet;
+
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use s3tune_hpo::*;
+
+const S3_SPACE: &str = r#"
+max_concurrency = { int = [1, 256], scale = "log" }
+multipart_chunksize = { int = [5242880, 268435456], scale = "log" }
+io_chunksize = { ordinal = [65536, 262144, 1048576] }
+use_threads = { choice = [true, false] }
+bucket = "data"
+"#;
+
+/// FNV-1a of `{"x":1}`, computed independently: the hash must never change.
+const HASH_OF_X_1: u64 = 0xbdd3_d53c_3a0b_3fd6;
+
+fn trial(id: u64, config: Config, status: Status, reports: Vec<f64>) -> Trial {
+    Trial {
+        id,
+        config,
+        status,
+        reports,
+    }
+}
+
+/// Runs `searcher` for `n` suggestions, recording each as completed.
+fn run(searcher: &dyn Searcher, space: &Space, n: usize, seed: u64) -> (Vec<Config>, bool) {
+    let mut history = History::default();
+    let mut rng = StdRng::seed_from_u64(seed);
+    for i in 0..n {
+        match searcher.suggest(space, &history, &mut rng).unwrap() {
+            Suggestion::Config(c) => {
+                history
+                    .trials
+                    .push(trial(i as u64, c, Status::Completed, vec![1.0]))
+            }
+            Suggestion::Exhausted => {
+                return (history.trials.into_iter().map(|t| t.config).collect(), true);
+            }
+        }
+    }
+    (
+        history.trials.into_iter().map(|t| t.config).collect(),
+        false,
+    )
+}
+
+#[test]
+fn toml_spaces_parse_and_encode() {
+    let space = Space::from_toml(S3_SPACE).unwrap();
+    assert_eq!(
+        space.dims(),
+        1 + 1 + 1 + 2,
+        "fixed values take no dimension, choices one-hot"
+    );
+    let mut rng = StdRng::seed_from_u64(1);
+    let c = space.sample(&mut rng);
+    assert_eq!(c["bucket"], Value::Str("data".into()));
+    let x = space.encode(&c).unwrap();
+    assert!(x.iter().all(|u| (0.0..=1.0).contains(u)));
+    assert_eq!(space.decode(&x), c);
+}
+
+#[test]
+fn bad_spaces_are_clear_errors() {
+    let cases = [
+        ("x = { int = [10, 1] }", "low bound above high bound"),
+        (
+            "x = { float = [0.0, 1.0], scale = \"log\" }",
+            "log scale needs bounds above 0",
+        ),
+        (
+            "x = { int = [-1, 5], scale = \"log\" }",
+            "log scale needs bounds above 0",
+        ),
+        ("x = { choice = [] }", "list of values is empty"),
+        ("x = { float = [0.0, nan] }", "must be numbers"),
+        ("x = { int = [1, 2], scale = \"cubic\" }", "scale must be"),
+        ("x = { range = [1, 2] }", "unknown key `range`"),
+        ("x = { int = [1.5, 2] }", "whole numbers"),
+        ("bucket = \"only-fixed\"", "search space is empty"),
+        ("", "search space is empty"),
+        ("x = [[[", "(file)"),
+    ];
+    for (text, want) in cases {
+        let e = Space::from_toml(text).unwrap_err().to_string();
+        assert!(e.contains(want), "{text}: {e}");
+    }
+}
+
+#[test]
+fn configs_outside_the_space_are_refused() {
+    let space = Space::from_toml("x = { int = [1, 10] }\ny = { choice = [\"a\", \"b\"] }").unwrap();
+    let mut c = Config::new();
+    c.insert("x".into(), Value::Int(11));
+    c.insert("y".into(), Value::Str("a".into()));
+    assert!(
+        space
+            .encode(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("outside")
+    );
+    c.insert("x".into(), Value::Int(3));
+    c.insert("y".into(), Value::Str("c".into()));
+    assert!(space.encode(&c).is_err());
+    c.remove("y");
+    assert!(
+        space
+            .encode(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("missing")
+    );
+}
+
+proptest! {
+    /// Decoding any point gives a valid configuration, which encodes and decodes to itself.
+    #[test]
+    fn encoding_round_trips(x in proptest::collection::vec(0.0f64..=1.0, 5), seed in 0u64..1000) {
+        let space = Space::from_toml(S3_SPACE).unwrap();
+        let c = space.decode(&x);
+        let back = space.encode(&c).unwrap();
+        prop_assert_eq!(space.decode(&back), c);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let s = space.sample(&mut rng);
+        prop_assert!(space.encode(&s).is_ok());
+        match s["max_concurrency"] { Value::Int(v) => prop_assert!((1..=256).contains(&v)), _ => prop_assert!(false) }
+    }
+
+    /// Log-scale floats stay within bounds and spread evenly in log space.
+    #[test]
+    fn log_floats_in_bounds(seed in 0u64..200) {
+        let space = Space::from_toml("lr = { float = [1e-4, 1e-1], scale = \"log\" }").unwrap();
+        let mut rng = StdRng::seed_from_u64(seed);
+        for _ in 0..20 {
+            match space.sample(&mut rng)["lr"] { Value::Float(v) => prop_assert!((1e-4..=1e-1).contains(&v)), _ => prop_assert!(false) }
+        }
+    }
+}
+
+#[test]
+fn hashes_are_stable_and_distinguish() {
+    let mut a = Config::new();
+    a.insert("x".into(), Value::Int(1));
+    let mut b = a.clone();
+    assert_eq!(config_hash(&a), config_hash(&b));
+    b.insert("x".into(), Value::Int(2));
+    assert_ne!(config_hash(&a), config_hash(&b));
+    // The same value in every build: studies written by one version are read by the next.
+    assert_eq!(config_hash(&a), HASH_OF_X_1);
+}
+
+#[test]
+fn random_search_is_deterministic_and_starts_with_points_to_evaluate() {
+    let space = Space::from_toml(S3_SPACE).unwrap();
+    let mut first = space.sample(&mut StdRng::seed_from_u64(99));
+    first.insert("max_concurrency".into(), Value::Int(10));
+    let s = RandomSearcher {
+        points_to_evaluate: vec![first.clone()],
+    };
+    let (a, _) = run(&s, &space, 20, 7);
+    let (b, _) = run(&s, &space, 20, 7);
+    let (c, _) = run(&s, &space, 20, 8);
+    assert_eq!(a[0], first);
+    assert_eq!(a, b, "same seed, same suggestions");
+    assert_ne!(a, c, "another seed, other suggestions");
+}
+
+#[test]
+fn discrete_spaces_get_no_duplicates_until_exhausted() {
+    let space =
+        Space::from_toml("a = { int = [1, 4] }\nb = { choice = [\"x\", \"y\", \"z\"] }").unwrap();
+    for searcher in [
+        &RandomSearcher::default() as &dyn Searcher,
+        &GridSearcher::default(),
+    ] {
+        let (configs, exhausted) = run(searcher, &space, 20, 3);
+        assert!(exhausted, "then a clear 'space exhausted'");
+        assert_eq!(configs.len(), 12);
+        let distinct: HashSet<u64> = configs.iter().map(config_hash).collect();
+        assert_eq!(distinct.len(), 12, "no duplicate before exhaustion");
+    }
+}
+
+#[test]
+fn grid_search_covers_the_grid_in_a_seeded_order() {
+    let space =
+        Space::from_toml("x = { float = [0.0, 1.0] }\nn = { int = [1, 1000], scale = \"log\" }")
+            .unwrap();
+    let g = GridSearcher {
+        resolution: 4,
+        seed: 5,
+        points_to_evaluate: vec![],
+    };
+    let grid = g.grid(&space).unwrap();
+    assert_eq!(grid.len(), 16);
+    let xs: HashSet<String> = grid.iter().map(|c| c["x"].to_string()).collect();
+    assert_eq!(xs.len(), 4);
+    let ns: Vec<i64> = {
+        let mut v: Vec<i64> = grid
+            .iter()
+            .filter_map(|c| {
+                if let Value::Int(n) = c["n"] {
+                    Some(n)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    assert_eq!(ns, vec![1, 10, 100, 1000], "log-spaced");
+    let (a, _) = run(&g, &space, 16, 1);
+    let (b, _) = run(&g, &space, 16, 2);
+    assert_eq!(
+        a, b,
+        "the order depends on the grid's seed, not the caller's stream"
+    );
+    let huge = GridSearcher {
+        resolution: 1000,
+        ..g
+    };
+    let three =
+        Space::from_toml("a = { float = [0, 1] }\nb = { float = [0, 1] }\nc = { float = [0, 1] }")
+            .unwrap();
+    assert!(matches!(
+        huge.grid(&three),
+        Err(SearchError::GridTooLarge(_))
+    ));
+}
+
+#[test]
+fn non_finite_results_fail_the_trial() {
+    let mut h = History {
+        trials: vec![trial(0, Config::new(), Status::Pending, vec![])],
+    };
+    assert_eq!(h.complete(0, f64::NAN), Status::Failed);
+    assert_eq!(h.trials[0].value(), None);
+    h.trials
+        .push(trial(1, Config::new(), Status::Pending, vec![]));
+    assert_eq!(h.complete(1, f64::INFINITY), Status::Failed);
+    h.trials
+        .push(trial(2, Config::new(), Status::Pending, vec![]));
+    assert_eq!(h.complete(2, 2.5), Status::Completed);
+    assert_eq!(h.trials[2].value(), Some(2.5));
+}
+
+#[test]
+fn asha_rungs_and_decisions() {
+    let asha = Asha::new(1, 9, 3.0).unwrap();
+    assert_eq!(asha.rungs(), &[1, 3]);
+    assert!(
+        Asha::new(0, 9, 3.0).is_err()
+            && Asha::new(3, 3, 3.0).is_err()
+            && Asha::new(1, 9, 1.5).is_err()
+    );
+    let min = Objective {
+        metric: "seconds".into(),
+        mode: Mode::Min,
+    };
+    // Scripted: three trials report at rung 1 (seconds: 5, 3, 9), in that order.
+    let mut h = History::default();
+    let decide = |h: &mut History, id: u64, value: f64| {
+        if let Some(t) = h.trials.iter_mut().find(|t| t.id == id) {
+            t.reports.push(value);
+        } else {
+            h.trials
+                .push(trial(id, Config::new(), Status::Pending, vec![value]));
+        }
+        asha.on_report(id, h, &min)
+    };
+    assert_eq!(
+        decide(&mut h, 0, 5.0),
+        Decision::Continue,
+        "alone at the rung"
+    );
+    assert_eq!(decide(&mut h, 1, 3.0), Decision::Continue, "best of two");
+    assert_eq!(
+        decide(&mut h, 2, 9.0),
+        Decision::Stop,
+        "not in the best third of three"
+    );
+    // Between rungs nothing is decided.
+    assert_eq!(decide(&mut h, 1, 100.0), Decision::Continue);
+    // At rung 3 only trials that got there count: trial 1 alone goes on...
+    assert_eq!(decide(&mut h, 1, 2.0), Decision::Continue);
+    // ...trial 0 reaches it better, and goes on (best of two)...
+    assert_eq!(
+        decide(&mut h, 0, 4.0),
+        Decision::Continue,
+        "its second report: no rung"
+    );
+    assert_eq!(decide(&mut h, 0, 1.5), Decision::Continue);
+    // ...and a third, worse one is stopped there.
+    for v in [4.0, 6.0] {
+        assert_eq!(decide(&mut h, 3, v), Decision::Continue);
+    }
+    assert_eq!(decide(&mut h, 3, 7.0), Decision::Stop);
+    // Maximizing flips the order.
+    let max = Objective {
+        metric: "mbps".into(),
+        mode: Mode::Max,
+    };
+    let mut h = History::default();
+    for (id, v) in [(0, 5.0), (1, 3.0)] {
+        h.trials
+            .push(trial(id, Config::new(), Status::Pending, vec![v]));
+    }
+    h.trials
+        .push(trial(2, Config::new(), Status::Pending, vec![9.0]));
+    assert_eq!(asha.on_report(2, &h, &max), Decision::Continue);
+    assert_eq!(asha.on_report(1, &h, &max), Decision::Stop);
+    assert_eq!(Fifo.on_report(1, &h, &max), Decision::Continue);
+}
