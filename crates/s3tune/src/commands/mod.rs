@@ -21,18 +21,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM: how long-running commands learn to stop and
-/// clean up.
-pub async fn interrupted() {
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-    match term {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// clean up. The handlers are installed by this call, not when the future is first
+/// polled, so a signal that comes early is not lost (nor kills the process unhandled).
+pub fn interrupted() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }

@@ -4,18 +4,19 @@
 //! Implemented: what boto3, the AWS CLI and `aws-sdk-s3` use for transfers. Every other
 //! operation answers `501 NotImplemented`, as s3s does by default.
 
-use std::collections::BTreeMap;
+mod rules;
+
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine;
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
-use md5::{Digest, Md5};
-use s3s::dto::{self, ETag, ETagCondition, StreamingBlob, Timestamp};
-use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+use s3s::dto::{self, ETag, StreamingBlob};
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
-use crate::store::{Blob, NewObject, Object, ObjectMeta, ObjectStream, Store, StoreError};
+use rules::{
+    ByteRange, Conditions, attrs, check_conditions, etag_of, gather, matches, parts_count,
+    requested_range, s3_err, timestamp, url_encode,
+};
+
+use crate::store::{Object, ObjectStream, Store};
 
 /// The S3 service of the emulator.
 #[derive(Debug, Clone)]
@@ -45,222 +46,6 @@ impl Service {
         let range = requested_range(&obj.meta, range, part_number)?;
         Ok((obj, range))
     }
-}
-
-/// A resolved byte range of an object: `start..end`.
-type ByteRange = (u64, u64);
-
-/// Largest single PUT S3 accepts.
-const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
-/// Pieces of uploaded bodies are gathered into chunks of about this size.
-const GATHER: usize = 1024 * 1024;
-
-fn s3_err(e: StoreError) -> S3Error {
-    let code = match &e {
-        StoreError::NoSuchBucket(_) => S3ErrorCode::NoSuchBucket,
-        StoreError::NoSuchKey(_) => S3ErrorCode::NoSuchKey,
-        StoreError::BucketExists(_) => S3ErrorCode::BucketAlreadyOwnedByYou,
-        StoreError::BucketNotEmpty(_) => S3ErrorCode::BucketNotEmpty,
-        StoreError::InvalidBucketName(_) => S3ErrorCode::InvalidBucketName,
-        StoreError::NoSuchUpload(_) => S3ErrorCode::NoSuchUpload,
-        StoreError::InvalidPart(_) => S3ErrorCode::InvalidPart,
-        StoreError::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
-        StoreError::EntityTooSmall(_) => S3ErrorCode::EntityTooSmall,
-        StoreError::NoParts => S3ErrorCode::MalformedXML,
-        _ => {
-            tracing::error!(error = %e, "storage failure");
-            S3ErrorCode::InternalError
-        }
-    };
-    S3Error::with_message(code, e.to_string())
-}
-
-fn timestamp(secs: u64) -> Timestamp {
-    Timestamp::from(UNIX_EPOCH + Duration::from_secs(secs))
-}
-
-fn secs_of(ts: &Timestamp) -> i64 {
-    time::OffsetDateTime::from(ts.clone()).unix_timestamp()
-}
-
-fn etag_of(meta: &ObjectMeta) -> ETag {
-    ETag::Strong(meta.etag.clone())
-}
-
-fn matches(cond: &ETagCondition, meta: &ObjectMeta) -> bool {
-    match cond {
-        ETagCondition::Any => true,
-        ETagCondition::ETag(e) => e.value() == meta.etag,
-    }
-}
-
-/// The conditional headers of a GET or HEAD.
-struct Conditions<'a> {
-    if_match: Option<&'a ETagCondition>,
-    if_none_match: Option<&'a ETagCondition>,
-    if_modified_since: Option<&'a Timestamp>,
-    if_unmodified_since: Option<&'a Timestamp>,
-}
-
-/// HTTP conditional request rules as S3 applies them to GET and HEAD: a failed
-/// `If-Match` / `If-Unmodified-Since` is 412; a matching `If-None-Match` or an unchanged
-/// `If-Modified-Since` is 304 (each second of a pair only counts without the first).
-fn check_conditions(meta: &ObjectMeta, c: &Conditions<'_>) -> S3Result<()> {
-    let modified = i64::try_from(meta.last_modified).unwrap_or(i64::MAX);
-    match (c.if_match, c.if_unmodified_since) {
-        (Some(c), _) if !matches(c, meta) => {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
-        }
-        (None, Some(t)) if modified > secs_of(t) => {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
-        }
-        _ => {}
-    }
-    let not_modified = match (c.if_none_match, c.if_modified_since) {
-        (Some(c), _) => matches(c, meta),
-        (None, Some(t)) => modified <= secs_of(t),
-        (None, None) => false,
-    };
-    if not_modified {
-        return Err(S3Error::new(S3ErrorCode::NotModified));
-    }
-    Ok(())
-}
-
-/// Reads a request body into a [`Blob`], computing its MD5 on the way, and checks it
-/// against `Content-MD5` and `Content-Length` when the client sent them.
-async fn gather(
-    body: Option<StreamingBlob>,
-    content_length: Option<i64>,
-    content_md5: Option<&str>,
-) -> S3Result<(Blob, String)> {
-    let mut chunks = Vec::new();
-    let mut current = BytesMut::new();
-    let mut md5 = Md5::new();
-    let mut total = 0u64;
-    if let Some(mut body) = body {
-        while let Some(piece) = body.next().await {
-            let piece: Bytes = piece.map_err(|e| {
-                S3Error::with_message(
-                    S3ErrorCode::IncompleteBody,
-                    format!("reading the request body failed: {e}"),
-                )
-            })?;
-            md5.update(&piece);
-            total += piece.len() as u64;
-            if total > MAX_PUT {
-                return Err(s3_error!(
-                    EntityTooLarge,
-                    "Your proposed upload exceeds the maximum allowed size"
-                ));
-            }
-            if piece.len() >= GATHER && current.is_empty() {
-                chunks.push(piece);
-            } else {
-                current.extend_from_slice(&piece);
-                if current.len() >= GATHER {
-                    chunks.push(current.split().freeze());
-                }
-            }
-        }
-    }
-    if !current.is_empty() {
-        chunks.push(current.freeze());
-    }
-    if let Some(len) = content_length
-        && u64::try_from(len).ok() != Some(total)
-    {
-        return Err(s3_error!(
-            IncompleteBody,
-            "You did not provide the number of bytes specified by the Content-Length HTTP header"
-        ));
-    }
-    let digest = md5.finalize();
-    if let Some(want) = content_md5 {
-        let want = base64::engine::general_purpose::STANDARD
-            .decode(want.trim())
-            .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid"))?;
-        if want.as_slice() != digest.as_slice() {
-            return Err(s3_error!(
-                BadDigest,
-                "The Content-MD5 you specified did not match what we received"
-            ));
-        }
-    }
-    Ok((Blob::from_chunks(chunks), hex::encode(digest)))
-}
-
-fn attrs(content_type: Option<String>, metadata: Option<dto::Metadata>) -> NewObject {
-    NewObject {
-        content_type,
-        metadata: metadata
-            .map(|m| m.into_iter().collect::<BTreeMap<_, _>>())
-            .unwrap_or_default(),
-    }
-}
-
-/// Percent-encodes a key for `encoding-type=url` listings (all but unreserved and `/`).
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The byte range a GET or HEAD asks for (`partNumber` or `Range`), or `None` for all.
-fn requested_range(
-    meta: &ObjectMeta,
-    range: Option<dto::Range>,
-    part_number: Option<i32>,
-) -> S3Result<Option<ByteRange>> {
-    if let Some(n) = part_number {
-        if range.is_some() {
-            return Err(s3_error!(
-                InvalidRequest,
-                "Cannot specify both Range header and partNumber query parameter"
-            ));
-        }
-        let sizes: &[u64] = if meta.part_sizes.is_empty() {
-            &[meta.size]
-        } else {
-            &meta.part_sizes
-        };
-        let idx = usize::try_from(n)
-            .ok()
-            .filter(|&i| (1..=sizes.len()).contains(&i))
-            .ok_or_else(|| {
-                let mut e = S3Error::with_message(
-                    S3ErrorCode::Custom("InvalidPartNumber".into()),
-                    "The requested partnumber is not satisfiable",
-                );
-                e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
-                e
-            })?;
-        let start: u64 = sizes[..idx - 1].iter().sum();
-        return Ok(Some((start, start + sizes[idx - 1])));
-    }
-    match range {
-        None => Ok(None),
-        Some(r) => r
-            .check(meta.size)
-            .map(|r| Some((r.start, r.end)))
-            .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable")),
-    }
-}
-
-fn parts_count(meta: &ObjectMeta, part_number: Option<i32>) -> Option<i32> {
-    part_number.map(|_| i32::try_from(meta.part_sizes.len().max(1)).unwrap_or(i32::MAX))
 }
 
 #[async_trait::async_trait]

@@ -1,0 +1,194 @@
+//! Multipart uploads: parts kept apart until completed with S3's checks, then joined
+//! without copying (memory) or concatenated once (disk).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use md5::{Digest, Md5};
+
+use super::{
+    Blob, Content, MIN_PART_SIZE, NewObject, Object, ObjectMeta, PartInfo, State, Store,
+    StoreError, Upload, now_secs,
+};
+
+impl Store {
+    /// Multipart uploads started and neither completed nor aborted.
+    #[must_use]
+    pub fn uploads_in_progress(&self) -> usize {
+        self.lock().uploads.len()
+    }
+
+    /// Starts a multipart upload; returns its id.
+    pub fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        attrs: NewObject,
+    ) -> Result<String, StoreError> {
+        self.check_bucket(bucket)?;
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        if let Some(d) = &self.disk {
+            d.create_upload(&id)?;
+        }
+        self.lock().uploads.insert(
+            id.clone(),
+            Upload {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                attrs,
+                parts: BTreeMap::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    fn check_upload(s: &State, id: &str, bucket: &str, key: &str) -> Result<(), StoreError> {
+        match s.uploads.get(id) {
+            Some(u) if u.bucket == bucket && u.key == key => Ok(()),
+            _ => Err(StoreError::NoSuchUpload(id.to_owned())),
+        }
+    }
+
+    /// Stores part `number` of upload `id`, replacing an earlier one with that number.
+    pub fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        number: i32,
+        blob: Blob,
+        etag: String,
+    ) -> Result<PartInfo, StoreError> {
+        Self::check_upload(&self.lock(), id, bucket, key)?;
+        let info = PartInfo {
+            number,
+            etag,
+            size: blob.len(),
+            last_modified: now_secs(),
+        };
+        let content = match &self.disk {
+            Some(d) => Content::File(d.write_part(id, number, &blob)?),
+            None => Content::Memory(blob),
+        };
+        let mut s = self.lock();
+        let upload = s
+            .uploads
+            .get_mut(id)
+            .ok_or_else(|| StoreError::NoSuchUpload(id.to_owned()))?;
+        upload.parts.insert(number, (info.clone(), content));
+        Ok(info)
+    }
+
+    /// The parts of upload `id`, by number.
+    pub fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+    ) -> Result<Vec<PartInfo>, StoreError> {
+        let s = self.lock();
+        Self::check_upload(&s, id, bucket, key)?;
+        Ok(s.uploads[id]
+            .parts
+            .values()
+            .map(|(p, _)| p.clone())
+            .collect())
+    }
+
+    /// Aborts upload `id`, dropping its parts.
+    pub fn abort_upload(&self, bucket: &str, key: &str, id: &str) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        Self::check_upload(&s, id, bucket, key)?;
+        s.uploads.remove(id);
+        drop(s);
+        if let Some(d) = &self.disk {
+            d.remove_upload(id)?;
+        }
+        Ok(())
+    }
+
+    /// Completes upload `id` from the listed `(part number, etag)`s, with S3's checks:
+    /// ascending numbers, parts that exist with that ETag, all but the last ≥ 5 MiB.
+    pub fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        parts: &[(i32, String)],
+    ) -> Result<Arc<Object>, StoreError> {
+        let (chosen, attrs) = {
+            let s = self.lock();
+            Self::check_upload(&s, id, bucket, key)?;
+            let upload = &s.uploads[id];
+            if parts.is_empty() {
+                return Err(StoreError::NoParts);
+            }
+            if parts.windows(2).any(|w| w[0].0 >= w[1].0) {
+                return Err(StoreError::InvalidPartOrder);
+            }
+            let mut chosen = Vec::with_capacity(parts.len());
+            for (i, (number, etag)) in parts.iter().enumerate() {
+                let (info, content) = upload
+                    .parts
+                    .get(number)
+                    .ok_or(StoreError::InvalidPart(*number))?;
+                if info.etag != etag.trim_matches('"') {
+                    return Err(StoreError::InvalidPart(*number));
+                }
+                if i + 1 < parts.len() && info.size < MIN_PART_SIZE {
+                    return Err(StoreError::EntityTooSmall(*number));
+                }
+                chosen.push((info.clone(), content.clone()));
+            }
+            (chosen, upload.attrs.clone())
+        };
+        // S3's multipart ETag: the MD5 of the concatenated binary part MD5s, then -N.
+        let mut h = Md5::new();
+        for (info, _) in &chosen {
+            h.update(hex::decode(&info.etag).map_err(|e| StoreError::Io(e.to_string()))?);
+        }
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size: chosen.iter().map(|(p, _)| p.size).sum(),
+            etag: format!("{}-{}", hex::encode(h.finalize()), chosen.len()),
+            last_modified: now_secs(),
+            content_type: attrs.content_type,
+            metadata: attrs.metadata,
+            part_sizes: chosen.iter().map(|(p, _)| p.size).collect(),
+        };
+        let object = match &self.disk {
+            Some(d) => {
+                let files: Vec<_> = chosen
+                    .iter()
+                    .map(|(_, c)| match c {
+                        Content::File(p) => Ok(p.clone()),
+                        _ => Err(StoreError::Io("part not on disk".into())),
+                    })
+                    .collect::<Result<_, _>>()?;
+                let staged = d.stage_concat(&files)?;
+                self.commit_staged(d, bucket, meta, staged)?
+            }
+            None => {
+                let chunks = chosen
+                    .iter()
+                    .flat_map(|(_, c)| match c {
+                        Content::Memory(b) => b.chunks().to_vec(),
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                self.insert(
+                    bucket,
+                    Object {
+                        meta,
+                        content: Content::Memory(Blob::from_chunks(chunks)),
+                    },
+                )?
+            }
+        };
+        self.lock().uploads.remove(id);
+        if let Some(d) = &self.disk {
+            d.remove_upload(id)?;
+        }
+        Ok(object)
+    }
+}
