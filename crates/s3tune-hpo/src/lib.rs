@@ -12,6 +12,7 @@
 //! ASHA. Gaussian-process Bayesian optimization, the tuner loop and study storage are
 //! still to come.
 
+pub mod bayesopt;
 pub mod history;
 pub mod scheduler;
 pub mod searcher;
