@@ -18,6 +18,7 @@ pub mod scheduler;
 pub mod searcher;
 pub mod space;
 
+pub use bayesopt::BoSearcher;
 pub use history::{History, Mode, Objective, Status, Trial};
 pub use scheduler::{Asha, Decision, Fifo, Scheduler};
 pub use searcher::{GridSearcher, RandomSearcher, SearchError, Searcher, Suggestion};

@@ -319,3 +319,66 @@ fn asha_rungs_and_decisions() {
     assert_eq!(asha.on_report(1, &h, &max), Decision::Stop);
     assert_eq!(Fifo.on_report(1, &h, &max), Decision::Continue);
 }
+
+#[test]
+fn bayesian_optimization_homes_in_and_respects_the_history() {
+    let space = Space::from_toml("x = { float = [-2, 3] }\nn = { int = [1, 64], scale = \"log\" }")
+        .unwrap();
+    let f = |c: &Config| {
+        let (Value::Float(x), Value::Int(n)) = (&c["x"], &c["n"]) else {
+            panic!("types")
+        };
+        (x - 1.0).powi(2) + (((*n as f64).ln() - 8f64.ln()) / 2.0).powi(2)
+    };
+    let objective = Objective {
+        metric: "f".into(),
+        mode: Mode::Min,
+    };
+    let mut first = Config::new();
+    first.insert("x".into(), Value::Float(-2.0));
+    first.insert("n".into(), Value::Int(1));
+    let bo = BoSearcher {
+        points_to_evaluate: vec![first.clone()],
+        ..BoSearcher::new(objective)
+    };
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut history = History::default();
+    for i in 0..20u64 {
+        let Suggestion::Config(c) = bo.suggest(&space, &history, &mut rng).unwrap() else {
+            panic!("exhausted")
+        };
+        if i == 0 {
+            assert_eq!(c, first, "points_to_evaluate first");
+        }
+        assert!(space.encode(&c).is_ok(), "suggestions fit the space");
+        let v = f(&c);
+        history.trials.push(trial(i, c, Status::Completed, vec![v]));
+    }
+    let best = history
+        .trials
+        .iter()
+        .filter_map(Trial::value)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        best < 0.05,
+        "BO got within 0.05 of the minimum in 20 evaluations: {best}"
+    );
+    // A pending trial is not suggested again.
+    let mut with_pending = history.clone();
+    let Suggestion::Config(next) = bo
+        .suggest(&space, &history, &mut StdRng::seed_from_u64(1))
+        .unwrap()
+    else {
+        panic!()
+    };
+    with_pending
+        .trials
+        .push(trial(99, next.clone(), Status::Pending, vec![]));
+    let Suggestion::Config(again) = bo
+        .suggest(&space, &with_pending, &mut StdRng::seed_from_u64(1))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_ne!(config_hash(&again), config_hash(&next));
+}

@@ -11,6 +11,9 @@ use argmin::solver::quasinewton::LBFGS;
 use nalgebra::{DMatrix, DVector};
 
 const SQRT5: f64 = 2.236_067_977_499_79;
+/// L-BFGS iterations per start: the posterior surface is smooth and a few dozen steps
+/// get close enough; more only costs suggestion latency.
+const MAX_ITERS: u64 = 40;
 /// Added to the diagonal on top of the noise: keeps the Cholesky factorization alive.
 const JITTER: f64 = 1e-8;
 
@@ -112,9 +115,30 @@ pub fn neg_log_posterior(
     Some((value, grad))
 }
 
+/// The value and gradient at some `θ`, or `None` where the covariance is singular.
+type Evaluation = Option<(f64, Vec<f64>)>;
+
+/// The fitting problem for argmin. L-BFGS asks for the cost and the gradient at the
+/// same point one after the other; both come from one factorization, so the last
+/// evaluation is kept.
 struct Problem<'a> {
     x: &'a [Vec<f64>],
     y: &'a DVector<f64>,
+    last: std::sync::Mutex<Option<(Vec<f64>, Evaluation)>>,
+}
+
+impl Problem<'_> {
+    fn eval(&self, theta: &[f64]) -> Option<(f64, Vec<f64>)> {
+        let mut last = self.last.lock().expect("cache lock poisoned");
+        if let Some((t, v)) = last.as_ref()
+            && t.as_slice() == theta
+        {
+            return v.clone();
+        }
+        let v = neg_log_posterior(self.x, self.y, theta);
+        *last = Some((theta.to_vec(), v.clone()));
+        v
+    }
 }
 
 impl CostFunction for Problem<'_> {
@@ -122,7 +146,7 @@ impl CostFunction for Problem<'_> {
     type Output = f64;
 
     fn cost(&self, theta: &Vec<f64>) -> Result<f64, argmin::core::Error> {
-        Ok(neg_log_posterior(self.x, self.y, theta).map_or(1e10, |(v, _)| v))
+        Ok(self.eval(theta).map_or(1e10, |(v, _)| v))
     }
 }
 
@@ -131,7 +155,8 @@ impl Gradient for Problem<'_> {
     type Gradient = Vec<f64>;
 
     fn gradient(&self, theta: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
-        Ok(neg_log_posterior(self.x, self.y, theta)
+        Ok(self
+            .eval(theta)
             .map_or_else(|| vec![0.0; theta.len()], |(_, g)| g))
     }
 }
@@ -176,10 +201,14 @@ impl Gp {
         let centre: Vec<f64> = (0..d + 2).map(|i| prior_mean_sd(d, i).0).collect();
         let mut best: Option<(f64, Vec<f64>)> = None;
         for start in std::iter::once(centre).chain((0..restarts).map(|r| draw(r, d + 2))) {
-            let problem = Problem { x: &x, y };
+            let problem = Problem {
+                x: &x,
+                y,
+                last: std::sync::Mutex::new(None),
+            };
             let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7);
             let Ok(res) = Executor::new(problem, solver)
-                .configure(|s| s.param(start.clone()).max_iters(60))
+                .configure(|s| s.param(start.clone()).max_iters(MAX_ITERS))
                 .run()
             else {
                 continue;

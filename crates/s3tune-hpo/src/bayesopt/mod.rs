@@ -1,5 +1,8 @@
-//! Bayesian optimization's parts: the Gaussian process ([`gp`]) and the acquisition
-//! function ([`acquisition`]). The searcher that combines them comes next.
+//! Bayesian optimization: the Gaussian process ([`gp`]), the acquisition function
+//! ([`acquisition`]) and the searcher that combines them ([`BoSearcher`]).
 
 pub mod acquisition;
 pub mod gp;
+mod searcher;
+
+pub use searcher::BoSearcher;

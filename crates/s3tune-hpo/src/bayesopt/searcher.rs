@@ -1,0 +1,232 @@
+//! The Bayesian-optimization searcher: a GP over the unit-cube encoding, log EI, and
+//! candidates that are rounded to what will really run.
+//!
+//! Each suggestion is a function of the history and the random stream only:
+//!
+//! 1. `points_to_evaluate`, then space-filling points (the farthest of many random ones
+//!    from everything tried) until `initial_points` results are in;
+//! 2. otherwise fit the GP to the completed trials (losses log-transformed when all
+//!    positive, then standardized); pending trials enter the posterior as "constant
+//!    liars" at the worst value seen, so parallel workers spread out;
+//! 3. score a randomly shifted Halton set plus perturbations of the best points by log EI,
+//!    refine the top few by a shrinking local search, and propose the best candidate not
+//!    tried yet. Every candidate goes through decode → encode first, so integer and
+//!    ordinal parameters are scored at the values that will run.
+
+use std::collections::HashSet;
+
+use nalgebra::DVector;
+use rand::Rng;
+use rand::rngs::StdRng;
+
+use super::acquisition::log_ei;
+use super::gp::Gp;
+use crate::history::{History, Objective, Status};
+use crate::searcher::{RandomSearcher, SearchError, Searcher, Suggestion, next_point, seen};
+use crate::space::{Config, Space, config_hash};
+
+/// Gaussian-process Bayesian optimization.
+#[derive(Debug, Clone)]
+pub struct BoSearcher {
+    /// What is optimized (to turn results into losses).
+    pub objective: Objective,
+    /// Configurations to try first, in order (e.g. boto3's defaults).
+    pub points_to_evaluate: Vec<Config>,
+    /// Results needed before the model is trusted (space-filling points until then).
+    pub initial_points: usize,
+    /// Quasi-random candidates scored per suggestion.
+    pub candidates: usize,
+    /// Extra random starts of the hyperparameter fit.
+    pub fit_restarts: usize,
+}
+
+impl BoSearcher {
+    /// Defaults: 5 initial points, 1,000 candidates, 1 extra fit start.
+    #[must_use]
+    pub fn new(objective: Objective) -> Self {
+        Self {
+            objective,
+            points_to_evaluate: Vec::new(),
+            initial_points: 5,
+            candidates: 1000,
+            fit_restarts: 1,
+        }
+    }
+}
+
+const PRIMES: [u32; 20] = [
+    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+];
+
+/// The `i`-th Halton point in `d` dimensions, shifted by `shift` modulo 1
+/// (Cranley–Patterson rotation: a fresh, still evenly spread set per suggestion).
+fn halton(i: u64, shift: &[f64]) -> Vec<f64> {
+    shift
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let base = u64::from(PRIMES[k % PRIMES.len()]) + 71 * (k / PRIMES.len()) as u64;
+            let (mut f, mut r, mut n) = (1.0, 0.0, i + 1);
+            while n > 0 {
+                f /= base as f64;
+                r += f * (n % base) as f64;
+                n /= base;
+            }
+            (r + s).fract()
+        })
+        .collect()
+}
+
+fn dist2(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum()
+}
+
+impl BoSearcher {
+    /// A point far from everything tried: the best of 200 random ones by distance.
+    fn space_filling(
+        &self,
+        space: &Space,
+        tried: &[Vec<f64>],
+        seen: &HashSet<u64>,
+        rng: &mut StdRng,
+    ) -> Option<Config> {
+        let mut best: Option<(f64, Config)> = None;
+        for _ in 0..200 {
+            let c = space.sample(rng);
+            if seen.contains(&config_hash(&c)) {
+                continue;
+            }
+            let x = space.encode(&c).ok()?;
+            let d = tried
+                .iter()
+                .map(|t| dist2(&x, t))
+                .fold(f64::INFINITY, f64::min);
+            if best.as_ref().is_none_or(|(bd, _)| d > *bd) {
+                best = Some((d, c));
+            }
+        }
+        best.map(|(_, c)| c)
+    }
+}
+
+impl Searcher for BoSearcher {
+    fn suggest(
+        &self,
+        space: &Space,
+        history: &History,
+        rng: &mut StdRng,
+    ) -> Result<Suggestion, SearchError> {
+        let seen = seen(history);
+        if let Some(p) = next_point(space, &self.points_to_evaluate, &seen)? {
+            return Ok(Suggestion::Config(p));
+        }
+        let mut xs = Vec::new();
+        let mut losses = Vec::new();
+        let mut pending = Vec::new();
+        for t in &history.trials {
+            let Ok(x) = space.encode(&t.config) else {
+                continue;
+            };
+            match (t.status, t.value()) {
+                (Status::Pending, _) => pending.push(x),
+                (_, Some(v)) => {
+                    xs.push(x);
+                    losses.push(self.objective.loss(v));
+                }
+                _ => {}
+            }
+        }
+        if xs.len() < self.initial_points.max(2) {
+            let tried: Vec<Vec<f64>> = xs.iter().chain(&pending).cloned().collect();
+            return match self.space_filling(space, &tried, &seen, rng) {
+                Some(c) => Ok(Suggestion::Config(c)),
+                None => RandomSearcher::default().suggest(space, history, rng),
+            };
+        }
+        // Losses: log when all positive (times), then standardized.
+        let mut y: Vec<f64> = losses.clone();
+        if y.iter().all(|v| *v > 0.0) {
+            y.iter_mut().for_each(|v| *v = v.ln());
+        }
+        let mean = y.iter().sum::<f64>() / y.len() as f64;
+        let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / y.len() as f64)
+            .sqrt()
+            .max(1e-9);
+        let y: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
+        let best = y.iter().copied().fold(f64::INFINITY, f64::min);
+        let worst = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let d = space.dims();
+        let draws: Vec<Vec<f64>> = (0..self.fit_restarts)
+            .map(|_| (0..d + 2).map(|_| rng.random_range(-3.0..1.0)).collect())
+            .collect();
+        let yv = DVector::from_vec(y.clone());
+        let Some(fitted) = Gp::fit(xs.clone(), &yv, self.fit_restarts, |r, _| draws[r].clone())
+        else {
+            return RandomSearcher::default().suggest(space, history, rng);
+        };
+        // Pending trials as constant liars at the worst value, with the fitted θ.
+        let model = if pending.is_empty() {
+            fitted
+        } else {
+            let mut all_x = xs.clone();
+            all_x.extend(pending.iter().cloned());
+            let mut all_y = y.clone();
+            all_y.extend(std::iter::repeat_n(worst, pending.len()));
+            Gp::with_theta(all_x, &DVector::from_vec(all_y), fitted.theta().to_vec())
+                .unwrap_or(fitted)
+        };
+        // Candidates, rounded to what would run.
+        let round = |x: &[f64]| space.encode(&space.decode(x)).ok();
+        let score = |x: &[f64]| {
+            let (m, v) = model.predict(x);
+            log_ei(m, v.sqrt(), best)
+        };
+        let shift: Vec<f64> = (0..d).map(|_| rng.random()).collect();
+        let mut pool: Vec<Vec<f64>> = (0..self.candidates as u64)
+            .filter_map(|i| round(&halton(i, &shift)))
+            .collect();
+        let mut order: Vec<usize> = (0..xs.len()).collect();
+        order.sort_by(|a, b| losses[*a].total_cmp(&losses[*b]));
+        for &i in order.iter().take(5) {
+            for _ in 0..20 {
+                let p: Vec<f64> = xs[i]
+                    .iter()
+                    .map(|v| (v + rng.random_range(-0.1..0.1)).clamp(0.0, 1.0))
+                    .collect();
+                pool.extend(round(&p));
+            }
+        }
+        let mut scored: Vec<(f64, Vec<f64>)> = pool.into_iter().map(|x| (score(&x), x)).collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // Local refinement of the top few: shrinking random steps, keep improvements.
+        let mut refined = Vec::new();
+        for (s0, x0) in scored.iter().take(5) {
+            let (mut s, mut x) = (*s0, x0.clone());
+            let mut step = 0.05;
+            for _ in 0..30 {
+                let cand: Vec<f64> = x
+                    .iter()
+                    .map(|v| (v + rng.random_range(-step..step)).clamp(0.0, 1.0))
+                    .collect();
+                if let Some(c) = round(&cand) {
+                    let sc = score(&c);
+                    if sc > s {
+                        (s, x) = (sc, c);
+                        continue;
+                    }
+                }
+                step *= 0.85;
+            }
+            refined.push((s, x));
+        }
+        refined.extend(scored);
+        refined.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (_, x) in refined {
+            let c = space.decode(&x);
+            if !seen.contains(&config_hash(&c)) {
+                return Ok(Suggestion::Config(c));
+            }
+        }
+        RandomSearcher::default().suggest(space, history, rng)
+    }
+}
