@@ -92,6 +92,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!(listen = %config.listen, "binding a non-loopback address");
     }
     let objects = config.objects.clone();
+    // Handle Ctrl-C/SIGTERM from before the ready line: a script that stops the server
+    // as soon as it has read the line must get a clean shutdown.
+    let stop = super::interrupted();
     let server = Emulator::start(config).await?;
 
     let mut out = std::io::stdout().lock();
@@ -135,7 +138,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     drop(out);
 
-    super::interrupted().await;
+    stop.await;
     tracing::info!("shutting down");
     let stats = server.stats();
     server.shutdown().await;
