@@ -54,6 +54,33 @@ impl BoSearcher {
     }
 }
 
+/// Most points the hyperparameter fit looks at.
+const FIT_SUBSET: usize = 60;
+
+/// The points the hyperparameters are fitted on: all of them up to [`FIT_SUBSET`], else
+/// the best half and the most recent half (a function of the history alone).
+fn fit_subset(xs: &[Vec<f64>], y: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
+    if xs.len() <= FIT_SUBSET {
+        return (xs.to_vec(), y.to_vec());
+    }
+    let mut by_value: Vec<usize> = (0..y.len()).collect();
+    by_value.sort_by(|a, b| y[*a].total_cmp(&y[*b]));
+    let mut keep: Vec<usize> = by_value[..FIT_SUBSET / 2].to_vec();
+    for i in (0..xs.len()).rev() {
+        if keep.len() == FIT_SUBSET {
+            break;
+        }
+        if !keep.contains(&i) {
+            keep.push(i);
+        }
+    }
+    keep.sort_unstable();
+    (
+        keep.iter().map(|&i| xs[i].clone()).collect(),
+        keep.iter().map(|&i| y[i]).collect(),
+    )
+}
+
 const PRIMES: [u32; 20] = [
     2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
 ];
@@ -159,9 +186,22 @@ impl Searcher for BoSearcher {
         let draws: Vec<Vec<f64>> = (0..self.fit_restarts)
             .map(|_| (0..d + 2).map(|_| rng.random_range(-3.0..1.0)).collect())
             .collect();
-        let yv = DVector::from_vec(y.clone());
-        let Some(fitted) = Gp::fit(xs.clone(), &yv, self.fit_restarts, |r, _| draws[r].clone())
-        else {
+        // Hyperparameters from at most FIT_SUBSET points (the best half and the most
+        // recent half): the fit costs O(n³) per step, the posterior below uses them all.
+        let (fit_x, fit_y) = fit_subset(&xs, &y);
+        let Some(fitted) = Gp::fit(
+            fit_x,
+            &DVector::from_vec(fit_y),
+            self.fit_restarts,
+            |r, _| draws[r].clone(),
+        ) else {
+            return RandomSearcher::default().suggest(space, history, rng);
+        };
+        let Some(fitted) = Gp::with_theta(
+            xs.clone(),
+            &DVector::from_vec(y.clone()),
+            fitted.theta().to_vec(),
+        ) else {
             return RandomSearcher::default().suggest(space, history, rng);
         };
         // Pending trials as constant liars at the worst value, with the fitted θ.
