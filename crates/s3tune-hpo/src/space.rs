@@ -335,13 +335,25 @@ impl Space {
                 name: "(file)".into(),
                 reason: e.message().to_owned(),
             })?;
+        let json = serde_json::to_value(&table).map_err(|e| syntax("(file)", &e.to_string()))?;
+        Self::from_value(&json)
+    }
+
+    /// Parses the same description written as JSON:
+    /// `{"max_concurrency": {"int": [1, 256], "scale": "log"}, "bucket": "data"}`.
+    pub fn from_json(text: &str) -> Result<Self, SpaceError> {
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| syntax("(file)", &e.to_string()))?;
+        Self::from_value(&json)
+    }
+
+    fn from_value(json: &serde_json::Value) -> Result<Self, SpaceError> {
+        let obj = json
+            .as_object()
+            .ok_or_else(|| syntax("(file)", "a space is a table of parameters"))?;
         let mut params = Vec::new();
-        for (name, v) in table {
-            let d = parse_domain(
-                &name,
-                &serde_json::to_value(&v).map_err(|e| syntax(&name, &e.to_string()))?,
-            )?;
-            params.push((name, d));
+        for (name, v) in obj {
+            params.push((name.clone(), parse_domain(name, v)?));
         }
         Self::new(params)
     }

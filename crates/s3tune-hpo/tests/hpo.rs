@@ -66,6 +66,25 @@ fn toml_spaces_parse_and_encode() {
 }
 
 #[test]
+fn json_spaces_equal_toml_ones() {
+    let json = r#"{"max_concurrency": {"int": [1, 256], "scale": "log"},
+        "multipart_chunksize": {"int": [5242880, 268435456], "scale": "log"},
+        "io_chunksize": {"ordinal": [65536, 262144, 1048576]},
+        "use_threads": {"choice": [true, false]}, "bucket": "data"}"#;
+    assert_eq!(
+        Space::from_json(json).unwrap(),
+        Space::from_toml(S3_SPACE).unwrap()
+    );
+    assert!(
+        Space::from_json("[1, 2]")
+            .unwrap_err()
+            .to_string()
+            .contains("table of parameters")
+    );
+    assert!(Space::from_json("{").is_err());
+}
+
+#[test]
 fn bad_spaces_are_clear_errors() {
     let cases = [
         ("x = { int = [10, 1] }", "low bound above high bound"),
