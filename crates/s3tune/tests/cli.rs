@@ -116,17 +116,12 @@ fn malformed_object() {
     }
 }
 
-#[test]
-fn serves_then_stops_on_sigterm() {
+/// Starts `s3tune serve ARGS`, reads its ready line, runs `check` on it while the server
+/// runs, then sends SIGTERM; returns the ready line and the finished process's output.
+fn serve_then_sigterm(args: &[&str], check: impl FnOnce(&str)) -> (String, std::process::Output) {
     let mut child = s3tune()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--json",
-            "--object",
-            "data/x.bin=1MiB",
-        ])
+        .arg("serve")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -135,41 +130,46 @@ fn serves_then_stops_on_sigterm() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).expect("one JSON line when ready");
-    for field in ["endpoint", "region", "access_key", "secret_key"] {
-        assert!(ready[field].is_string(), "{field} in {line}");
-    }
-    let endpoint = ready["endpoint"].as_str().unwrap();
-    let addr = endpoint.strip_prefix("http://").unwrap();
-    assert!(addr.starts_with("127.0.0.1:"), "{endpoint}");
-    std::net::TcpStream::connect(addr).expect("server accepts connections");
-    let status = Command::new("kill")
+    check(&line);
+    let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(status.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    assert!(kill.success());
+    (line, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn serves_then_stops_on_sigterm() {
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+        "--object",
+        "data/x.bin=1MiB",
+    ];
+    let (_, out) = serve_then_sigterm(&args, |line| {
+        let ready: serde_json::Value =
+            serde_json::from_str(line).expect("one JSON line when ready");
+        for field in ["endpoint", "region", "access_key", "secret_key"] {
+            assert!(ready[field].is_string(), "{field} in {line}");
+        }
+        let endpoint = ready["endpoint"].as_str().unwrap();
+        let addr = endpoint.strip_prefix("http://").unwrap();
+        assert!(addr.starts_with("127.0.0.1:"), "{endpoint}");
+        std::net::TcpStream::connect(addr).expect("server accepts connections");
+    });
+    assert!(
+        out.status.success(),
+        "clean exit on SIGTERM: {:?}",
+        out.status
+    );
 }
 
 #[test]
 fn warns_loudly_on_a_non_loopback_address() {
-    let mut child = s3tune()
-        .args(["serve", "--listen", "0.0.0.0:0", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (line, out) = serve_then_sigterm(&["--listen", "0.0.0.0:0", "--json"], |_| {});
     assert!(line.contains("endpoint"), "{line}");
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains("WARNING") && stderr.contains("not a loopback address"),

@@ -25,18 +25,21 @@ fn server() -> DedicatedEmulator {
     .unwrap()
 }
 
-/// Runs s3tune with only the environment given (HOME is empty: no AWS config files).
-fn run(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+/// s3tune with only the environment given (HOME is empty: no AWS config files).
+fn command(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3tune"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
         .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    cmd
+}
+
+/// Runs s3tune to the end (see [`command`]).
+fn run(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(home, env, args).output().unwrap()
 }
 
 fn creds() -> [(&'static str, &'static str); 2] {
@@ -334,16 +337,11 @@ fn credentials_never_appear_in_output_or_logs() {
 
 /// Starts `s3tune ARGS`, waits until `started` holds, sends SIGINT; returns the output.
 fn interrupt(home: &Path, args: &[&str], started: impl Fn() -> bool) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3tune"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(creds())
-        .args(args)
+    let child = command(home, &creds(), args)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let t0 = Instant::now();
     while !started() {
         assert!(

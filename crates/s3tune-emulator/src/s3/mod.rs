@@ -16,7 +16,47 @@ use rules::{
     requested_range, s3_err, timestamp, url_encode,
 };
 
-use crate::store::{Object, ObjectStream, Store};
+use crate::store::{Object, ObjectMeta, ObjectStream, Store};
+
+/// [`Service::locate`] for a GET or HEAD input: the two input types carry the same
+/// conditional and range fields under the same names.
+macro_rules! locate {
+    ($service:expr, $input:expr) => {
+        $service.locate(
+            &$input.bucket,
+            &$input.key,
+            &Conditions {
+                if_match: $input.if_match.as_ref(),
+                if_none_match: $input.if_none_match.as_ref(),
+                if_modified_since: $input.if_modified_since.as_ref(),
+                if_unmodified_since: $input.if_unmodified_since.as_ref(),
+            },
+            $input.range,
+            $input.part_number,
+        )
+    };
+}
+
+/// The object headers GET and HEAD share, in either output type (plus `extra` fields).
+macro_rules! object_output {
+    ($output:ident, $meta:expr, $range:expr, $part_number:expr, { $($extra:tt)* }) => {{
+        let meta: &ObjectMeta = $meta;
+        let range: Option<ByteRange> = $range;
+        let (start, end) = range.unwrap_or((0, meta.size));
+        dto::$output {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(i64::try_from(end - start).unwrap_or(i64::MAX)),
+            content_range: range.map(|(s, e)| format!("bytes {s}-{}/{}", e - 1, meta.size)),
+            content_type: meta.content_type.clone(),
+            e_tag: Some(etag_of(meta)),
+            last_modified: Some(timestamp(meta.last_modified)),
+            metadata: Some(meta.metadata.clone().into_iter().collect()),
+            parts_count: parts_count(meta, $part_number),
+            $($extra)*
+            ..Default::default()
+        }
+    }};
+}
 
 /// The S3 service of the emulator.
 #[derive(Debug, Clone)]
@@ -200,31 +240,14 @@ impl S3 for Service {
         req: S3Request<dto::HeadObjectInput>,
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let input = req.input;
-        let (obj, range) = self.locate(
-            &input.bucket,
-            &input.key,
-            &Conditions {
-                if_match: input.if_match.as_ref(),
-                if_none_match: input.if_none_match.as_ref(),
-                if_modified_since: input.if_modified_since.as_ref(),
-                if_unmodified_since: input.if_unmodified_since.as_ref(),
-            },
-            input.range,
+        let (obj, range) = locate!(self, input)?;
+        Ok(S3Response::new(object_output!(
+            HeadObjectOutput,
+            &obj.meta,
+            range,
             input.part_number,
-        )?;
-        let meta = &obj.meta;
-        let (start, end) = range.unwrap_or((0, meta.size));
-        Ok(S3Response::new(dto::HeadObjectOutput {
-            accept_ranges: Some("bytes".into()),
-            content_length: Some(i64::try_from(end - start).unwrap_or(i64::MAX)),
-            content_range: range.map(|(s, e)| format!("bytes {s}-{}/{}", e - 1, meta.size)),
-            content_type: meta.content_type.clone(),
-            e_tag: Some(etag_of(meta)),
-            last_modified: Some(timestamp(meta.last_modified)),
-            metadata: Some(meta.metadata.clone().into_iter().collect()),
-            parts_count: parts_count(meta, input.part_number),
-            ..Default::default()
-        }))
+            {}
+        )))
     }
 
     async fn get_object(
@@ -232,36 +255,19 @@ impl S3 for Service {
         req: S3Request<dto::GetObjectInput>,
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let input = req.input;
-        let (obj, range) = self.locate(
-            &input.bucket,
-            &input.key,
-            &Conditions {
-                if_match: input.if_match.as_ref(),
-                if_none_match: input.if_none_match.as_ref(),
-                if_modified_since: input.if_modified_since.as_ref(),
-                if_unmodified_since: input.if_unmodified_since.as_ref(),
-            },
-            input.range,
-            input.part_number,
-        )?;
-        let meta = &obj.meta;
-        let (start, end) = range.unwrap_or((0, meta.size));
+        let (obj, range) = locate!(self, input)?;
+        let (start, end) = range.unwrap_or((0, obj.meta.size));
         let stream = ObjectStream::new(&obj.content, start, end).map_err(|e| {
-            tracing::error!(error = %e, key = %meta.key, "cannot open object data");
+            tracing::error!(error = %e, key = %obj.meta.key, "cannot open object data");
             s3_error!(InternalError, "cannot read the object's data")
         })?;
-        Ok(S3Response::new(dto::GetObjectOutput {
-            body: Some(StreamingBlob::new(stream)),
-            accept_ranges: Some("bytes".into()),
-            content_length: Some(i64::try_from(end - start).unwrap_or(i64::MAX)),
-            content_range: range.map(|(s, e)| format!("bytes {s}-{}/{}", e - 1, meta.size)),
-            content_type: meta.content_type.clone(),
-            e_tag: Some(etag_of(meta)),
-            last_modified: Some(timestamp(meta.last_modified)),
-            metadata: Some(meta.metadata.clone().into_iter().collect()),
-            parts_count: parts_count(meta, input.part_number),
-            ..Default::default()
-        }))
+        Ok(S3Response::new(object_output!(
+            GetObjectOutput,
+            &obj.meta,
+            range,
+            input.part_number,
+            { body: Some(StreamingBlob::new(stream)), }
+        )))
     }
 
     async fn put_object(
