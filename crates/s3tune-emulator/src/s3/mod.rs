@@ -16,7 +16,7 @@ use rules::{
     requested_range, s3_err, timestamp, url_encode,
 };
 
-use crate::store::{Object, ObjectMeta, ObjectStream, Store};
+use crate::store::{Object, ObjectMeta, ObjectStream, Store, StoreError};
 
 /// [`Service::locate`] for a GET or HEAD input: the two input types carry the same
 /// conditional and range fields under the same names.
@@ -69,6 +69,19 @@ impl Service {
     /// Serves `store`, saying it lives in `region`.
     pub fn new(store: Arc<Store>, region: String) -> Self {
         Self { store, region }
+    }
+
+    /// Runs a store operation that does file I/O (in disk mode) on the blocking pool, so
+    /// the async threads keep serving other connections meanwhile.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> S3Result<T> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || op(&store))
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(s3_err)
     }
 
     /// What GET and HEAD share: find the object, apply the conditions, resolve the
@@ -282,14 +295,10 @@ impl S3 for Service {
             input.content_md5.as_deref(),
         )
         .await?;
-        let store = Arc::clone(&self.store);
         let attrs = attrs(input.content_type, input.metadata);
-        let obj = tokio::task::spawn_blocking(move || {
-            store.put_object(&input.bucket, &input.key, blob, attrs, etag)
-        })
-        .await
-        .map_err(|e| s3_error!(InternalError, "{e}"))?
-        .map_err(s3_err)?;
+        let obj = self
+            .blocking(move |store| store.put_object(&input.bucket, &input.key, blob, attrs, etag))
+            .await?;
         Ok(S3Response::new(dto::PutObjectOutput {
             e_tag: Some(etag_of(&obj.meta)),
             ..Default::default()
@@ -336,14 +345,11 @@ impl S3 for Service {
                 ));
             }
         }
-        let store = Arc::clone(&self.store);
         let (sb, sk) = (src_bucket.to_string(), src_key.to_string());
         let (db, dk) = (input.bucket, input.key);
-        let obj =
-            tokio::task::spawn_blocking(move || store.copy_object(&sb, &sk, &db, &dk, new_attrs))
-                .await
-                .map_err(|e| s3_error!(InternalError, "{e}"))?
-                .map_err(s3_err)?;
+        let obj = self
+            .blocking(move |store| store.copy_object(&sb, &sk, &db, &dk, new_attrs))
+            .await?;
         Ok(S3Response::new(dto::CopyObjectOutput {
             copy_object_result: Some(dto::CopyObjectResult {
                 e_tag: Some(etag_of(&obj.meta)),
@@ -396,20 +402,18 @@ impl S3 for Service {
             input.content_md5.as_deref(),
         )
         .await?;
-        let store = Arc::clone(&self.store);
-        let part = tokio::task::spawn_blocking(move || {
-            store.put_part(
-                &input.bucket,
-                &input.key,
-                &input.upload_id,
-                input.part_number,
-                blob,
-                etag,
-            )
-        })
-        .await
-        .map_err(|e| s3_error!(InternalError, "{e}"))?
-        .map_err(s3_err)?;
+        let part = self
+            .blocking(move |store| {
+                store.put_part(
+                    &input.bucket,
+                    &input.key,
+                    &input.upload_id,
+                    input.part_number,
+                    blob,
+                    etag,
+                )
+            })
+            .await?;
         Ok(S3Response::new(dto::UploadPartOutput {
             e_tag: Some(ETag::Strong(part.etag)),
             ..Default::default()
@@ -434,13 +438,10 @@ impl S3 for Service {
                 )),
             })
             .collect::<S3Result<Vec<_>>>()?;
-        let store = Arc::clone(&self.store);
         let (bucket, key, id) = (input.bucket.clone(), input.key.clone(), input.upload_id);
-        let obj =
-            tokio::task::spawn_blocking(move || store.complete_upload(&bucket, &key, &id, &parts))
-                .await
-                .map_err(|e| s3_error!(InternalError, "{e}"))?
-                .map_err(s3_err)?;
+        let obj = self
+            .blocking(move |store| store.complete_upload(&bucket, &key, &id, &parts))
+            .await?;
         Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
             location: Some(format!("/{}/{}", input.bucket, input.key)),
             bucket: Some(input.bucket),
