@@ -7,19 +7,22 @@
 //! state, so several processes sharing one study make consistent choices); and
 //! [`Scheduler`]s that decide after each intermediate report whether a trial goes on.
 //!
-//! Built so far: spaces (int/float on linear or log scales, ordinal, categorical, fixed;
-//! sampling, unit-cube encoding, stable hashes, TOML), random and grid search, FIFO and
-//! ASHA. Gaussian-process Bayesian optimization, the tuner loop and study storage are
-//! still to come.
+//! The [`Store`] keeps studies and trials (SQLite embedded: [`SqliteStore`]); the
+//! [`Tuner`] claims trials from it, runs them through an async function, and records
+//! what they report.
 
 pub mod bayesopt;
 pub mod history;
 pub mod scheduler;
 pub mod searcher;
 pub mod space;
+pub mod store;
+pub mod tuner;
 
 pub use bayesopt::BoSearcher;
 pub use history::{History, Mode, Objective, Status, Trial};
 pub use scheduler::{Asha, Decision, Fifo, Scheduler};
 pub use searcher::{GridSearcher, RandomSearcher, SearchError, Searcher, Suggestion};
 pub use space::{Config, Domain, Scale, Space, SpaceError, Value, config_hash};
+pub use store::{Claim, SqliteStore, Store, StoreError, Study, StudySpec, TrialRecord};
+pub use tuner::{Event, Limits, StopReason, TrialContext, Tuner, TunerError};

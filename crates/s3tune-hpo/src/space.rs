@@ -358,6 +358,43 @@ impl Space {
         Self::new(params)
     }
 
+    /// The description this space parses from (`from_json(&to_json().to_string())`
+    /// gives the same space): how stores keep it.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        let scale = |s: &Scale| match s {
+            Scale::Linear => "linear",
+            Scale::Log => "log",
+        };
+        let obj = self
+            .params
+            .iter()
+            .map(|(name, d)| {
+                let v = match d {
+                    Domain::Int {
+                        low,
+                        high,
+                        scale: s,
+                    } => {
+                        serde_json::json!({"int": [low, high], "scale": scale(s)})
+                    }
+                    Domain::Float {
+                        low,
+                        high,
+                        scale: s,
+                    } => {
+                        serde_json::json!({"float": [low, high], "scale": scale(s)})
+                    }
+                    Domain::Ordinal(v) => serde_json::json!({ "ordinal": v }),
+                    Domain::Categorical(v) => serde_json::json!({ "choice": v }),
+                    Domain::Fixed(v) => serde_json::json!(v),
+                };
+                (name.clone(), v)
+            })
+            .collect();
+        serde_json::Value::Object(obj)
+    }
+
     /// The parameters, in encoding order.
     pub fn params(&self) -> impl Iterator<Item = (&str, &Domain)> {
         self.params.iter().map(|(k, v)| (k.as_str(), v))

@@ -144,7 +144,7 @@ impl Searcher for BoSearcher {
         rng: &mut StdRng,
     ) -> Result<Suggestion, SearchError> {
         let seen = seen(history);
-        if let Some(p) = next_point(space, &self.points_to_evaluate, &seen)? {
+        if let Some(p) = next_point(space, &self.points_to_evaluate, history)? {
             return Ok(Suggestion::Config(p));
         }
         let mut xs = Vec::new();

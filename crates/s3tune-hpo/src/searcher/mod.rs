@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 pub use grid::GridSearcher;
 pub use random::RandomSearcher;
 
-use crate::history::History;
+use crate::history::{History, Status};
 use crate::space::{Config, Space, SpaceError, config_hash};
 
 /// What a searcher proposes.
@@ -58,17 +58,30 @@ pub(crate) fn seen(history: &History) -> HashSet<u64> {
         .collect()
 }
 
-/// The first of `points` not yet tried, checked against the space.
+/// The first of `points` not yet tried, checked against the space. A point whose trials
+/// all ended without a result (failed, or stopped before reporting — e.g. interrupted)
+/// is tried again, up to [`POINT_ATTEMPTS`] times: the baseline must be measured.
 pub(crate) fn next_point(
     space: &Space,
     points: &[Config],
-    seen: &HashSet<u64>,
+    history: &History,
 ) -> Result<Option<Config>, SearchError> {
     for p in points {
         space.encode(p)?;
-        if !seen.contains(&config_hash(p)) {
+        let hash = config_hash(p);
+        let mine = || {
+            history
+                .trials
+                .iter()
+                .filter(|t| config_hash(&t.config) == hash)
+        };
+        let settled = mine().any(|t| t.status == Status::Pending || t.value().is_some());
+        if !settled && mine().count() < POINT_ATTEMPTS {
             return Ok(Some(p.clone()));
         }
     }
     Ok(None)
 }
+
+/// How often a point to evaluate is tried before it is given up.
+pub const POINT_ATTEMPTS: usize = 2;

@@ -25,7 +25,7 @@ impl Searcher for RandomSearcher {
         rng: &mut StdRng,
     ) -> Result<Suggestion, SearchError> {
         let seen = seen(history);
-        if let Some(p) = next_point(space, &self.points_to_evaluate, &seen)? {
+        if let Some(p) = next_point(space, &self.points_to_evaluate, history)? {
             return Ok(Suggestion::Config(p));
         }
         // Draw; a repeat is possible only in a discrete space, where drawing again

@@ -1,0 +1,246 @@
+//! Study storage: the single source of truth of a study.
+//!
+//! A study is its definition (space, objective, searcher and scheduler settings, seed)
+//! and its trials. Searchers and schedulers are functions of the trials, so anything that
+//! can read the store — a resumed run, a second process, `s3tune report` — sees and
+//! decides the same. The one operation that must be atomic is *suggest-and-claim*: read
+//! the history, ask the searcher, and record the new trial as running, in one
+//! transaction, so two workers never claim the same configuration.
+//!
+//! [`SqliteStore`] is the embedded implementation; a shared PostgreSQL one implements the
+//! same [`Store`] trait.
+
+mod sqlite;
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStore;
+
+use crate::history::{History, Objective, Status, Trial};
+use crate::searcher::{SearchError, Suggestion};
+use crate::space::{Space, SpaceError};
+
+/// What defines a study; fixed when it is created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudySpec {
+    /// Unique name within the store.
+    pub name: String,
+    /// The search space.
+    pub space: Space,
+    /// What is optimized.
+    pub objective: Objective,
+    /// Searcher name and settings, as the application spells them (e.g. `"bo"`).
+    pub searcher: String,
+    /// Scheduler name and settings (e.g. `"fifo"`, `"asha"`).
+    pub scheduler: String,
+    /// Seed of the searcher's random stream.
+    pub seed: u64,
+    /// Anything else the application needs to run or report the study again (the
+    /// experiment's target, repeats, …), as JSON.
+    pub settings: serde_json::Value,
+}
+
+/// A study as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Study {
+    /// The store's key for it.
+    pub id: i64,
+    /// Its definition.
+    pub spec: StudySpec,
+    /// When it was created.
+    pub created: SystemTime,
+}
+
+/// A trial with what the store keeps beside its results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialRecord {
+    /// Configuration, status and reports (`trial.status == Pending` while it runs).
+    pub trial: Trial,
+    /// Why it failed or was stopped, if it did.
+    pub error: Option<String>,
+    /// Who ran it.
+    pub worker: String,
+    /// When it was claimed.
+    pub started: SystemTime,
+    /// The last sign of life from its worker.
+    pub heartbeat: SystemTime,
+    /// When it ended.
+    pub finished: Option<SystemTime>,
+}
+
+/// What a claim gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// A new trial, recorded as running for the claiming worker.
+    Trial(TrialRecord),
+    /// The searcher has nothing left to suggest.
+    Exhausted,
+}
+
+/// Why the store could not do something.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened, read or written.
+    #[error("study storage {location}: {reason}")]
+    Database {
+        /// Where the store is.
+        location: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A study of that name exists with another definition.
+    #[error(
+        "study `{name}` already exists with a different {what}; use another --study name or the same settings"
+    )]
+    Mismatch {
+        /// The study.
+        name: String,
+        /// Which part differs (space, objective, …).
+        what: String,
+    },
+    /// A study of that name exists and should not.
+    #[error("study `{0}` already exists")]
+    Exists(String),
+    /// No study of that name.
+    #[error("no study named `{0}` in this storage")]
+    NoStudy(String),
+    /// No such trial.
+    #[error("study `{study}` has no trial {trial}")]
+    NoTrial {
+        /// The study.
+        study: String,
+        /// The trial number.
+        trial: u64,
+    },
+    /// The stored data does not parse (written by a newer s3tune, or damaged).
+    #[error("study `{study}`: stored {what} is unreadable: {reason}")]
+    Corrupt {
+        /// The study.
+        study: String,
+        /// Which field.
+        what: String,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// The searcher failed.
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    /// The space failed.
+    #[error(transparent)]
+    Space(#[from] SpaceError),
+}
+
+/// Storage of studies and trials.
+///
+/// Every method is one transaction. Trials are numbered from 1 within a study.
+pub trait Store: Send + Sync {
+    /// Where the store is, for messages (a path or a URL without its password).
+    fn location(&self) -> String;
+
+    /// Creates the study, or opens the existing one of the same name after checking
+    /// that its space and objective are the same (a study's results are only
+    /// comparable within one definition). Returns the stored study.
+    fn open_or_create(&self, spec: &StudySpec) -> Result<Study, StoreError>;
+
+    /// The study named `name`, if there is one.
+    fn study(&self, name: &str) -> Result<Option<Study>, StoreError>;
+
+    /// Names of all studies, oldest first.
+    fn studies(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Every trial of the study, by number.
+    fn trials(&self, study: &Study) -> Result<Vec<TrialRecord>, StoreError>;
+
+    /// Suggest-and-claim: reads the history, asks `suggest`, and records the suggested
+    /// configuration as a trial running on `worker` — atomically, so concurrent claims
+    /// see each other's trials as pending.
+    fn claim(
+        &self,
+        study: &Study,
+        worker: &str,
+        suggest: &mut dyn FnMut(&History) -> Result<Suggestion, SearchError>,
+    ) -> Result<Claim, StoreError>;
+
+    /// Appends an intermediate result to a running trial (and refreshes its heartbeat).
+    fn report(&self, study: &Study, trial: u64, value: f64) -> Result<(), StoreError>;
+
+    /// Marks a running trial alive.
+    fn heartbeat(&self, study: &Study, trial: u64) -> Result<(), StoreError>;
+
+    /// Ends a trial: completed, failed (with the reason) or stopped.
+    fn finish(
+        &self,
+        study: &Study,
+        trial: u64,
+        status: Status,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Marks failed every running trial whose heartbeat is older than `older_than`
+    /// (`Duration::ZERO`: every running trial, e.g. on resuming a single-process study
+    /// after a crash), with `reason`. Returns their numbers.
+    fn fail_stale(
+        &self,
+        study: &Study,
+        older_than: Duration,
+        reason: &str,
+    ) -> Result<Vec<u64>, StoreError>;
+
+    /// The history the searchers and schedulers decide from.
+    fn history(&self, study: &Study) -> Result<History, StoreError> {
+        Ok(History {
+            trials: self.trials(study)?.into_iter().map(|r| r.trial).collect(),
+        })
+    }
+}
+
+/// How a status is spelled in storage.
+pub(crate) fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "running",
+        Status::Completed => "completed",
+        Status::Failed => "failed",
+        Status::Stopped => "stopped",
+    }
+}
+
+/// The status a stored name stands for.
+pub(crate) fn parse_status(name: &str) -> Option<Status> {
+    Some(match name {
+        "running" | "pending" => Status::Pending,
+        "completed" => Status::Completed,
+        "failed" => Status::Failed,
+        "stopped" => Status::Stopped,
+        _ => return None,
+    })
+}
+
+/// The definition fields stored as text, so a store can compare them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StoredSpec {
+    pub space: String,
+    pub objective: String,
+}
+
+impl StoredSpec {
+    pub(crate) fn of(spec: &StudySpec) -> Self {
+        Self {
+            space: spec.space.to_json().to_string(),
+            objective: serde_json::to_string(&spec.objective).expect("objectives serialize"),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch (what the stores keep).
+pub(crate) fn to_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The time `ms` milliseconds after the Unix epoch.
+pub(crate) fn from_ms(ms: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}

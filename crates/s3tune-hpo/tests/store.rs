@@ -1,0 +1,457 @@
+//! The study store and the tuner loop, against a real SQLite file.
+//!
+//! `conformance` is what every `Store` must do; it runs here on SQLite.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use s3tune_hpo::{
+    Asha, Claim, Config, Domain, Event, Fifo, History, Limits, Mode, Objective, RandomSearcher,
+    Scale, SearchError, Searcher, Space, SqliteStore, Status, StopReason, Store, StoreError,
+    StudySpec, Suggestion, Tuner, Value, config_hash,
+};
+
+fn space() -> Space {
+    Space::new([
+        (
+            "x".to_owned(),
+            Domain::Int {
+                low: 1,
+                high: 8,
+                scale: Scale::Linear,
+            },
+        ),
+        (
+            "y".to_owned(),
+            Domain::Ordinal(vec![Value::Int(1), Value::Int(2), Value::Int(4)]),
+        ),
+    ])
+    .unwrap()
+}
+
+fn spec(name: &str) -> StudySpec {
+    StudySpec {
+        name: name.into(),
+        space: space(),
+        objective: Objective {
+            metric: "seconds".into(),
+            mode: Mode::Min,
+        },
+        searcher: "random".into(),
+        scheduler: "fifo".into(),
+        seed: 7,
+        settings: serde_json::json!({"repeats": 3}),
+    }
+}
+
+fn random(history: &History) -> Result<Suggestion, SearchError> {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(history.trials.len() as u64);
+    RandomSearcher::default().suggest(&space(), history, &mut rng)
+}
+
+fn claim(store: &dyn Store, study: &s3tune_hpo::Study, worker: &str) -> u64 {
+    match store.claim(study, worker, &mut random).unwrap() {
+        Claim::Trial(t) => t.trial.id,
+        Claim::Exhausted => panic!("the space is not exhausted"),
+    }
+}
+
+/// What every store must do.
+fn conformance(store: &dyn Store) {
+    // Creating twice opens the same study; another definition under the name is refused.
+    let a = store.open_or_create(&spec("a")).unwrap();
+    assert_eq!(store.open_or_create(&spec("a")).unwrap().id, a.id);
+    assert_eq!(a.spec, spec("a"));
+    let mut other = spec("a");
+    other.objective.mode = Mode::Max;
+    let err = store.open_or_create(&other).unwrap_err();
+    assert!(matches!(err, StoreError::Mismatch { .. }), "{err}");
+    assert!(err.to_string().contains("objective"), "{err}");
+    let reread = store.study("a").unwrap().unwrap();
+    assert_eq!(reread.spec, spec("a"));
+    assert!(store.study("nope").unwrap().is_none());
+
+    // Claims number trials from 1 and show earlier claims as pending.
+    let t1 = claim(store, &a, "w1");
+    let mut pending_seen = 0;
+    store
+        .claim(&a, "w2", &mut |h| {
+            pending_seen = h
+                .trials
+                .iter()
+                .filter(|t| t.status == Status::Pending)
+                .count();
+            random(h)
+        })
+        .unwrap();
+    assert_eq!((t1, pending_seen), (1, 1));
+
+    // Reports append in order; finish sets the status and reason; NaN survives as NaN.
+    store.report(&a, 1, 2.5).unwrap();
+    store.report(&a, 1, 2.0).unwrap();
+    store.finish(&a, 1, Status::Completed, None).unwrap();
+    store.report(&a, 2, f64::NAN).unwrap();
+    store.finish(&a, 2, Status::Failed, Some("boom")).unwrap();
+    let trials = store.trials(&a).unwrap();
+    assert_eq!(trials[0].trial.reports, vec![2.5, 2.0]);
+    assert_eq!(trials[0].trial.value(), Some(2.0));
+    assert_eq!(trials[0].worker, "w1");
+    assert!(trials[0].finished.is_some());
+    assert_eq!(trials[1].trial.status, Status::Failed);
+    assert!(trials[1].trial.reports[0].is_nan());
+    assert_eq!(trials[1].error.as_deref(), Some("boom"));
+    assert!(matches!(
+        store.report(&a, 99, 1.0),
+        Err(StoreError::NoTrial { trial: 99, .. })
+    ));
+
+    // Stale running trials are failed; fresh ones are left alone.
+    let t3 = claim(store, &a, "w1");
+    assert!(
+        store
+            .fail_stale(&a, Duration::from_secs(3600), "lost")
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.fail_stale(&a, Duration::ZERO, "lost").unwrap(),
+        vec![t3]
+    );
+    let t = &store.trials(&a).unwrap()[2];
+    assert_eq!(
+        (t.trial.status, t.error.as_deref()),
+        (Status::Failed, Some("lost"))
+    );
+
+    // Studies are separate.
+    let b = store.open_or_create(&spec("b")).unwrap();
+    assert_eq!(claim(store, &b, "w1"), 1);
+    assert_eq!(store.studies().unwrap(), vec!["a", "b"]);
+
+    // A searcher's error reaches the caller and claims nothing.
+    let before = store.trials(&b).unwrap().len();
+    let err = store
+        .claim(&b, "w1", &mut |_| Err(SearchError::GridTooLarge(5)))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Search(_)));
+    assert_eq!(store.trials(&b).unwrap().len(), before);
+}
+
+#[test]
+fn sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.db")).unwrap();
+    conformance(&store);
+    // Everything is on disk: a second connection reads the same.
+    let again = SqliteStore::open(dir.path().join("s.db")).unwrap();
+    let a = again.study("a").unwrap().unwrap();
+    assert_eq!(again.trials(&a).unwrap().len(), 3);
+}
+
+#[test]
+fn concurrent_claims_from_two_processes_never_collide() {
+    // Two connections to one file, as two processes would have, claiming in parallel on
+    // a 24-point space: every point exactly once, then "exhausted" for both.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let study = SqliteStore::open(&path)
+        .unwrap()
+        .open_or_create(&spec("c"))
+        .unwrap();
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            let study = study.clone();
+            std::thread::spawn(move || {
+                let store = SqliteStore::open(&path).unwrap();
+                let mut mine = 0;
+                while let Claim::Trial(_) =
+                    store.claim(&study, &format!("w{w}"), &mut random).unwrap()
+                {
+                    mine += 1;
+                }
+                mine
+            })
+        })
+        .collect();
+    let counts: Vec<usize> = workers.into_iter().map(|h| h.join().unwrap()).collect();
+    let store = SqliteStore::open(&path).unwrap();
+    let trials = store.trials(&study).unwrap();
+    let hashes: HashSet<u64> = trials
+        .iter()
+        .map(|t| config_hash(&t.trial.config))
+        .collect();
+    assert_eq!(counts.iter().sum::<usize>(), 24);
+    assert_eq!(trials.len(), 24);
+    assert_eq!(hashes.len(), 24, "a configuration was claimed twice");
+    let numbers: Vec<u64> = trials.iter().map(|t| t.trial.id).collect();
+    assert_eq!(numbers, (1..=24).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_store_that_is_not_sqlite_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "these are my notes, not a database ".repeat(100)).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err().to_string();
+    assert!(err.contains("notes.txt"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "these are my notes, not a database ".repeat(100),
+        "the file was changed"
+    );
+}
+
+fn loss(c: &Config) -> f64 {
+    let x = match c["x"] {
+        Value::Int(x) => x as f64,
+        _ => unreachable!(),
+    };
+    (x - 3.0).powi(2) + 1.0
+}
+
+fn tuner(store: Arc<dyn Store>, name: &str, scheduler: Arc<dyn s3tune_hpo::Scheduler>) -> Tuner {
+    let study = store.open_or_create(&spec(name)).unwrap();
+    Tuner {
+        store,
+        study,
+        searcher: Arc::new(RandomSearcher::default()),
+        scheduler,
+        worker: "test".into(),
+        heartbeat: Duration::from_secs(1),
+    }
+}
+
+/// Reports `steps` results: the loss, rising with each step for configs far from the
+/// optimum (so ASHA has something to cut).
+async fn objective(ctx: Arc<s3tune_hpo::TrialContext>, steps: usize) -> Result<(), String> {
+    for _ in 0..steps {
+        if ctx.report(loss(ctx.config())).map_err(|e| e.to_string())? == s3tune_hpo::Decision::Stop
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn tuner_runs_to_the_trial_limit_and_resumes_to_a_larger_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let t = tuner(Arc::clone(&store), "t", Arc::new(Fifo));
+    let mut finished = 0;
+    let limits = Limits {
+        max_trials: Some(6),
+        budget: None,
+    };
+    let why = t
+        .run(
+            &limits,
+            |c| objective(c, 2),
+            std::future::pending(),
+            |e| {
+                if let Event::Finished { .. } = e {
+                    finished += 1;
+                }
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((why, finished), (StopReason::Trials, 6));
+    // Same limit again: nothing to do. A larger one: only the difference runs.
+    let limits10 = Limits {
+        max_trials: Some(10),
+        budget: None,
+    };
+    assert_eq!(
+        t.run(&limits, |c| objective(c, 2), std::future::pending(), |_| {})
+            .await
+            .unwrap(),
+        StopReason::Trials
+    );
+    t.run(
+        &limits10,
+        |c| objective(c, 2),
+        std::future::pending(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let trials = store.trials(&t.study).unwrap();
+    assert_eq!(trials.len(), 10);
+    for r in &trials {
+        assert_eq!(r.trial.status, Status::Completed);
+        assert_eq!(r.trial.reports, vec![loss(&r.trial.config); 2]);
+    }
+}
+
+#[tokio::test]
+async fn failures_and_non_finite_results_are_recorded_and_the_study_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let t = tuner(Arc::clone(&store), "f", Arc::new(Fifo));
+    let limits = Limits {
+        max_trials: Some(3),
+        budget: None,
+    };
+    let run = |ctx: Arc<s3tune_hpo::TrialContext>| async move {
+        match ctx.trial() {
+            1 => Err("the object is missing".to_owned()),
+            2 => ctx
+                .report(f64::INFINITY)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            _ => Ok(()),
+        }
+    };
+    t.run(&limits, run, std::future::pending(), |_| {})
+        .await
+        .unwrap();
+    let trials = store.trials(&t.study).unwrap();
+    let got: Vec<(Status, Option<&str>)> = trials
+        .iter()
+        .map(|r| (r.trial.status, r.error.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Status::Failed, Some("the object is missing")),
+            (Status::Failed, Some("the result is not a finite number")),
+            (Status::Failed, Some("the trial reported no result")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn asha_stops_trials_through_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let t = tuner(
+        Arc::clone(&store),
+        "asha",
+        Arc::new(Asha::new(1, 3, 3.0).unwrap()),
+    );
+    let limits = Limits {
+        max_trials: Some(20),
+        budget: None,
+    };
+    t.run(&limits, |c| objective(c, 3), std::future::pending(), |_| {})
+        .await
+        .unwrap();
+    let trials = store.trials(&t.study).unwrap();
+    let stopped: Vec<_> = trials
+        .iter()
+        .filter(|r| r.trial.status == Status::Stopped)
+        .collect();
+    assert!(!stopped.is_empty(), "ASHA stopped nothing");
+    for r in &stopped {
+        assert_eq!(r.trial.reports.len(), 1, "stopped at the first rung");
+    }
+    // Every completed trial ran all three steps.
+    for r in trials
+        .iter()
+        .filter(|r| r.trial.status == Status::Completed)
+    {
+        assert_eq!(r.trial.reports.len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn an_interrupt_stops_the_running_trial_and_the_study_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let t = tuner(Arc::clone(&store), "i", Arc::new(Fifo));
+    let limits = Limits {
+        max_trials: Some(5),
+        budget: None,
+    };
+    let reported = Arc::new(tokio::sync::Notify::new());
+    let notify = Arc::clone(&reported);
+    // Trial 2 reports once, then waits forever: the interrupt must end it.
+    let run = move |ctx: Arc<s3tune_hpo::TrialContext>| {
+        let notify = Arc::clone(&notify);
+        async move {
+            ctx.report(loss(ctx.config())).map_err(|e| e.to_string())?;
+            if ctx.trial() == 2 {
+                notify.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        }
+    };
+    let why = t
+        .run(&limits, run, reported.notified(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(why, StopReason::Interrupted);
+    let trials = store.trials(&t.study).unwrap();
+    assert_eq!(trials.len(), 2);
+    assert_eq!(trials[1].trial.status, Status::Stopped);
+    assert_eq!(trials[1].error.as_deref(), Some("interrupted"));
+    assert_eq!(trials[1].trial.reports.len(), 1);
+    // Resuming finishes the budget.
+    t.run(&limits, |c| objective(c, 1), std::future::pending(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(store.trials(&t.study).unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn a_spent_budget_stops_the_running_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let t = tuner(Arc::clone(&store), "b", Arc::new(Fifo));
+    let limits = Limits {
+        max_trials: None,
+        budget: Some(Duration::from_millis(100)),
+    };
+    let why = t
+        .run(
+            &limits,
+            |_| std::future::pending::<Result<(), String>>(),
+            std::future::pending(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(why, StopReason::Budget);
+    let trials = store.trials(&t.study).unwrap();
+    assert_eq!(trials.len(), 1);
+    assert_eq!(trials[0].trial.status, Status::Stopped);
+    assert_eq!(trials[0].error.as_deref(), Some("the time budget ran out"));
+}
+
+#[test]
+fn points_to_evaluate_that_were_interrupted_are_run_again() {
+    use rand::SeedableRng;
+    let base: Config = [
+        ("x".to_owned(), Value::Int(2)),
+        ("y".to_owned(), Value::Int(4)),
+    ]
+    .into();
+    let searcher = RandomSearcher {
+        points_to_evaluate: vec![base.clone()],
+    };
+    let mut h = History::default();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    for attempt in 0..2 {
+        assert_eq!(
+            searcher.suggest(&space(), &h, &mut rng).unwrap(),
+            Suggestion::Config(base.clone()),
+            "attempt {attempt}"
+        );
+        h.trials.push(s3tune_hpo::Trial {
+            id: attempt + 1,
+            config: base.clone(),
+            status: Status::Stopped,
+            reports: vec![],
+        });
+    }
+    // Twice without a result: given up.
+    assert_ne!(
+        searcher.suggest(&space(), &h, &mut rng).unwrap(),
+        Suggestion::Config(base)
+    );
+}
