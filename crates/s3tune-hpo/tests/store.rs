@@ -125,10 +125,22 @@ fn conformance(store: &dyn Store) {
         (Status::Failed, Some("lost"))
     );
 
+    // Notes: replaced by key, per study.
+    store
+        .put_note(&a, "race", &serde_json::json!({"runs": [1.0]}))
+        .unwrap();
+    store
+        .put_note(&a, "race", &serde_json::json!({"runs": [2.0]}))
+        .unwrap();
+    let notes = store.notes(&a).unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes["race"], serde_json::json!({"runs": [2.0]}));
+
     // Studies are separate.
     let b = store.open_or_create(&spec("b")).unwrap();
     assert_eq!(claim(store, &b, "w1"), 1);
     assert_eq!(store.studies().unwrap(), vec!["a", "b"]);
+    assert!(store.notes(&b).unwrap().is_empty());
 
     // A searcher's error reaches the caller and claims nothing.
     let before = store.trials(&b).unwrap().len();

@@ -189,6 +189,21 @@ pub trait Store: Send + Sync {
         reason: &str,
     ) -> Result<Vec<u64>, StoreError>;
 
+    /// Records a named JSON document about the study (results computed after the trials,
+    /// such as a confirmation race), replacing any earlier one of that name.
+    fn put_note(
+        &self,
+        study: &Study,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// The study's notes by name.
+    fn notes(
+        &self,
+        study: &Study,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError>;
+
     /// The history the searchers and schedulers decide from.
     fn history(&self, study: &Study) -> Result<History, StoreError> {
         Ok(History {

@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS trials (
     finished_ms  INTEGER,
     PRIMARY KEY (study, number)
 );
+CREATE TABLE IF NOT EXISTS notes (
+    study  INTEGER NOT NULL REFERENCES studies(id),
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (study, key)
+);
 PRAGMA user_version = 1;
 ";
 
@@ -457,6 +463,46 @@ impl Store for SqliteStore {
             });
         }
         Ok(())
+    }
+
+    fn put_note(
+        &self,
+        study: &Study,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "INSERT INTO notes (study, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (study, key) DO UPDATE SET value = excluded.value",
+                params![study.id, key, value.to_string()],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    fn notes(
+        &self,
+        study: &Study,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT key, value FROM notes WHERE study = ?1 ORDER BY key")
+            .map_err(|e| self.db(e))?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([study.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                let parsed = serde_json::from_str(&v).map_err(|e| StoreError::Corrupt {
+                    study: study.spec.name.clone(),
+                    what: format!("note `{k}`"),
+                    reason: e.to_string(),
+                })?;
+                Ok((k, parsed))
+            })
+            .collect()
     }
 
     fn fail_stale(
