@@ -29,6 +29,9 @@ pub struct Limits {
     pub max_trials: Option<u64>,
     /// Wall-clock budget of this run; the running trial is stopped when it is spent.
     pub budget: Option<Duration>,
+    /// Give up after this many trials in a row failed (something is wrong with the
+    /// setup, not the configurations: a full disk, revoked credentials).
+    pub max_failures_in_a_row: Option<usize>,
 }
 
 /// Why a run ended.
@@ -42,6 +45,8 @@ pub enum StopReason {
     Exhausted,
     /// The caller's interrupt fired (e.g. Ctrl-C).
     Interrupted,
+    /// `max_failures_in_a_row` trials failed in a row.
+    Failing,
 }
 
 /// What the loop tells its display.
@@ -81,6 +86,7 @@ pub struct TrialContext {
     events: tokio::sync::mpsc::UnboundedSender<(u64, usize, f64, Decision)>,
     steps: std::sync::atomic::AtomicUsize,
     stopped: std::sync::atomic::AtomicBool,
+    gave_up: std::sync::Mutex<Option<String>>,
 }
 
 impl TrialContext {
@@ -94,6 +100,12 @@ impl TrialContext {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Ends the trial early on its own account (e.g. it is hopelessly slow): once it
+    /// returns, it is recorded as stopped with `reason`, its last report standing.
+    pub fn give_up(&self, reason: impl Into<String>) {
+        *self.gave_up.lock().expect("trial state") = Some(reason.into());
     }
 
     /// Records an intermediate result (one fidelity step: an epoch, a repeat) and returns
@@ -168,6 +180,7 @@ impl Tuner {
         let start = Instant::now();
         let deadline = limits.budget.map(|b| start + b);
         tokio::pin!(interrupt);
+        let mut failures = 0;
         loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(StopReason::Budget);
@@ -207,6 +220,7 @@ impl Tuner {
                 events: tx,
                 steps: 0.into(),
                 stopped: false.into(),
+                gave_up: std::sync::Mutex::new(None),
             });
             let fut = run_trial(Arc::clone(&ctx));
             tokio::pin!(fut);
@@ -240,11 +254,13 @@ impl Tuner {
             }
             let stopped = ctx.stopped.load(std::sync::atomic::Ordering::SeqCst);
             let steps = ctx.steps.load(std::sync::atomic::Ordering::SeqCst);
+            let gave_up = ctx.gave_up.lock().expect("trial state").take();
             let (status, error) = match &outcome {
                 Ok(Err(reason)) => (Status::Failed, Some(reason.clone())),
                 Ok(Ok(())) if steps == 0 => {
                     (Status::Failed, Some("the trial reported no result".into()))
                 }
+                Ok(Ok(())) if gave_up.is_some() => (Status::Stopped, gave_up),
                 Ok(Ok(())) if stopped => (Status::Stopped, Some("stopped by the scheduler".into())),
                 Ok(Ok(())) => {
                     let history = self.store.history(&self.study)?;
@@ -280,6 +296,14 @@ impl Tuner {
             });
             if let Err(why) = outcome {
                 return Ok(why);
+            }
+            failures = if status == Status::Failed {
+                failures + 1
+            } else {
+                0
+            };
+            if limits.max_failures_in_a_row.is_some_and(|m| failures >= m) {
+                return Ok(StopReason::Failing);
             }
         }
     }

@@ -257,6 +257,7 @@ async fn tuner_runs_to_the_trial_limit_and_resumes_to_a_larger_one() {
     let limits = Limits {
         max_trials: Some(6),
         budget: None,
+        max_failures_in_a_row: None,
     };
     let why = t
         .run(
@@ -276,6 +277,7 @@ async fn tuner_runs_to_the_trial_limit_and_resumes_to_a_larger_one() {
     let limits10 = Limits {
         max_trials: Some(10),
         budget: None,
+        max_failures_in_a_row: None,
     };
     assert_eq!(
         t.run(&limits, |c| objective(c, 2), std::future::pending(), |_| {})
@@ -307,6 +309,7 @@ async fn failures_and_non_finite_results_are_recorded_and_the_study_goes_on() {
     let limits = Limits {
         max_trials: Some(3),
         budget: None,
+        max_failures_in_a_row: None,
     };
     let run = |ctx: Arc<s3tune_hpo::TrialContext>| async move {
         match ctx.trial() {
@@ -334,6 +337,23 @@ async fn failures_and_non_finite_results_are_recorded_and_the_study_goes_on() {
             (Status::Failed, Some("the trial reported no result")),
         ]
     );
+    // With a limit on failures in a row, a broken setup ends the run.
+    let limits = Limits {
+        max_trials: Some(10),
+        budget: None,
+        max_failures_in_a_row: Some(2),
+    };
+    let why = t
+        .run(
+            &limits,
+            |_| async { Err::<(), _>("disk full".to_owned()) },
+            std::future::pending(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(why, StopReason::Failing);
+    assert_eq!(store.trials(&t.study).unwrap().len(), 5);
 }
 
 #[tokio::test]
@@ -348,6 +368,7 @@ async fn asha_stops_trials_through_the_loop() {
     let limits = Limits {
         max_trials: Some(20),
         budget: None,
+        max_failures_in_a_row: None,
     };
     t.run(&limits, |c| objective(c, 3), std::future::pending(), |_| {})
         .await
@@ -378,6 +399,7 @@ async fn an_interrupt_stops_the_running_trial_and_the_study_resumes() {
     let limits = Limits {
         max_trials: Some(5),
         budget: None,
+        max_failures_in_a_row: None,
     };
     let reported = Arc::new(tokio::sync::Notify::new());
     let notify = Arc::clone(&reported);
@@ -418,6 +440,7 @@ async fn a_spent_budget_stops_the_running_trial() {
     let limits = Limits {
         max_trials: None,
         budget: Some(Duration::from_millis(100)),
+        max_failures_in_a_row: None,
     };
     let why = t
         .run(

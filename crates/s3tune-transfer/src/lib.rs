@@ -46,6 +46,15 @@ impl aws_sdk_s3::config::Intercept for AttemptCounter {
     }
 }
 
+/// What a HEAD request says about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Size in bytes.
+    pub size: u64,
+    /// ETag, with its quotes, as S3 sends it.
+    pub etag: String,
+}
+
 /// A client and a configuration, ready to transfer.
 #[derive(Debug, Clone)]
 pub struct Transfer {
@@ -93,6 +102,23 @@ impl Transfer {
     #[must_use]
     pub fn progress(&self) -> Arc<Progress> {
         Arc::clone(&self.progress)
+    }
+
+    /// The size and ETag of `s3://bucket/key` (a HEAD request), with the same errors
+    /// as a download: what a caller checks before it starts timing downloads.
+    pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, TransferError> {
+        let job = download::discover(
+            &self.client,
+            bucket,
+            key,
+            &self.config,
+            Arc::new(stats::Counters::new(&self.progress)),
+        )
+        .await?;
+        Ok(ObjectInfo {
+            size: job.size,
+            etag: job.etag,
+        })
     }
 
     /// Downloads `s3://bucket/key` to `dest` (a file path, or a directory that receives

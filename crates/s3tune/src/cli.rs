@@ -27,6 +27,106 @@ pub enum Command {
     Get(GetArgs),
     /// Upload a file to S3.
     Put(PutArgs),
+    /// Find the fastest download settings for an object (by default on the embedded
+    /// emulator, with no cloud account).
+    Tune(TuneArgs),
+    /// Render a study's summary, CSV, exports and plot from its storage.
+    Report(ReportArgs),
+}
+
+/// Which searcher proposes configurations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SearcherName {
+    /// Gaussian-process Bayesian optimization.
+    Bo,
+    /// Uniformly at random.
+    Random,
+    /// A shuffled grid.
+    Grid,
+}
+
+/// Which scheduler decides whether a trial runs all its repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchedulerName {
+    /// Every trial runs all its repeats.
+    Fifo,
+    /// Asynchronous successive halving: a trial not in the best third after its first
+    /// download stops there.
+    Asha,
+}
+
+/// `s3tune tune`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    s3tune tune                                   # the main job: the embedded emulator, ~2 minutes\n  \
+    s3tune tune --budget 5m --searcher random --seed 3\n  \
+    s3tune tune s3://data/train/shard-0001.tar --region eu-west-1 --budget 10m\n  \
+    s3tune tune s3://data/big.bin --endpoint-url http://127.0.0.1:9000 --param max_concurrency=1..64:log\n  \
+    s3tune tune --study nightly --trials 40       # run again to resume, or raise --trials to go on")]
+pub struct TuneArgs {
+    /// The object to tune for, as s3://BUCKET/KEY; none: a synthetic object on the
+    /// embedded emulator with S3's network shape.
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub s3: ConnectArgs,
+    /// Time for the trials (the confirmation race comes after), e.g. 90s, 10m.
+    #[arg(long, value_name = "DURATION")]
+    pub budget: Option<String>,
+    /// Stop when the study has this many trials (a resumed study counts its old ones).
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u64>,
+    /// Downloads per trial; the metric is their mean time.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub repeats: usize,
+    /// The searcher.
+    #[arg(long, value_enum, default_value_t = SearcherName::Bo)]
+    pub searcher: SearcherName,
+    /// The scheduler.
+    #[arg(long, value_enum, default_value_t = SchedulerName::Asha)]
+    pub scheduler: SchedulerName,
+    /// Seed of the searcher's random choices.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The study's name (default: tune-DATE-TIME); an existing study is resumed.
+    #[arg(long, value_name = "NAME")]
+    pub study: Option<String>,
+    /// Where the study is stored: sqlite:PATH (default: study.db in the output folder).
+    #[arg(long, value_name = "URL")]
+    pub storage: Option<String>,
+    /// Output folder (default: s3tune-results/STUDY).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where the downloads are written (each copy is checked, then deleted).
+    #[arg(long, value_name = "DIR")]
+    pub dest_dir: Option<PathBuf>,
+    /// The search space as a TOML or JSON file (sizes in bytes).
+    #[arg(long, value_name = "FILE")]
+    pub space: Option<PathBuf>,
+    /// Change one knob's range: NAME=LOW..HIGH[:log], NAME=A,B,C or NAME=VALUE (repeatable).
+    #[arg(long = "param", value_name = "SPEC")]
+    pub params: Vec<String>,
+    /// Do not start with boto3's defaults (no baseline, no speedup).
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Runs of best and baseline, interleaved, in the confirmation race (0: none).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub confirm: usize,
+}
+
+/// `s3tune report`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    s3tune report tune-20261125-101500\n  \
+    s3tune report nightly --storage sqlite:/data/studies.db --out /tmp/nightly")]
+pub struct ReportArgs {
+    /// The study's name.
+    pub study: String,
+    /// Where the study is stored (default: s3tune-results/STUDY/study.db).
+    #[arg(long, value_name = "URL")]
+    pub storage: Option<String>,
+    /// Output folder (default: s3tune-results/STUDY).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `s3tune get`.
@@ -67,6 +167,16 @@ pub struct TransferArgs {
     pub config: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub knobs: KnobArgs,
+    #[command(flatten)]
+    pub s3: ConnectArgs,
+    /// Print the transfer's figures as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where S3 is and who we are, as the AWS CLI spells it.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ConnectArgs {
     /// S3 endpoint URL (e.g. http://127.0.0.1:9000 for s3tune serve); path-style is used.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -76,9 +186,6 @@ pub struct TransferArgs {
     /// AWS credential profile (from ~/.aws/config and ~/.aws/credentials).
     #[arg(long)]
     pub profile: Option<String>,
-    /// Print the transfer's figures as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// boto3's TransferConfig knobs, one flag each (defaults are boto3's).

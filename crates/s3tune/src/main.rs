@@ -4,6 +4,8 @@
 
 mod cli;
 mod commands;
+mod experiment;
+mod report;
 
 use std::process::ExitCode;
 

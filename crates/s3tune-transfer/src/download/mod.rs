@@ -108,7 +108,7 @@ impl Job {
 }
 
 /// HEAD: the object's size and ETag.
-async fn discover(
+pub(crate) async fn discover(
     client: &Client,
     bucket: &str,
     key: &str,

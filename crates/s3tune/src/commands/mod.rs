@@ -1,8 +1,13 @@
 //! One module per subcommand; each turns the parsed flags into library calls.
 
+pub mod client;
+mod display;
+mod report;
 mod s3url;
 mod serve;
+mod storage;
 mod transfer;
+mod tune;
 
 use std::process::ExitCode;
 
@@ -17,6 +22,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Get(args) => runtime.block_on(transfer::get(args)),
         Command::Put(args) => runtime.block_on(transfer::put(args)),
+        Command::Tune(args) => runtime.block_on(tune::run(args)),
+        Command::Report(args) => report::run(args),
     }
 }
 

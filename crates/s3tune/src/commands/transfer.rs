@@ -6,13 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
-use aws_config::BehaviorVersion;
-use aws_config::meta::region::RegionProviderChain;
-use aws_config::timeout::TimeoutConfig;
-use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_s3::config::Region;
-use aws_sdk_s3::config::retry::RetryConfig;
+use anyhow::{Context, anyhow};
 use s3tune_transfer::{Progress, Transfer, TransferConfig, TransferError, TransferStats};
 
 use super::s3url::S3Url;
@@ -53,52 +47,6 @@ fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
     c.max_bandwidth = max_bandwidth.or(c.max_bandwidth);
     c.validate()?;
     Ok(c)
-}
-
-/// An S3 client from the standard AWS chain (environment, `--profile`, config files,
-/// instance roles), with boto3's 5 attempts for throttling and 5xx.
-async fn s3_client(args: &TransferArgs) -> anyhow::Result<aws_sdk_s3::Client> {
-    if let Some(url) = &args.endpoint_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        bail!("--endpoint-url `{url}` must start with http:// or https://");
-    }
-    // Region: the flag, else AWS_REGION / AWS_DEFAULT_REGION, else the profile, else
-    // us-east-1 (as the AWS CLI and boto3 do; no instance-metadata lookup, which only
-    // costs time and warnings off EC2).
-    let mut profile_region = aws_config::profile::ProfileFileRegionProvider::builder();
-    if let Some(p) = &args.profile {
-        profile_region = profile_region.profile_name(p);
-    }
-    let region = RegionProviderChain::first_try(args.region.clone().map(Region::new))
-        .or_else(aws_config::environment::EnvironmentVariableRegionProvider::new())
-        .or_else(profile_region.build())
-        .or_else(Region::from_static("us-east-1"));
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region);
-    if let Some(p) = &args.profile {
-        loader = loader.profile_name(p);
-    }
-    let shared = loader.load().await;
-    let provider = shared
-        .credentials_provider()
-        .ok_or_else(|| anyhow!("no AWS credentials provider is configured"))?;
-    provider.provide_credentials().await.map_err(|e| {
-        anyhow!(
-            "no AWS credentials found ({e}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-             or name a profile with --profile"
-        )
-    })?;
-    let mut b = aws_sdk_s3::config::Builder::from(&shared)
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .build(),
-        );
-    if let Some(url) = &args.endpoint_url {
-        b = b.endpoint_url(url).force_path_style(true);
-    }
-    Ok(aws_sdk_s3::Client::from_conf(b.build()))
 }
 
 /// A progress bar on stderr while `work` runs, when stderr is a terminal.
@@ -181,7 +129,7 @@ fn cancelled() -> ExitCode {
 pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
     let url = S3Url::parse_object(&args.source)?;
     let config = transfer_config(&args.transfer)?;
-    let transfer = Transfer::new(s3_client(&args.transfer).await?, config.clone());
+    let transfer = Transfer::new(super::client::s3_client(&args.transfer.s3).await?, config.clone());
     let label = format!("get {url}");
     if args.dest == Path::new("-") {
         let mut out = tokio::io::stdout();
@@ -239,7 +187,7 @@ pub async fn put(args: PutArgs) -> anyhow::Result<ExitCode> {
         url.key.push_str(&name.to_string_lossy());
     }
     let config = transfer_config(&args.transfer)?;
-    let transfer = Transfer::new(s3_client(&args.transfer).await?, config.clone());
+    let transfer = Transfer::new(super::client::s3_client(&args.transfer.s3).await?, config.clone());
     let work = transfer.upload_until(&args.source, &url.bucket, &url.key, super::interrupted());
     let stats = match with_progress(transfer.progress(), format!("put {url}"), work).await {
         Err(TransferError::Cancelled) => return Ok(cancelled()),

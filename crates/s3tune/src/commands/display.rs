@@ -1,0 +1,218 @@
+//! The live display of a tuning run on stderr: trials done, the best so far against the
+//! baseline, the running trial's configuration and its download's progress. On a
+//! terminal it is a two-line progress bar; elsewhere (CI logs, pipes) one line per trial.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use s3tune_hpo::{Config, Decision, Event, Status};
+
+use crate::experiment::{ProgressSlot, knobs};
+
+/// Output on stderr that keeps out of the bar's way.
+#[derive(Clone)]
+pub struct Display {
+    bar: Option<ProgressBar>,
+}
+
+impl Display {
+    pub fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix}\n{msg} {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+                )
+                .expect("valid template"),
+            );
+            bar
+        });
+        Self { bar }
+    }
+
+    /// Removes the bar (before the results are printed).
+    pub fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// A line of information.
+    pub fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// What is happening now (the bar's message; printed when there is no bar).
+    pub fn status(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(text.to_owned()),
+            None if !text.is_empty() => eprintln!("{text}"),
+            None => {}
+        }
+    }
+
+    /// Follows a tuning run.
+    pub fn start(
+        &self,
+        baseline: Option<Config>,
+        bytes: u64,
+        slot: ProgressSlot,
+    ) -> Live {
+        let ticker = self.bar.clone().map(|bar| {
+            tokio::spawn(async move {
+                loop {
+                    if let Some(p) = slot.lock().expect("progress slot").clone() {
+                        bar.set_length(p.total());
+                        bar.set_position(p.done());
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        });
+        Live {
+            display: self.clone(),
+            state: Mutex::new(State {
+                baseline,
+                baseline_value: None,
+                best: None,
+                done: 0,
+                configs: HashMap::new(),
+                values: HashMap::new(),
+                started: Instant::now(),
+            }),
+            bytes,
+            ticker,
+        }
+    }
+}
+
+struct State {
+    baseline: Option<Config>,
+    baseline_value: Option<f64>,
+    best: Option<(u64, f64)>,
+    done: usize,
+    configs: HashMap<u64, Config>,
+    values: HashMap<u64, f64>,
+    started: Instant,
+}
+
+/// The display of one tuning run.
+pub struct Live {
+    display: Display,
+    state: Mutex<State>,
+    bytes: u64,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn describe(config: &Config) -> String {
+    config
+        .iter()
+        .map(|(k, v)| format!("{k}={}", knobs::show(k, v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Live {
+    fn headline(&self, s: &State) -> String {
+        let best = match (s.best, s.baseline_value) {
+            (Some((id, v)), Some(b)) => format!(
+                "best {v:.3} s ({:.0} MB/s, trial {id}) = {:.2}x boto3's defaults ({b:.3} s)",
+                self.bytes as f64 / v / 1e6,
+                b / v
+            ),
+            (Some((id, v)), None) => format!("best {v:.3} s (trial {id})"),
+            _ => "no result yet".into(),
+        };
+        format!(
+            "[{}] {} trials done · {best}",
+            humantime::format_duration(Duration::from_secs(s.started.elapsed().as_secs())),
+            s.done
+        )
+    }
+
+    pub fn event(&self, event: &Event) {
+        let mut s = self.state.lock().expect("display state");
+        match event {
+            Event::Started(r) => {
+                s.configs.insert(r.trial.id, r.trial.config.clone());
+                self.display.status(&format!(
+                    "trial {}: {}",
+                    r.trial.id,
+                    describe(&r.trial.config)
+                ));
+            }
+            Event::Report {
+                trial,
+                step,
+                value,
+                decision,
+            } => {
+                s.values.insert(*trial, *value);
+                if let Some(bar) = &self.display.bar {
+                    let cut = if *decision == Decision::Stop {
+                        " — stopped early by ASHA"
+                    } else {
+                        ""
+                    };
+                    bar.set_message(format!(
+                        "trial {trial}: run {step} mean {value:.3} s{cut}; {}",
+                        s.configs.get(trial).map(describe).unwrap_or_default()
+                    ));
+                }
+            }
+            Event::Finished {
+                trial,
+                status,
+                error,
+            } => {
+                s.done += 1;
+                let value = s.values.get(trial).copied();
+                let config = s.configs.get(trial).cloned().unwrap_or_default();
+                if let (Some(v), Status::Completed | Status::Stopped) = (value, status) {
+                    if s.baseline.as_ref() == Some(&config) && s.baseline_value.is_none() {
+                        s.baseline_value = Some(v);
+                    }
+                    if *status == Status::Completed && s.best.is_none_or(|(_, b)| v < b) {
+                        s.best = Some((*trial, v));
+                    }
+                }
+                let outcome = match (status, value) {
+                    (Status::Completed, Some(v)) => {
+                        format!("{v:.3} s ({:.0} MB/s)", self.bytes as f64 / v / 1e6)
+                    }
+                    (Status::Stopped, Some(v)) => format!(
+                        "stopped after a {v:.3} s run ({})",
+                        error.as_deref().unwrap_or("")
+                    ),
+                    (Status::Failed, _) => format!("failed: {}", error.as_deref().unwrap_or("")),
+                    _ => format!("{status:?}: {}", error.as_deref().unwrap_or("")).to_lowercase(),
+                };
+                self.display.line(&format!(
+                    "trial {trial:>3} {outcome:<40} {}",
+                    describe(&config)
+                ));
+                if let Some(bar) = &self.display.bar {
+                    bar.set_prefix(self.headline(&s));
+                }
+            }
+        }
+    }
+
+    pub fn finish(self) {
+        if let Some(t) = &self.ticker {
+            t.abort();
+        }
+        let s = self.state.lock().expect("display state");
+        let line = self.headline(&s);
+        if let Some(bar) = &self.display.bar {
+            bar.set_prefix(line);
+            bar.set_message("");
+        }
+    }
+}

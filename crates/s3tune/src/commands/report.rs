@@ -1,0 +1,24 @@
+//! `s3tune report`: a study's outputs, re-rendered from its store at any time.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::ReportArgs;
+use crate::report::Summary;
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("s3tune-results").join(&args.study));
+    if args.storage.is_none() && !out.join("study.db").is_file() {
+        anyhow::bail!(
+            "no study storage at {}; name it with --storage sqlite:PATH",
+            out.join("study.db").display()
+        );
+    }
+    let store = super::storage::open(args.storage.as_deref(), &out)?;
+    let summary = Summary::load(store.as_ref(), &args.study)?;
+    print!("{}", summary.write(&out)?);
+    Ok(ExitCode::SUCCESS)
+}

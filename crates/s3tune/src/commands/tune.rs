@@ -1,0 +1,413 @@
+//! `s3tune tune`: the main job. Sets up the target (the embedded emulator, or a bucket),
+//! the study in its store, the searcher and scheduler; runs the tuner with a live
+//! display; races the best against boto3's defaults; renders the reports.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use s3tune_hpo::{
+    Asha, BoSearcher, Fifo, GridSearcher, Limits, Mode, Objective, RandomSearcher, Scheduler,
+    Searcher, Status, StopReason, StudySpec, Tuner,
+};
+
+use super::display::Display;
+use super::s3url::S3Url;
+use super::storage;
+use crate::cli::{SchedulerName, SearcherName, TuneArgs};
+use crate::experiment::{Experiment, ProgressSlot, Target, emulated, knobs};
+use crate::report::{EmulatedNetwork, Race, Settings, Summary};
+
+/// The default time for trials: with the race and set-up, the main job takes about two
+/// minutes.
+const DEFAULT_BUDGET: Duration = Duration::from_secs(90);
+
+/// How often a running trial's heartbeat is written.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+fn budget(args: &TuneArgs) -> anyhow::Result<Option<Duration>> {
+    match &args.budget {
+        Some(text) => {
+            let d = humantime::parse_duration(text)
+                .map_err(|e| anyhow!("--budget `{text}`: {e} (write e.g. 90s, 10m, 1h)"))?;
+            if d.is_zero() {
+                bail!("--budget must be more than zero");
+            }
+            Ok(Some(d))
+        }
+        None if args.trials.is_some() => Ok(None),
+        None => Ok(Some(DEFAULT_BUDGET)),
+    }
+}
+
+fn study_name(args: &TuneArgs) -> anyhow::Result<String> {
+    let name = match &args.study {
+        Some(n) => n.clone(),
+        None => {
+            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            // 2026-11-25T10:15:00Z → tune-20261125-101500
+            let digits: String = now.chars().filter(char::is_ascii_digit).collect();
+            format!("tune-{}-{}", &digits[..8], &digits[8..14])
+        }
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        bail!("--study `{name}`: use letters, digits, '-', '_' and '.'");
+    }
+    Ok(name)
+}
+
+fn searcher(args: &TuneArgs, baseline: Option<&s3tune_hpo::Config>) -> Arc<dyn Searcher> {
+    let points: Vec<_> = baseline.cloned().into_iter().collect();
+    match args.searcher {
+        SearcherName::Bo => {
+            let mut s = BoSearcher::new(objective());
+            s.points_to_evaluate = points;
+            Arc::new(s)
+        }
+        SearcherName::Random => Arc::new(RandomSearcher {
+            points_to_evaluate: points,
+        }),
+        SearcherName::Grid => Arc::new(GridSearcher {
+            resolution: 5,
+            seed: args.seed,
+            points_to_evaluate: points,
+        }),
+    }
+}
+
+fn scheduler(args: &TuneArgs) -> Arc<dyn Scheduler> {
+    match (args.scheduler, args.repeats) {
+        // Rungs at 1, 3, 9… downloads below `repeats`; η = 3.
+        (SchedulerName::Asha, r) if r >= 2 => Arc::new(Asha::new(1, r, 3.0).expect("valid rungs")),
+        _ => Arc::new(Fifo),
+    }
+}
+
+fn objective() -> Objective {
+    Objective {
+        metric: "seconds".into(),
+        mode: Mode::Min,
+    }
+}
+
+/// The destination folder: it must exist and be a folder.
+fn dest_dir(args: &TuneArgs) -> anyhow::Result<PathBuf> {
+    let dir = args.dest_dir.clone().unwrap_or_else(std::env::temp_dir);
+    if !dir.is_dir() {
+        bail!(
+            "--dest-dir {}: not an existing folder; create it or choose another",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
+    // From here on Ctrl-C is ours: it stops the run cleanly, never half-way.
+    let stop = Stop::new();
+    // Everything that can be checked without the network, first.
+    if args.repeats == 0 {
+        bail!("--repeats must be at least 1");
+    }
+    if args.trials == Some(0) {
+        bail!("--trials must be at least 1");
+    }
+    let budget = budget(&args)?;
+    let space = knobs::build_space(args.space.as_deref(), &args.params)?;
+    let baseline = if args.no_baseline {
+        None
+    } else {
+        Some(knobs::baseline(&space)?)
+    };
+    let name = study_name(&args)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("s3tune-results").join(&name));
+    let dest = dest_dir(&args)?;
+    let target_url = args.target.as_deref().map(S3Url::parse_object).transpose()?;
+
+    // The target: a bucket, or the embedded emulator.
+    let (target, server, emulated) = match &target_url {
+        Some(url) => {
+            let client = super::client::s3_client(&args.s3).await?;
+            let target = Target::discover(client, &url.bucket, &url.key, false)
+                .await
+                .with_context(|| format!("looking up {url}"))?;
+            (target, None, None)
+        }
+        None => {
+            if args.s3.endpoint_url.is_some() {
+                bail!("--endpoint-url needs an s3://BUCKET/KEY to tune");
+            }
+            let e = emulated::start(emulated::profile()).await?;
+            let network = EmulatedNetwork {
+                description: emulated::describe(),
+                link_bytes_per_sec: emulated::link_bytes_per_sec(),
+                scale: emulated::SCALE,
+            };
+            (e.target.clone(), Some(e), Some(network))
+        }
+    };
+
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let store = storage::open(args.storage.as_deref(), &out)?;
+    let settings = Settings {
+        target: target.url(),
+        object_bytes: target.size,
+        repeats: args.repeats,
+        client: "s3tune".into(),
+        baseline: baseline.clone(),
+        emulated: emulated.clone(),
+    };
+    let spec = StudySpec {
+        name: name.clone(),
+        space,
+        objective: objective(),
+        searcher: format!("{:?}", args.searcher).to_lowercase(),
+        scheduler: format!("{:?}", args.scheduler).to_lowercase(),
+        seed: args.seed,
+        settings: serde_json::to_value(&settings)?,
+    };
+    let study = store.open_or_create(&spec)?;
+    let stored: Settings = serde_json::from_value(study.spec.settings.clone())
+        .with_context(|| format!("study `{name}` is not a download study"))?;
+    if stored.target != settings.target || stored.object_bytes != settings.object_bytes {
+        bail!(
+            "study `{name}` tuned {} ({} bytes), not {}; use another --study name",
+            stored.target,
+            stored.object_bytes,
+            settings.target
+        );
+    }
+    let lost = store.fail_stale(&study, Duration::ZERO, "the tuner stopped while it ran")?;
+    if !lost.is_empty() {
+        tracing::warn!(trials = ?lost, "trials left running by an earlier run are marked failed");
+    }
+
+    let display = Display::new();
+    if let Some(e) = &emulated {
+        display.line(&format!(
+            "s3tune: no target given, so tuning a {} synthetic object on the embedded emulator — {}",
+            bytesize::ByteSize(target.size).display().iec(),
+            e.description
+        ));
+        let ceiling = tokio::select! {
+            c = emulated::machine_ceiling(&dest) => c?,
+            () = stop.wait() => {
+                if let Some(server) = server {
+                    server.stop().await;
+                }
+                eprintln!("s3tune: interrupted before the first trial");
+                return Ok(ExitCode::from(130));
+            }
+        };
+        store.put_note(
+            &study,
+            "machine",
+            &serde_json::json!({ "ceiling_bytes_per_sec": ceiling }),
+        )?;
+        display.line(&format!(
+            "emulated link {:.0} MB/s; this machine moves {:.0} MB/s into {} with no emulated network",
+            e.link_bytes_per_sec / 1e6,
+            ceiling / 1e6,
+            dest.display()
+        ));
+        if ceiling < 2.0 * e.link_bytes_per_sec {
+            tracing::warn!(
+                "the machine's ceiling is less than twice the emulated link: results will measure the machine too"
+            );
+        }
+    }
+    display.line(&format!(
+        "study {name} in {}; {} per trial; budget {}",
+        store.location(),
+        if args.repeats == 1 {
+            "1 download".to_owned()
+        } else {
+            format!("{} downloads", args.repeats)
+        },
+        match (budget, args.trials) {
+            (Some(b), Some(t)) => format!("{} or {t} trials", humantime::format_duration(b)),
+            (Some(b), None) => humantime::format_duration(b).to_string(),
+            (None, Some(t)) => format!("{t} trials"),
+            (None, None) => "none".into(),
+        }
+    ));
+
+    let slot = ProgressSlot::default();
+    // The best full trial so far (of earlier runs too): runs slower than a few times it
+    // are cut off.
+    let best_so_far = store
+        .trials(&study)?
+        .iter()
+        .filter(|t| t.trial.status == Status::Completed)
+        .filter_map(|t| t.trial.value())
+        .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))));
+    let experiment = Experiment {
+        target: Arc::new(target.clone()),
+        repeats: args.repeats,
+        dest_dir: dest.clone(),
+        slot: slot.clone(),
+        best: Arc::new(std::sync::Mutex::new(best_so_far)),
+    };
+    let tuner = Tuner {
+        store: Arc::clone(&store),
+        study: study.clone(),
+        searcher: searcher(&args, baseline.as_ref()),
+        scheduler: scheduler(&args),
+        worker: format!("s3tune-{}", std::process::id()),
+        heartbeat: HEARTBEAT,
+    };
+    let limits = Limits {
+        max_trials: args.trials,
+        budget,
+        max_failures_in_a_row: Some(3),
+    };
+    let live = display.start(
+        baseline.clone(),
+        target.size,
+        slot.clone(),
+    );
+    let why = tuner
+        .run(
+            &limits,
+            |ctx| {
+                let exp = experiment.clone();
+                async move { exp.run_trial(ctx).await }
+            },
+            stop.wait(),
+            |event| live.event(event),
+        )
+        .await?;
+    live.finish();
+
+    let mut code = ExitCode::SUCCESS;
+    match why {
+        StopReason::Interrupted => code = ExitCode::from(130),
+        StopReason::Failing => {
+            let trials = store.trials(&study)?;
+            let last = trials
+                .iter()
+                .rev()
+                .find_map(|t| t.error.clone())
+                .unwrap_or_default();
+            let summary = Summary::load(store.as_ref(), &name)?;
+            summary.write(&out)?;
+            if let Some(server) = server {
+                server.stop().await;
+            }
+            bail!("3 trials in a row failed, so tuning stopped; the last error: {last}");
+        }
+        StopReason::Exhausted => display.line("every configuration of the space has been tried"),
+        StopReason::Trials | StopReason::Budget => {}
+    }
+
+    if code == ExitCode::SUCCESS && args.confirm > 0 {
+        let summary = Summary::load(store.as_ref(), &name)?;
+        if let (Some(b), Some(x)) = (summary.baseline, summary.best)
+            && b != x
+        {
+            let base_cfg = knobs::transfer_config(&summary.rows[b].record.trial.config)?;
+            let best = &summary.rows[x].record.trial;
+            let best_cfg = knobs::transfer_config(&best.config)?;
+            match race(&experiment, &base_cfg, &best_cfg, args.confirm, &stop, &display).await {
+                Ok(Some((baseline, best_runs))) => {
+                    let race = Race {
+                        best_trial: best.id,
+                        baseline,
+                        best: best_runs,
+                    };
+                    store.put_note(&study, "race", &serde_json::to_value(&race)?)?;
+                }
+                Ok(None) => code = ExitCode::from(130),
+                Err(e) => tracing::warn!("the confirmation race failed: {e}"),
+            }
+        }
+    }
+    display.clear();
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    let summary = Summary::load(store.as_ref(), &name)?;
+    let table = summary.write(&out)?;
+    print!("{table}");
+    if summary.baseline.is_none() && baseline.is_some() {
+        let reason = store
+            .trials(&study)?
+            .iter()
+            .find(|t| Some(&t.trial.config) == baseline.as_ref() && t.trial.status == Status::Failed)
+            .and_then(|t| t.error.clone());
+        if let Some(reason) = reason {
+            bail!("the baseline (boto3's defaults) failed: {reason}");
+        }
+    }
+    if code != ExitCode::SUCCESS {
+        eprintln!(
+            "s3tune: interrupted; the study is saved — resume with: s3tune tune{} --study {name} --storage sqlite:{}",
+            args.target.as_deref().map_or(String::new(), |t| format!(" {t}")),
+            store.location()
+        );
+    }
+    Ok(code)
+}
+
+/// Best and baseline, interleaved (`B X`, then `X B`, …, so neither always goes first),
+/// `n` runs each. `None` when interrupted.
+async fn race(
+    exp: &Experiment,
+    baseline: &s3tune_transfer::TransferConfig,
+    best: &s3tune_transfer::TransferConfig,
+    n: usize,
+    stop: &Stop,
+    display: &Display,
+) -> Result<Option<(Vec<f64>, Vec<f64>)>, String> {
+    let (mut b, mut x) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        display.status(&format!("confirming: best against boto3's defaults, pair {}/{n}", i + 1));
+        let order = if i % 2 == 0 { [false, true] } else { [true, false] };
+        for is_best in order {
+            let (cfg, out) = if is_best {
+                (best, &mut x)
+            } else {
+                (baseline, &mut b)
+            };
+            let tag = format!("race-{i}-{}", u8::from(is_best));
+            tokio::select! {
+                r = exp.target.download_once(cfg, &exp.dest_dir, &tag, &exp.slot) => out.push(r?),
+                () = stop.wait() => return Ok(None),
+            }
+        }
+    }
+    display.status("");
+    Ok(Some((b, x)))
+}
+
+/// Ctrl-C or SIGTERM, seen by every part of the run that waits on it.
+#[derive(Clone)]
+struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    fn new() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let signal = super::interrupted();
+        tokio::spawn(async move {
+            signal.await;
+            let _ = tx.send(true);
+        });
+        Self(rx)
+    }
+
+    fn wait(&self) -> impl Future<Output = ()> + use<> {
+        let mut rx = self.0.clone();
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+        }
+    }
+}

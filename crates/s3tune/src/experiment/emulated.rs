@@ -1,0 +1,116 @@
+//! The main job's peer: the embedded emulator with S3's shape, scaled down to fit this
+//! machine.
+//!
+//! On a real instance the network is the bottleneck: ~88 MB/s per connection, a shared
+//! link ~14× that (10 Gb/s), ~30 ms to the first byte. A small machine emulating both
+//! ends cannot run that link at full speed — its loopback, CPU and file writes would
+//! become the limit, and tuning would measure them instead. So every bandwidth is divided
+//! by [`SCALE`] (latency, being time, is kept) until the link sits far below what the
+//! machine can move; the machine's own ceiling is measured and printed beside the link.
+//! The object is sized so one download at the link's speed takes under a second, and a
+//! default run fits a few dozen trials into two minutes.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use s3tune_emulator::{DedicatedEmulator, Emulator, EmulatorConfig, NetworkProfile, ObjectSpec};
+use s3tune_transfer::TransferConfig;
+
+use super::{ProgressSlot, Target};
+use crate::commands::client::emulator_client;
+
+/// How much slower than S3 on a 10 Gb/s instance the emulated network is.
+pub const SCALE: f64 = 8.0;
+/// The tuned object's size: the seed's 3 GiB over 24 (one download ≈ 0.9 s on the link).
+pub const OBJECT_SIZE: u64 = 128 << 20;
+const BUCKET: &str = "s3tune";
+const KEY: &str = "tune/object.bin";
+
+/// S3's shape (the `s3-like` profile) with every bandwidth divided by [`SCALE`].
+pub fn profile() -> NetworkProfile {
+    let s3 = NetworkProfile::s3_like();
+    let scale = |r: Option<s3tune_emulator::Rate>| r.map(|r| s3tune_emulator::Rate(r.0 / SCALE));
+    NetworkProfile {
+        connection_bandwidth: scale(s3.connection_bandwidth),
+        link_bandwidth: scale(s3.link_bandwidth),
+        ..s3
+    }
+}
+
+/// What the network imitates, in one line.
+pub fn describe() -> String {
+    let p = profile();
+    let mbps = |r: Option<s3tune_emulator::Rate>| r.map_or(f64::INFINITY, |r| r.0 / 1e6);
+    format!(
+        "S3 from a 10 Gb/s instance scaled down {SCALE}x: {:.0} MB/s per connection, \
+         {:.0} MB/s shared link, {} ms median first byte",
+        mbps(p.connection_bandwidth),
+        mbps(p.link_bandwidth),
+        p.first_byte_latency.as_millis()
+    )
+}
+
+/// The link's capacity in bytes per second.
+pub fn link_bytes_per_sec() -> f64 {
+    profile().link_bandwidth.map_or(f64::INFINITY, |r| r.0)
+}
+
+/// A running emulator and the object on it.
+pub struct Emulated {
+    /// Keeps the server up.
+    pub server: DedicatedEmulator,
+    /// The object.
+    pub target: Target,
+}
+
+impl Emulated {
+    /// Stops the server. (Its runtime cannot be dropped on an async thread.)
+    pub async fn stop(self) {
+        let server = self.server;
+        let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+    }
+}
+
+/// Starts an emulator with `network` on threads of its own, holding the synthetic object.
+pub async fn start(network: NetworkProfile) -> anyhow::Result<Emulated> {
+    let config = EmulatorConfig {
+        network,
+        objects: vec![ObjectSpec {
+            bucket: BUCKET.into(),
+            key: KEY.into(),
+            size: OBJECT_SIZE,
+        }],
+        ..EmulatorConfig::default()
+    };
+    // Its own runtime and threads: the server behaves like a separate machine's.
+    let server = tokio::task::spawn_blocking(move || Emulator::start_dedicated(config, 2))
+        .await?
+        .context("starting the embedded S3 emulator")?;
+    let h = &*server;
+    let client = emulator_client(&h.endpoint(), h.region(), h.access_key(), h.secret_key());
+    let target = Target::discover(client, BUCKET, KEY, true).await?;
+    Ok(Emulated { server, target })
+}
+
+/// What this machine can move with no emulated network: the best of three downloads of
+/// the object from an unshaped emulator into `dir`, in bytes per second.
+pub async fn machine_ceiling(dir: &std::path::Path) -> anyhow::Result<f64> {
+    let free = start(NetworkProfile::unlimited()).await?;
+    let config = TransferConfig {
+        max_concurrency: 8,
+        multipart_chunksize: 16 << 20,
+        ..TransferConfig::default()
+    };
+    let slot = ProgressSlot::default();
+    let mut best = Duration::MAX.as_secs_f64();
+    for i in 0..3 {
+        let s = free
+            .target
+            .download_once(&config, dir, &format!("ceiling-{i}"), &slot)
+            .await
+            .map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?;
+        best = best.min(s);
+    }
+    free.stop().await;
+    Ok(OBJECT_SIZE as f64 / best)
+}

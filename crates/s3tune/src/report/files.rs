@@ -1,0 +1,207 @@
+//! The files a study leaves for its users: `summary.json`, `best.toml` (for `s3tune get
+//! --config`), `boto3.py`, `aws-cli.ini` and `trials.csv`. Each is written to a temporary
+//! name and renamed, so a reader never sees half a file.
+
+use std::path::Path;
+
+use anyhow::Context;
+use s3tune_transfer::TransferConfig;
+
+use super::{Summary, rfc3339};
+use crate::experiment::knobs::{self, KNOBS};
+
+/// Writes `text` to `dir/name` atomically.
+fn put(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(name);
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+pub fn write_all(s: &Summary, dir: &Path) -> anyhow::Result<()> {
+    put(dir, "summary.json", &summary_json(s))?;
+    put(dir, "trials.csv", &trials_csv(s)?)?;
+    if let Some(best) = s.best {
+        let config = knobs::transfer_config(&s.rows[best].record.trial.config)?;
+        let origin = origin(s, best);
+        put(dir, "best.toml", &best_toml(&config, &origin))?;
+        put(dir, "boto3.py", &boto3_py(&config, &origin))?;
+        put(dir, "aws-cli.ini", &aws_cli_ini(&config, &origin))?;
+    }
+    Ok(())
+}
+
+/// Where a configuration comes from, for the exports' first lines.
+fn origin(s: &Summary, best: usize) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            "Tuned by s3tune, study `{}`, trial {}, on {}'s engine (the best values for another client can differ).",
+            s.study.spec.name, s.rows[best].record.trial.id, s.settings.client
+        ),
+        format!(
+            "Measured on {} ({}){}.",
+            s.settings.target,
+            bytesize::ByteSize(s.settings.object_bytes).display().iec(),
+            s.settings
+                .emulated
+                .as_ref()
+                .map_or(String::new(), |e| format!(" over an emulated network: {}", e.description))
+        ),
+    ];
+    if let Some(h) = s.headline() {
+        lines.push(format!(
+            "{:.3} s against boto3's defaults' {:.3} s: {:.2}x{}.",
+            h.best_seconds,
+            h.baseline_seconds,
+            h.speedup,
+            h.ci95
+                .map_or(String::new(), |(lo, hi)| format!(" (95 % interval {lo:.2}-{hi:.2})"))
+        ));
+    }
+    lines
+}
+
+fn summary_json(s: &Summary) -> String {
+    let h = s.headline();
+    let best = s.best.map(|b| &s.rows[b]);
+    let mut v = serde_json::json!({
+        "study": s.study.spec.name,
+        "target": s.settings.target,
+        "client": s.settings.client,
+        "object_bytes": s.settings.object_bytes,
+        "baseline_seconds": h.map(|h| h.baseline_seconds),
+        "best_seconds": h.map(|h| h.best_seconds).or(best.and_then(|b| b.mean)),
+        "best_mbps": best.and_then(|b| {
+            h.map_or(b.mbps(s.settings.object_bytes), |h| {
+                Some(s.settings.object_bytes as f64 / h.best_seconds / 1e6)
+            })
+        }),
+        "speedup": h.map(|h| h.speedup),
+        "speedup_ci95": h.and_then(|h| h.ci95).map(|(lo, hi)| [lo, hi]),
+        "best_trial": best.map(|b| b.record.trial.id),
+        "best_config": best.map(|b| &b.record.trial.config),
+        "trials": s.rows.len(),
+        "elapsed_seconds": s.elapsed_seconds,
+        "race": s.race,
+    });
+    if let Some(e) = &s.settings.emulated {
+        v["link_mbps"] = serde_json::json!(e.link_bytes_per_sec / 1e6);
+        v["network"] = serde_json::json!(e.description);
+    }
+    if let Some(m) = s.machine_bytes_per_sec {
+        v["machine_ceiling_mbps"] = serde_json::json!(m / 1e6);
+    }
+    format!("{}\n", serde_json::to_string_pretty(&v).expect("JSON serializes"))
+}
+
+fn comment(prefix: &str, lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{prefix} {l}\n")).collect()
+}
+
+/// The eight knobs as TOML `s3tune get --config` reads (sizes in bytes, with a note).
+fn best_toml(c: &TransferConfig, origin: &[String]) -> String {
+    let size = |n: u64| format!("{n}  # {}", bytesize::ByteSize(n).display().iec());
+    let mut out = comment("#", origin);
+    out.push_str("# Use it with: s3tune get --config best.toml s3://BUCKET/KEY DEST\n");
+    out.push_str(&format!("multipart_threshold = {}\n", size(c.multipart_threshold)));
+    out.push_str(&format!("max_concurrency = {}\n", c.max_concurrency));
+    out.push_str(&format!("multipart_chunksize = {}\n", size(c.multipart_chunksize)));
+    out.push_str(&format!("num_download_attempts = {}\n", c.num_download_attempts));
+    out.push_str(&format!("max_io_queue = {}\n", c.max_io_queue));
+    out.push_str(&format!("io_chunksize = {}\n", size(c.io_chunksize)));
+    out.push_str(&format!("use_threads = {}\n", c.use_threads));
+    match c.max_bandwidth {
+        Some(b) => out.push_str(&format!("max_bandwidth = {b}\n")),
+        None => out.push_str("# max_bandwidth: none (no cap)\n"),
+    }
+    out
+}
+
+fn boto3_py(c: &TransferConfig, origin: &[String]) -> String {
+    let mut out = comment("#", origin);
+    out.push_str(&format!(
+        "from boto3.s3.transfer import TransferConfig\n\nconfig = {}\n\n\
+         # e.g. boto3.client(\"s3\").download_file(BUCKET, KEY, FILENAME, Config=config)\n",
+        c.to_boto3()
+    ));
+    out
+}
+
+/// The AWS CLI's `s3` settings. Its knobs differ from boto3's: `max_io_queue` and
+/// `num_download_attempts` have no CLI setting, and `max_queue_size` (the CLI's task
+/// queue) is not `max_io_queue`.
+fn aws_cli_ini(c: &TransferConfig, origin: &[String]) -> String {
+    let mut out = comment("#", origin);
+    out.push_str("# The `s3` section of ~/.aws/config (sizes in bytes).\n");
+    out.push_str(&format!(
+        "[default]\ns3 =\n  max_concurrent_requests = {}\n  multipart_threshold = {}\n  multipart_chunksize = {}\n",
+        c.max_concurrency, c.multipart_threshold, c.multipart_chunksize
+    ));
+    out.push_str(&format!(
+        "  # io_chunksize is read by AWS CLI v2 only\n  io_chunksize = {}\n",
+        c.io_chunksize
+    ));
+    if let Some(b) = c.max_bandwidth {
+        out.push_str(&format!("  max_bandwidth = {b}B/s\n"));
+    }
+    out.push_str(&format!(
+        "# No AWS CLI equivalent: max_io_queue = {} (the CLI's max_queue_size is its task queue, \
+         not boto3's io queue), num_download_attempts = {}, use_threads = {}.\n",
+        c.max_io_queue,
+        c.num_download_attempts,
+        if c.use_threads { "True" } else { "False" }
+    ));
+    out
+}
+
+/// One row a trial: number, status, each knob of the space, each repeat's seconds, mean,
+/// MB/s, start, end and error.
+fn trials_csv(s: &Summary) -> anyhow::Result<String> {
+    let knobs: Vec<&str> = KNOBS
+        .iter()
+        .copied()
+        .filter(|k| s.study.spec.space.params().any(|(p, _)| p == *k))
+        .collect();
+    let repeats = s.settings.repeats.max(1);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = vec!["trial".into(), "status".into()];
+    header.extend(knobs.iter().map(|k| (*k).to_owned()));
+    header.extend((1..=repeats).map(|r| format!("repeat_{r}_seconds")));
+    header.extend(
+        ["mean_seconds", "mbps", "start", "end", "error"]
+            .iter()
+            .map(|h| (*h).to_owned()),
+    );
+    w.write_record(&header)?;
+    let status = |r: &super::Row| match r.record.trial.status {
+        s3tune_hpo::Status::Pending => "running",
+        s3tune_hpo::Status::Completed => "completed",
+        s3tune_hpo::Status::Failed => "failed",
+        s3tune_hpo::Status::Stopped => "stopped",
+    };
+    for r in &s.rows {
+        let mut rec: Vec<String> = vec![r.record.trial.id.to_string(), status(r).to_owned()];
+        rec.extend(
+            knobs
+                .iter()
+                .map(|k| r.record.trial.config.get(*k).map_or(String::new(), |v| v.to_string())),
+        );
+        rec.extend((0..repeats).map(|i| {
+            r.repeats
+                .get(i)
+                .filter(|v| v.is_finite())
+                .map_or(String::new(), |v| format!("{v:.6}"))
+        }));
+        rec.push(r.mean.map_or(String::new(), |m| format!("{m:.6}")));
+        rec.push(
+            r.mbps(s.settings.object_bytes)
+                .map_or(String::new(), |m| format!("{m:.3}")),
+        );
+        rec.push(rfc3339(r.record.started));
+        rec.push(r.record.finished.map_or(String::new(), rfc3339));
+        rec.push(r.record.error.clone().unwrap_or_default());
+        w.write_record(&rec)?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}

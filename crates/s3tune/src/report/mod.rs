@@ -1,0 +1,327 @@
+//! A study's results, rebuilt from the store alone: the summary table, `summary.json`,
+//! the exports (`best.toml`, `boto3.py`, `aws-cli.ini`), `trials.csv` and the plot.
+//!
+//! `s3tune tune` renders them when it ends and `s3tune report` at any time — while the
+//! study runs too — so nothing here may depend on the process that ran the trials.
+
+mod files;
+mod plot;
+pub mod stats;
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use s3tune_hpo::{Config, Status, Store, Study, TrialRecord};
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::knobs;
+
+/// What a download study keeps in its settings (fixed at creation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// `s3://bucket/key`.
+    pub target: String,
+    /// The object's size.
+    pub object_bytes: u64,
+    /// Downloads per trial.
+    pub repeats: usize,
+    /// The engine measured (`s3tune`; `boto3` when a script is tuned).
+    pub client: String,
+    /// boto3's defaults for the space, when the study has a baseline.
+    pub baseline: Option<Config>,
+    /// The emulated network, when the target is the embedded emulator.
+    pub emulated: Option<EmulatedNetwork>,
+}
+
+/// The embedded emulator's network, as the study ran against it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmulatedNetwork {
+    /// What it imitates, for people.
+    pub description: String,
+    /// The shared link's capacity, bytes per second.
+    pub link_bytes_per_sec: f64,
+    /// S3's bandwidths divided by this.
+    pub scale: f64,
+}
+
+/// The confirmation race, as stored in the study's notes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Race {
+    /// The trial whose configuration raced the baseline.
+    pub best_trial: u64,
+    /// Seconds of the baseline's runs, in order.
+    pub baseline: Vec<f64>,
+    /// Seconds of the best's runs, each right after (or before) its baseline pair.
+    pub best: Vec<f64>,
+}
+
+/// One trial for the reports.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The stored trial.
+    pub record: TrialRecord,
+    /// Each download's seconds.
+    pub repeats: Vec<f64>,
+    /// Mean seconds, if the trial has a usable result.
+    pub mean: Option<f64>,
+}
+
+impl Row {
+    /// MB/s (10⁶ bytes) at the mean.
+    pub fn mbps(&self, bytes: u64) -> Option<f64> {
+        self.mean.map(|m| bytes as f64 / m / 1e6)
+    }
+}
+
+/// Everything the outputs are drawn from.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The study.
+    pub study: Study,
+    /// Its settings.
+    pub settings: Settings,
+    /// Every trial.
+    pub rows: Vec<Row>,
+    /// Index of the baseline trial in `rows` (the first with a result).
+    pub baseline: Option<usize>,
+    /// Index of the best trial: the fastest that ran all its repeats (else any).
+    pub best: Option<usize>,
+    /// The confirmation race, if one ran.
+    pub race: Option<Race>,
+    /// The machine's ceiling measured when the study last ran (bytes/s).
+    pub machine_bytes_per_sec: Option<f64>,
+    /// Seconds from the study's creation to its last finished trial.
+    pub elapsed_seconds: f64,
+}
+
+impl Summary {
+    /// Reads the study `name` from `store`.
+    pub fn load(store: &dyn Store, name: &str) -> anyhow::Result<Self> {
+        let study = store
+            .study(name)?
+            .with_context(|| format!("no study `{name}` in {}", store.location()))?;
+        let settings: Settings = serde_json::from_value(study.spec.settings.clone())
+            .with_context(|| {
+                format!("study `{name}` is not a download study s3tune can report on")
+            })?;
+        let notes = store.notes(&study)?;
+        let rows: Vec<Row> = store
+            .trials(&study)?
+            .into_iter()
+            .map(|record| Row {
+                repeats: crate::experiment::repeats_of(&record.trial.reports),
+                mean: record.trial.value(),
+                record,
+            })
+            .collect();
+        let baseline = settings.baseline.as_ref().and_then(|b| {
+            rows.iter()
+                .position(|r| &r.record.trial.config == b && r.mean.is_some())
+        });
+        let fastest = |full: bool| {
+            rows.iter()
+                .enumerate()
+                .filter(|(_, r)| r.mean.is_some())
+                .filter(|(_, r)| !full || r.record.trial.status == Status::Completed)
+                .min_by(|a, b| a.1.mean.unwrap().total_cmp(&b.1.mean.unwrap()))
+                .map(|(i, _)| i)
+        };
+        let best = fastest(true).or_else(|| fastest(false));
+        let race: Option<Race> = notes
+            .get("race")
+            .and_then(|v| serde_json::from_value(v.clone()).ok());
+        let machine_bytes_per_sec = notes
+            .get("machine")
+            .and_then(|v| v["ceiling_bytes_per_sec"].as_f64());
+        let last = rows
+            .iter()
+            .filter_map(|r| r.record.finished)
+            .max()
+            .unwrap_or(study.created);
+        let elapsed_seconds = last
+            .duration_since(study.created)
+            .unwrap_or_default()
+            .as_secs_f64();
+        Ok(Self {
+            study,
+            settings,
+            rows,
+            baseline,
+            best,
+            race,
+            machine_bytes_per_sec,
+            elapsed_seconds,
+        })
+    }
+
+    /// The race counts only if it raced the current best.
+    fn current_race(&self) -> Option<&Race> {
+        let best = self.best?;
+        self.race
+            .as_ref()
+            .filter(|r| r.best_trial == self.rows[best].record.trial.id)
+    }
+
+    /// Baseline and best seconds, speedup and its interval: from the race when one ran
+    /// for the current best, else from the trials (no interval).
+    pub fn headline(&self) -> Option<Headline> {
+        let base = self.rows.get(self.baseline?)?;
+        let best = self.rows.get(self.best?)?;
+        if let Some(race) = self.current_race()
+            && let Some((speedup, lo, hi)) = stats::paired_speedup(&race.baseline, &race.best)
+        {
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            return Some(Headline {
+                baseline_seconds: mean(&race.baseline),
+                best_seconds: mean(&race.best),
+                speedup,
+                ci95: Some((lo, hi)),
+                runs: race.baseline.len(),
+            });
+        }
+        let (b, x) = (base.mean?, best.mean?);
+        Some(Headline {
+            baseline_seconds: b,
+            best_seconds: x,
+            speedup: b / x,
+            ci95: None,
+            runs: 0,
+        })
+    }
+
+    /// Renders every output file into `dir` and returns the table for stdout.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<String> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        files::write_all(self, dir)?;
+        plot::draw(self, dir)?;
+        Ok(self.table(dir))
+    }
+
+    /// The summary for people.
+    pub fn table(&self, dir: &Path) -> String {
+        use std::fmt::Write;
+        let s = &self.settings;
+        let mut out = String::new();
+        let done = self
+            .rows
+            .iter()
+            .filter(|r| r.record.trial.status != Status::Pending)
+            .count();
+        let _ = writeln!(
+            out,
+            "study {}: {} trials ({} finished) in {} — {} ({}), {}'s engine",
+            self.study.spec.name,
+            self.rows.len(),
+            done,
+            humantime::format_duration(std::time::Duration::from_secs(
+                self.elapsed_seconds.round() as u64
+            )),
+            s.target,
+            bytesize::ByteSize(s.object_bytes).display().iec(),
+            s.client,
+        );
+        if let Some(e) = &s.emulated {
+            let _ = writeln!(
+                out,
+                "network: {} — link {:.0} MB/s{}",
+                e.description,
+                e.link_bytes_per_sec / 1e6,
+                self.machine_bytes_per_sec.map_or(String::new(), |m| format!(
+                    "; this machine's ceiling without it {:.0} MB/s",
+                    m / 1e6
+                )),
+            );
+        }
+        let names: Vec<&str> = self.study.spec.space.params().map(|(k, _)| k).collect();
+        let mut line = |label: &str, row: &Row| {
+            let knobs: Vec<String> = names
+                .iter()
+                .map(|k| {
+                    let v = row.record.trial.config.get(*k);
+                    format!("{k}={}", v.map_or("?".into(), |v| knobs::show(k, v)))
+                })
+                .collect();
+            let (lo, med, hi) = stats::min_median_max(&row.repeats).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {label:<22} {:>7.3} s  {:>7.1} MB/s  (runs min/median/max {lo:.3}/{med:.3}/{hi:.3})  {}",
+                row.mean.unwrap_or(f64::NAN),
+                row.mbps(s.object_bytes).unwrap_or(f64::NAN),
+                knobs.join(" ")
+            );
+        };
+        if let Some(b) = self.baseline {
+            line("baseline (boto3)", &self.rows[b]);
+        }
+        if let Some(b) = self.best {
+            line(
+                &format!("best (trial {})", self.rows[b].record.trial.id),
+                &self.rows[b],
+            );
+        }
+        match self.headline() {
+            Some(h) => {
+                let _ = write!(
+                    out,
+                    "speedup {:.2}× over boto3's defaults ({:.0} % less time)",
+                    h.speedup,
+                    (1.0 - 1.0 / h.speedup) * 100.0
+                );
+                match h.ci95 {
+                    Some((lo, hi)) => {
+                        let _ = writeln!(
+                            out,
+                            ", 95 % interval [{lo:.2}, {hi:.2}] from {} interleaved runs each{}",
+                            h.runs,
+                            if lo <= 1.0 {
+                                " — the interval includes no gain: the difference is noise"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out, " (trial means; no confirmation race)");
+                    }
+                }
+                if let Some(e) = &s.emulated {
+                    let _ = writeln!(
+                        out,
+                        "best uses {:.0} % of the emulated link",
+                        s.object_bytes as f64 / h.best_seconds / e.link_bytes_per_sec * 100.0
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(out, "no speedup yet: the baseline or the best has no result");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "outputs: {} (summary.json best.toml boto3.py aws-cli.ini trials.csv best_over_time.png/.svg)",
+            dir.display()
+        );
+        out
+    }
+}
+
+/// The result in four numbers.
+#[derive(Debug, Clone, Copy)]
+pub struct Headline {
+    /// Mean seconds of boto3's defaults.
+    pub baseline_seconds: f64,
+    /// Mean seconds of the best configuration.
+    pub best_seconds: f64,
+    /// `baseline / best`.
+    pub speedup: f64,
+    /// 95 % interval of the speedup, when a race measured it.
+    pub ci95: Option<(f64, f64)>,
+    /// Runs per side in the race.
+    pub runs: usize,
+}
+
+/// Milliseconds since the epoch as RFC 3339.
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
