@@ -69,6 +69,13 @@ pub struct TuneArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub s3: ConnectArgs,
+    /// The embedded emulator's network (no target only): s3-scaled (S3's shape scaled
+    /// down to fit this machine), s3-like, unlimited, faulty, or a TOML profile.
+    #[arg(long, default_value = "s3-scaled", value_name = "NAME|FILE")]
+    pub network: String,
+    /// Size of the embedded emulator's synthetic object (no target only) [default: 128MiB].
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub object_size: Option<u64>,
     /// Time for the trials (the confirmation race comes after), e.g. 90s, 10m.
     #[arg(long, value_name = "DURATION")]
     pub budget: Option<String>,

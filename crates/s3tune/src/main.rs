@@ -12,7 +12,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     init_logging(cli.verbose);
     match commands::run(cli) {
         Ok(code) => code,
@@ -22,6 +25,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Help and version go to stdout as clap writes them; a usage mistake becomes one line
+/// on stderr (clap's first line, the accepted values if it lists them) and exit code 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("bad usage")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let values = lines.find(|l| l.starts_with("[possible values"));
+    eprintln!(
+        "s3tune: error: {first}{}; see --help",
+        values.map_or(String::new(), |v| format!(" {v}"))
+    );
+    ExitCode::from(2)
 }
 
 /// Logs go to stderr: warnings by default, `-v` info (e.g. each request the emulator

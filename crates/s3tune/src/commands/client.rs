@@ -70,7 +70,11 @@ pub fn emulator_client(
         .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            access_key, secret_key, None, None, "s3tune-emulator",
+            access_key,
+            secret_key,
+            None,
+            None,
+            "s3tune-emulator",
         ))
         .force_path_style(true)
         .retry_config(RetryConfig::standard().with_max_attempts(5))

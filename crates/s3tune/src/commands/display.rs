@@ -58,12 +58,7 @@ impl Display {
     }
 
     /// Follows a tuning run.
-    pub fn start(
-        &self,
-        baseline: Option<Config>,
-        bytes: u64,
-        slot: ProgressSlot,
-    ) -> Live {
+    pub fn start(&self, baseline: Option<Config>, bytes: u64, slot: ProgressSlot) -> Live {
         let ticker = self.bar.clone().map(|bar| {
             tokio::spawn(async move {
                 loop {

@@ -1,6 +1,6 @@
 //! `--storage URL`: where studies live.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -8,7 +8,16 @@ use s3tune_hpo::{SqliteStore, Store};
 
 /// Opens `url` (`sqlite:PATH`), or `study.db` in `out` when none is given.
 pub fn open(url: Option<&str>, out: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    let path = match url {
+    let path = path(url, out)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(Arc::new(SqliteStore::open(&path)?))
+}
+
+/// The database file `url` names, checked without touching anything.
+pub fn path(url: Option<&str>, out: &Path) -> anyhow::Result<PathBuf> {
+    Ok(match url {
         None => out.join("study.db"),
         Some(u) => {
             let Some(path) = u
@@ -25,9 +34,5 @@ pub fn open(url: Option<&str>, out: &Path) -> anyhow::Result<Arc<dyn Store>> {
             }
             path.into()
         }
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    Ok(Arc::new(SqliteStore::open(&path)?))
+    })
 }

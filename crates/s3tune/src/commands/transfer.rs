@@ -129,7 +129,10 @@ fn cancelled() -> ExitCode {
 pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
     let url = S3Url::parse_object(&args.source)?;
     let config = transfer_config(&args.transfer)?;
-    let transfer = Transfer::new(super::client::s3_client(&args.transfer.s3).await?, config.clone());
+    let transfer = Transfer::new(
+        super::client::s3_client(&args.transfer.s3).await?,
+        config.clone(),
+    );
     let label = format!("get {url}");
     if args.dest == Path::new("-") {
         let mut out = tokio::io::stdout();
@@ -187,7 +190,10 @@ pub async fn put(args: PutArgs) -> anyhow::Result<ExitCode> {
         url.key.push_str(&name.to_string_lossy());
     }
     let config = transfer_config(&args.transfer)?;
-    let transfer = Transfer::new(super::client::s3_client(&args.transfer.s3).await?, config.clone());
+    let transfer = Transfer::new(
+        super::client::s3_client(&args.transfer.s3).await?,
+        config.clone(),
+    );
     let work = transfer.upload_until(&args.source, &url.bucket, &url.key, super::interrupted());
     let stats = match with_progress(transfer.progress(), format!("put {url}"), work).await {
         Err(TransferError::Cancelled) => return Ok(cancelled()),

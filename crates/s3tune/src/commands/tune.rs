@@ -131,7 +131,17 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| Path::new("s3tune-results").join(&name));
     let dest = dest_dir(&args)?;
-    let target_url = args.target.as_deref().map(S3Url::parse_object).transpose()?;
+    storage::path(args.storage.as_deref(), &out)?;
+    if args.target.is_some() && (args.network != "s3-scaled" || args.object_size.is_some()) {
+        bail!(
+            "--network and --object-size shape the embedded emulator; they do not apply to an s3:// target"
+        );
+    }
+    let target_url = args
+        .target
+        .as_deref()
+        .map(S3Url::parse_object)
+        .transpose()?;
 
     // The target: a bucket, or the embedded emulator.
     let (target, server, emulated) = match &target_url {
@@ -146,11 +156,17 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
             if args.s3.endpoint_url.is_some() {
                 bail!("--endpoint-url needs an s3://BUCKET/KEY to tune");
             }
-            let e = emulated::start(emulated::profile()).await?;
+            let (profile, description) = emulated::network(&args.network)?;
+            let link = profile.link_bandwidth.map(|r| r.0);
+            let size = args.object_size.unwrap_or(emulated::OBJECT_SIZE);
+            if size == 0 {
+                bail!("--object-size must be more than 0 bytes");
+            }
+            let e = emulated::start(profile, size).await?;
             let network = EmulatedNetwork {
-                description: emulated::describe(),
-                link_bytes_per_sec: emulated::link_bytes_per_sec(),
-                scale: emulated::SCALE,
+                description,
+                link_bytes_per_sec: link,
+                scale: (args.network == "s3-scaled").then_some(emulated::SCALE),
             };
             (e.target.clone(), Some(e), Some(network))
         }
@@ -199,11 +215,8 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
             e.description
         ));
         let ceiling = tokio::select! {
-            c = emulated::machine_ceiling(&dest) => c?,
+            c = emulated::machine_ceiling(&dest, target.size) => c?,
             () = stop.wait() => {
-                if let Some(server) = server {
-                    server.stop().await;
-                }
                 eprintln!("s3tune: interrupted before the first trial");
                 return Ok(ExitCode::from(130));
             }
@@ -213,16 +226,25 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
             "machine",
             &serde_json::json!({ "ceiling_bytes_per_sec": ceiling }),
         )?;
-        display.line(&format!(
-            "emulated link {:.0} MB/s; this machine moves {:.0} MB/s into {} with no emulated network",
-            e.link_bytes_per_sec / 1e6,
-            ceiling / 1e6,
-            dest.display()
-        ));
-        if ceiling < 2.0 * e.link_bytes_per_sec {
-            tracing::warn!(
-                "the machine's ceiling is less than twice the emulated link: results will measure the machine too"
-            );
+        match e.link_bytes_per_sec {
+            Some(link) => {
+                display.line(&format!(
+                    "emulated link {:.0} MB/s; this machine moves {:.0} MB/s into {} with no emulated network",
+                    link / 1e6,
+                    ceiling / 1e6,
+                    dest.display()
+                ));
+                if ceiling < 2.0 * link {
+                    tracing::warn!(
+                        "the machine's ceiling is less than twice the emulated link: results will measure the machine too"
+                    );
+                }
+            }
+            None => display.line(&format!(
+                "no link limit: this machine's ceiling, {:.0} MB/s into {}, is the limit",
+                ceiling / 1e6,
+                dest.display()
+            )),
         }
     }
     display.line(&format!(
@@ -270,11 +292,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         budget,
         max_failures_in_a_row: Some(3),
     };
-    let live = display.start(
-        baseline.clone(),
-        target.size,
-        slot.clone(),
-    );
+    let live = display.start(baseline.clone(), target.size, slot.clone());
     let why = tuner
         .run(
             &limits,
@@ -300,9 +318,6 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default();
             let summary = Summary::load(store.as_ref(), &name)?;
             summary.write(&out)?;
-            if let Some(server) = server {
-                server.stop().await;
-            }
             bail!("3 trials in a row failed, so tuning stopped; the last error: {last}");
         }
         StopReason::Exhausted => display.line("every configuration of the space has been tried"),
@@ -317,7 +332,16 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
             let base_cfg = knobs::transfer_config(&summary.rows[b].record.trial.config)?;
             let best = &summary.rows[x].record.trial;
             let best_cfg = knobs::transfer_config(&best.config)?;
-            match race(&experiment, &base_cfg, &best_cfg, args.confirm, &stop, &display).await {
+            match race(
+                &experiment,
+                &base_cfg,
+                &best_cfg,
+                args.confirm,
+                &stop,
+                &display,
+            )
+            .await
+            {
                 Ok(Some((baseline, best_runs))) => {
                     let race = Race {
                         best_trial: best.id,
@@ -332,9 +356,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         }
     }
     display.clear();
-    if let Some(server) = server {
-        server.stop().await;
-    }
+    drop(server);
     let summary = Summary::load(store.as_ref(), &name)?;
     let table = summary.write(&out)?;
     print!("{table}");
@@ -342,7 +364,9 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         let reason = store
             .trials(&study)?
             .iter()
-            .find(|t| Some(&t.trial.config) == baseline.as_ref() && t.trial.status == Status::Failed)
+            .find(|t| {
+                Some(&t.trial.config) == baseline.as_ref() && t.trial.status == Status::Failed
+            })
             .and_then(|t| t.error.clone());
         if let Some(reason) = reason {
             bail!("the baseline (boto3's defaults) failed: {reason}");
@@ -351,7 +375,9 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
     if code != ExitCode::SUCCESS {
         eprintln!(
             "s3tune: interrupted; the study is saved — resume with: s3tune tune{} --study {name} --storage sqlite:{}",
-            args.target.as_deref().map_or(String::new(), |t| format!(" {t}")),
+            args.target
+                .as_deref()
+                .map_or(String::new(), |t| format!(" {t}")),
             store.location()
         );
     }
@@ -370,8 +396,15 @@ async fn race(
 ) -> Result<Option<(Vec<f64>, Vec<f64>)>, String> {
     let (mut b, mut x) = (Vec::new(), Vec::new());
     for i in 0..n {
-        display.status(&format!("confirming: best against boto3's defaults, pair {}/{n}", i + 1));
-        let order = if i % 2 == 0 { [false, true] } else { [true, false] };
+        display.status(&format!(
+            "confirming: best against boto3's defaults, pair {}/{n}",
+            i + 1
+        ));
+        let order = if i % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
         for is_best in order {
             let (cfg, out) = if is_best {
                 (best, &mut x)

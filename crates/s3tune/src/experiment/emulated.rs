@@ -50,52 +50,69 @@ pub fn describe() -> String {
     )
 }
 
-/// The link's capacity in bytes per second.
-pub fn link_bytes_per_sec() -> f64 {
-    profile().link_bandwidth.map_or(f64::INFINITY, |r| r.0)
-}
-
-/// A running emulator and the object on it.
+/// A running emulator and the object on it; stopped when dropped.
 pub struct Emulated {
-    /// Keeps the server up.
-    pub server: DedicatedEmulator,
+    _server: Server,
     /// The object.
     pub target: Target,
 }
 
-impl Emulated {
-    /// Stops the server. (Its runtime cannot be dropped on an async thread.)
-    pub async fn stop(self) {
-        let server = self.server;
-        let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+/// The emulator, stopped when dropped — from any thread.
+struct Server(Option<DedicatedEmulator>);
+
+impl Drop for Server {
+    /// The server's runtime cannot be shut down from a thread that drives async tasks,
+    /// which is where this is dropped (on every path, errors included): a plain thread
+    /// does it.
+    fn drop(&mut self) {
+        if let Some(server) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(server)).join();
+        }
     }
 }
 
-/// Starts an emulator with `network` on threads of its own, holding the synthetic object.
-pub async fn start(network: NetworkProfile) -> anyhow::Result<Emulated> {
+/// The network called `name`: `s3-scaled` ([`profile`]), a named profile, or a file.
+pub fn network(name: &str) -> anyhow::Result<(NetworkProfile, String)> {
+    if name == "s3-scaled" {
+        return Ok((profile(), describe()));
+    }
+    let p = NetworkProfile::from_name_or_file(name)
+        .map_err(|e| anyhow::anyhow!("--network: {e} (or s3-scaled, the default)"))?;
+    let text = format!("{name}: {}", p.describe());
+    Ok((p, text))
+}
+
+/// Starts an emulator with `network` on threads of its own, holding a synthetic object
+/// of `size` bytes.
+pub async fn start(network: NetworkProfile, size: u64) -> anyhow::Result<Emulated> {
     let config = EmulatorConfig {
         network,
         objects: vec![ObjectSpec {
             bucket: BUCKET.into(),
             key: KEY.into(),
-            size: OBJECT_SIZE,
+            size,
         }],
         ..EmulatorConfig::default()
     };
     // Its own runtime and threads: the server behaves like a separate machine's.
-    let server = tokio::task::spawn_blocking(move || Emulator::start_dedicated(config, 2))
-        .await?
-        .context("starting the embedded S3 emulator")?;
-    let h = &*server;
+    let server = Server(Some(
+        tokio::task::spawn_blocking(move || Emulator::start_dedicated(config, 2))
+            .await?
+            .context("starting the embedded S3 emulator")?,
+    ));
+    let h = server.0.as_ref().expect("running");
     let client = emulator_client(&h.endpoint(), h.region(), h.access_key(), h.secret_key());
     let target = Target::discover(client, BUCKET, KEY, true).await?;
-    Ok(Emulated { server, target })
+    Ok(Emulated {
+        _server: server,
+        target,
+    })
 }
 
 /// What this machine can move with no emulated network: the best of three downloads of
-/// the object from an unshaped emulator into `dir`, in bytes per second.
-pub async fn machine_ceiling(dir: &std::path::Path) -> anyhow::Result<f64> {
-    let free = start(NetworkProfile::unlimited()).await?;
+/// a `size`-byte object from an unshaped emulator into `dir`, in bytes per second.
+pub async fn machine_ceiling(dir: &std::path::Path, size: u64) -> anyhow::Result<f64> {
+    let free = start(NetworkProfile::unlimited(), size).await?;
     let config = TransferConfig {
         max_concurrency: 8,
         multipart_chunksize: 16 << 20,
@@ -111,6 +128,6 @@ pub async fn machine_ceiling(dir: &std::path::Path) -> anyhow::Result<f64> {
             .map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?;
         best = best.min(s);
     }
-    free.stop().await;
-    Ok(OBJECT_SIZE as f64 / best)
+    drop(free);
+    Ok(size as f64 / best)
 }

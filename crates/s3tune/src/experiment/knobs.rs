@@ -44,7 +44,10 @@ fn log_int(low: i64, high: i64) -> Domain {
 pub fn default_space() -> Space {
     Space::new([
         ("max_concurrency".to_owned(), log_int(1, 256)),
-        ("multipart_chunksize".to_owned(), log_int(5 * MIB, 256 * MIB)),
+        (
+            "multipart_chunksize".to_owned(),
+            log_int(5 * MIB, 256 * MIB),
+        ),
         ("max_io_queue".to_owned(), log_int(1, 1000)),
         ("io_chunksize".to_owned(), log_int(64 * KIB, 16 * MIB)),
     ])
@@ -298,6 +301,11 @@ mod tests {
         let b = baseline(&space).unwrap();
         assert_eq!(transfer_config(&b).unwrap(), TransferConfig::default());
         let narrow = build_space(None, &["max_concurrency=16..64".into()]).unwrap();
-        assert!(baseline(&narrow).unwrap_err().to_string().contains("--no-baseline"));
+        assert!(
+            baseline(&narrow)
+                .unwrap_err()
+                .to_string()
+                .contains("--no-baseline")
+        );
     }
 }

@@ -194,18 +194,15 @@ impl Experiment {
             let run = self
                 .target
                 .download_once(&config, &self.dest_dir, &tag, &self.slot);
-            let limit = self
-                .best
-                .lock()
-                .expect("best so far")
-                .map(|b| b * CUT_OFF);
+            let limit = self.best.lock().expect("best so far").map(|b| b * CUT_OFF);
             let (seconds, cut) = match limit {
                 None => (run.await?, false),
-                Some(limit) => match tokio::time::timeout(Duration::from_secs_f64(limit), run).await
-                {
-                    Ok(seconds) => (seconds?, false),
-                    Err(_) => (limit, true),
-                },
+                Some(limit) => {
+                    match tokio::time::timeout(Duration::from_secs_f64(limit), run).await {
+                        Ok(seconds) => (seconds?, false),
+                        Err(_) => (limit, true),
+                    }
+                }
             };
             total += seconds;
             let mean = total / r as f64;

@@ -46,7 +46,10 @@ fn origin(s: &Summary, best: usize) -> Vec<String> {
             s.settings
                 .emulated
                 .as_ref()
-                .map_or(String::new(), |e| format!(" over an emulated network: {}", e.description))
+                .map_or(String::new(), |e| format!(
+                    " over an emulated network: {}",
+                    e.description
+                ))
         ),
     ];
     if let Some(h) = s.headline() {
@@ -55,8 +58,9 @@ fn origin(s: &Summary, best: usize) -> Vec<String> {
             h.best_seconds,
             h.baseline_seconds,
             h.speedup,
-            h.ci95
-                .map_or(String::new(), |(lo, hi)| format!(" (95 % interval {lo:.2}-{hi:.2})"))
+            h.ci95.map_or(String::new(), |(lo, hi)| format!(
+                " (95 % interval {lo:.2}-{hi:.2})"
+            ))
         ));
     }
     lines
@@ -86,13 +90,16 @@ fn summary_json(s: &Summary) -> String {
         "race": s.race,
     });
     if let Some(e) = &s.settings.emulated {
-        v["link_mbps"] = serde_json::json!(e.link_bytes_per_sec / 1e6);
+        v["link_mbps"] = serde_json::json!(e.link_bytes_per_sec.map(|l| l / 1e6));
         v["network"] = serde_json::json!(e.description);
     }
     if let Some(m) = s.machine_bytes_per_sec {
         v["machine_ceiling_mbps"] = serde_json::json!(m / 1e6);
     }
-    format!("{}\n", serde_json::to_string_pretty(&v).expect("JSON serializes"))
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&v).expect("JSON serializes")
+    )
 }
 
 fn comment(prefix: &str, lines: &[String]) -> String {
@@ -104,10 +111,19 @@ fn best_toml(c: &TransferConfig, origin: &[String]) -> String {
     let size = |n: u64| format!("{n}  # {}", bytesize::ByteSize(n).display().iec());
     let mut out = comment("#", origin);
     out.push_str("# Use it with: s3tune get --config best.toml s3://BUCKET/KEY DEST\n");
-    out.push_str(&format!("multipart_threshold = {}\n", size(c.multipart_threshold)));
+    out.push_str(&format!(
+        "multipart_threshold = {}\n",
+        size(c.multipart_threshold)
+    ));
     out.push_str(&format!("max_concurrency = {}\n", c.max_concurrency));
-    out.push_str(&format!("multipart_chunksize = {}\n", size(c.multipart_chunksize)));
-    out.push_str(&format!("num_download_attempts = {}\n", c.num_download_attempts));
+    out.push_str(&format!(
+        "multipart_chunksize = {}\n",
+        size(c.multipart_chunksize)
+    ));
+    out.push_str(&format!(
+        "num_download_attempts = {}\n",
+        c.num_download_attempts
+    ));
     out.push_str(&format!("max_io_queue = {}\n", c.max_io_queue));
     out.push_str(&format!("io_chunksize = {}\n", size(c.io_chunksize)));
     out.push_str(&format!("use_threads = {}\n", c.use_threads));
@@ -182,11 +198,13 @@ fn trials_csv(s: &Summary) -> anyhow::Result<String> {
     };
     for r in &s.rows {
         let mut rec: Vec<String> = vec![r.record.trial.id.to_string(), status(r).to_owned()];
-        rec.extend(
-            knobs
-                .iter()
-                .map(|k| r.record.trial.config.get(*k).map_or(String::new(), |v| v.to_string())),
-        );
+        rec.extend(knobs.iter().map(|k| {
+            r.record
+                .trial
+                .config
+                .get(*k)
+                .map_or(String::new(), |v| v.to_string())
+        }));
         rec.extend((0..repeats).map(|i| {
             r.repeats
                 .get(i)

@@ -39,10 +39,10 @@ pub struct Settings {
 pub struct EmulatedNetwork {
     /// What it imitates, for people.
     pub description: String,
-    /// The shared link's capacity, bytes per second.
-    pub link_bytes_per_sec: f64,
-    /// S3's bandwidths divided by this.
-    pub scale: f64,
+    /// The shared link's capacity, bytes per second (`None`: no limit).
+    pub link_bytes_per_sec: Option<f64>,
+    /// S3's bandwidths divided by this, for the default network.
+    pub scale: Option<f64>,
 }
 
 /// The confirmation race, as stored in the study's notes.
@@ -101,8 +101,8 @@ impl Summary {
         let study = store
             .study(name)?
             .with_context(|| format!("no study `{name}` in {}", store.location()))?;
-        let settings: Settings = serde_json::from_value(study.spec.settings.clone())
-            .with_context(|| {
+        let settings: Settings =
+            serde_json::from_value(study.spec.settings.clone()).with_context(|| {
                 format!("study `{name}` is not a download study s3tune can report on")
             })?;
         let notes = store.notes(&study)?;
@@ -224,13 +224,15 @@ impl Summary {
         if let Some(e) = &s.emulated {
             let _ = writeln!(
                 out,
-                "network: {} — link {:.0} MB/s{}",
+                "network: {} — link {}{}",
                 e.description,
-                e.link_bytes_per_sec / 1e6,
-                self.machine_bytes_per_sec.map_or(String::new(), |m| format!(
-                    "; this machine's ceiling without it {:.0} MB/s",
-                    m / 1e6
-                )),
+                e.link_bytes_per_sec
+                    .map_or("unlimited".into(), |l| format!("{:.0} MB/s", l / 1e6)),
+                self.machine_bytes_per_sec
+                    .map_or(String::new(), |m| format!(
+                        "; this machine's ceiling without it {:.0} MB/s",
+                        m / 1e6
+                    )),
             );
         }
         let names: Vec<&str> = self.study.spec.space.params().map(|(k, _)| k).collect();
@@ -285,16 +287,19 @@ impl Summary {
                         let _ = writeln!(out, " (trial means; no confirmation race)");
                     }
                 }
-                if let Some(e) = &s.emulated {
+                if let Some(link) = s.emulated.as_ref().and_then(|e| e.link_bytes_per_sec) {
                     let _ = writeln!(
                         out,
                         "best uses {:.0} % of the emulated link",
-                        s.object_bytes as f64 / h.best_seconds / e.link_bytes_per_sec * 100.0
+                        s.object_bytes as f64 / h.best_seconds / link * 100.0
                     );
                 }
             }
             None => {
-                let _ = writeln!(out, "no speedup yet: the baseline or the best has no result");
+                let _ = writeln!(
+                    out,
+                    "no speedup yet: the baseline or the best has no result"
+                );
             }
         }
         let _ = writeln!(

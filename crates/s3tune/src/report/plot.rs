@@ -65,7 +65,9 @@ where
     dots.sort_by(|a, b| a.0.total_cmp(&b.0));
     let baseline = s.baseline.and_then(|b| s.rows[b].mean);
     let ys = dots.iter().map(|d| d.1).chain(baseline);
-    let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
+        (lo.min(y), hi.max(y))
+    });
     let (lo, hi) = if lo.is_finite() {
         (lo * 0.8, hi * 1.25)
     } else {

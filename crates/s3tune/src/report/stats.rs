@@ -85,6 +85,9 @@ mod tests {
     #[test]
     fn one_pair_is_not_enough() {
         assert_eq!(paired_speedup(&[1.0], &[0.5]), None);
-        assert_eq!(min_median_max(&[3.0, 1.0, 2.0, 10.0]), Some((1.0, 2.5, 10.0)));
+        assert_eq!(
+            min_median_max(&[3.0, 1.0, 2.0, 10.0]),
+            Some((1.0, 2.5, 10.0))
+        );
     }
 }

@@ -1,0 +1,40 @@
+//! What the CLI tests share: running s3tune as a user would, and checking its errors.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub const ACCESS: &str = "AKIAS3TUNETESTKEY";
+pub const SECRET: &str = "Secret-Key-That-Must-Never-Be-Logged";
+
+/// s3tune with only the environment given (HOME is empty: no AWS config files).
+pub fn command(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3tune"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .args(args);
+    cmd
+}
+
+/// Runs s3tune to the end (see [`command`]).
+pub fn run(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(home, env, args).output().unwrap()
+}
+
+pub fn creds() -> [(&'static str, &'static str); 2] {
+    [
+        ("AWS_ACCESS_KEY_ID", ACCESS),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+    ]
+}
+
+pub fn one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "should fail: {out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
+    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+}

@@ -1,0 +1,397 @@
+//! `s3tune tune` and `s3tune report` as a user runs them: the embedded emulator over real
+//! sockets, the study in a real SQLite file.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use s3tune_emulator::{DedicatedEmulator, Emulator, EmulatorConfig};
+use s3tune_hpo::{SqliteStore, Status, Store, config_hash};
+
+mod common;
+use common::{ACCESS, SECRET, command, creds, one_line_error, run};
+
+/// A quick study on the embedded emulator with no network shaping.
+fn quick<'a>(out: &'a str, dl: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "tune",
+        "--network",
+        "unlimited",
+        "--object-size",
+        "16MiB",
+        "--out",
+        out,
+        "--dest-dir",
+        dl,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn dirs(home: &Path) -> (String, String) {
+    let out = home.join("results");
+    let dl = home.join("downloads");
+    std::fs::create_dir(&dl).unwrap();
+    (
+        out.to_str().unwrap().to_owned(),
+        dl.to_str().unwrap().to_owned(),
+    )
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn tune_writes_every_output_and_report_renders_them_again() {
+    let home = tempfile::tempdir().unwrap();
+    let (out, dl) = dirs(home.path());
+    // Two configurations that differ for sure: boto3's 8 MiB parts, and 5 MiB parts
+    // (four connections instead of two, each capped at 20 MB/s).
+    let net = home.path().join("net.toml");
+    std::fs::write(
+        &net,
+        "base = \"s3-like\"\nconnection_bandwidth = \"20MB/s\"\n",
+    )
+    .unwrap();
+    let args = [
+        "tune",
+        "--network",
+        net.to_str().unwrap(),
+        "--object-size",
+        "16MiB",
+        "--out",
+        &out,
+        "--dest-dir",
+        &dl,
+        "--param",
+        "multipart_chunksize=5MiB,8MiB",
+        "--param",
+        "max_concurrency=10",
+        "--param",
+        "max_io_queue=100",
+        "--param",
+        "io_chunksize=256KiB",
+        "--trials",
+        "6",
+        "--repeats",
+        "2",
+        "--confirm",
+        "3",
+        "--study",
+        "s1",
+    ];
+    let stdout = ok(&run(home.path(), &[], &args));
+    assert!(stdout.contains("baseline (boto3)"), "{stdout}");
+    assert!(stdout.contains("speedup"), "{stdout}");
+    let out = Path::new(&out);
+    for f in [
+        "summary.json",
+        "best.toml",
+        "boto3.py",
+        "aws-cli.ini",
+        "trials.csv",
+        "best_over_time.svg",
+        "best_over_time.png",
+        "study.db",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    // Every copy was checked and deleted.
+    assert_eq!(std::fs::read_dir(&dl).unwrap().count(), 0);
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let num = |k: &str| {
+        summary[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k}: {summary}"))
+    };
+    assert!(num("baseline_seconds") > 0.0 && num("best_seconds") > 0.0);
+    assert!(num("best_mbps") > 0.0 && num("elapsed_seconds") > 0.0);
+    let (lo, hi) = (
+        summary["speedup_ci95"][0].as_f64().unwrap(),
+        summary["speedup_ci95"][1].as_f64().unwrap(),
+    );
+    assert!(lo <= num("speedup") && num("speedup") <= hi, "{summary}");
+    // The space has two points: both tried, then it is exhausted.
+    assert_eq!(summary["trials"], 2);
+    assert_eq!(summary["best_config"]["multipart_chunksize"], 5 << 20);
+    assert_eq!(summary["best_config"].as_object().unwrap().len(), 4);
+    assert!(
+        summary.get("link_mbps").is_some(),
+        "the emulated link is reported"
+    );
+    assert_eq!(summary["race"]["baseline"].as_array().unwrap().len(), 3);
+
+    // trials.csv: a row a trial; the first is boto3's defaults, its mean the repeats'.
+    let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    let col = |name: &str| rows[0].iter().position(|h| *h == name).unwrap();
+    let first = &rows[1];
+    assert_eq!(first[col("max_concurrency")], "10");
+    assert_eq!(first[col("multipart_chunksize")], "8388608");
+    let r: Vec<f64> = ["repeat_1_seconds", "repeat_2_seconds", "mean_seconds"]
+        .iter()
+        .map(|c| first[col(c)].parse().unwrap())
+        .collect();
+    assert!(((r[0] + r[1]) / 2.0 - r[2]).abs() < 1e-5, "{first:?}");
+
+    let png = std::fs::read(out.join("best_over_time.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(out.join("best_over_time.svg")).unwrap();
+    assert!(svg.contains("minutes since the study began") && svg.contains("best so far"));
+    let toml = std::fs::read_to_string(out.join("best.toml")).unwrap();
+    assert!(toml.contains(&format!(
+        "max_concurrency = {}",
+        summary["best_config"]["max_concurrency"]
+    )));
+
+    // `report` rebuilds the same files from the store alone.
+    let before = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    std::fs::remove_file(out.join("summary.json")).unwrap();
+    std::fs::remove_file(out.join("best_over_time.png")).unwrap();
+    let table = ok(&run(
+        home.path(),
+        &[],
+        &["report", "s1", "--out", out.to_str().unwrap()],
+    ));
+    assert!(table.contains("study s1"), "{table}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.json")).unwrap(),
+        before
+    );
+    assert!(out.join("best_over_time.png").is_file());
+}
+
+#[test]
+fn a_killed_tuner_resumes_with_every_completed_trial_kept_once() {
+    let home = tempfile::tempdir().unwrap();
+    let (out, dl) = dirs(home.path());
+    let db = home.path().join("k.db");
+    let storage = format!("sqlite:{}", db.display());
+    // s3-like shaping makes each download take a little while, so the kill can land
+    // mid-trial.
+    let args = [
+        "tune",
+        "--network",
+        "s3-like",
+        "--object-size",
+        "24MiB",
+        "--out",
+        &out,
+        "--dest-dir",
+        &dl,
+        "--trials",
+        "12",
+        "--repeats",
+        "1",
+        "--confirm",
+        "0",
+        "--study",
+        "k",
+        "--storage",
+        &storage,
+    ];
+    let mut child = command(home.path(), &[], &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait, by its own reports, for three finished trials; then SIGKILL.
+    let mut finished = 0;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("trial ") && line.contains(" s (") {
+            finished += 1;
+            if finished == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(finished, 3, "the tuner ended before three trials finished");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let store = SqliteStore::open(&db).unwrap();
+    let study = store.study("k").unwrap().unwrap();
+    let before = store.trials(&study).unwrap();
+    let done_before: Vec<_> = before
+        .iter()
+        .filter(|t| t.trial.status == Status::Completed)
+        .cloned()
+        .collect();
+    assert!(done_before.len() >= 3);
+
+    ok(&run(home.path(), &[], &args));
+    let after = store.trials(&study).unwrap();
+    let ids: Vec<u64> = after.iter().map(|t| t.trial.id).collect();
+    assert_eq!(ids, (1..=12).collect::<Vec<_>>());
+    for t in &done_before {
+        let again: Vec<_> = after.iter().filter(|a| a.trial.id == t.trial.id).collect();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].trial, t.trial, "a completed trial changed");
+    }
+    // A trial the kill interrupted is failed with the reason, not left running.
+    for t in before.iter().filter(|t| t.trial.status == Status::Pending) {
+        let a = &after[t.trial.id as usize - 1];
+        assert_eq!(a.trial.status, Status::Failed);
+        assert!(a.error.as_deref().unwrap().contains("stopped while it ran"));
+    }
+    assert!(after.iter().all(|t| t.trial.status != Status::Pending));
+    let completed: Vec<_> = after
+        .iter()
+        .filter(|t| t.trial.status == Status::Completed)
+        .collect();
+    let distinct: HashSet<u64> = completed
+        .iter()
+        .map(|t| config_hash(&t.trial.config))
+        .collect();
+    assert_eq!(
+        distinct.len(),
+        completed.len(),
+        "a configuration completed twice"
+    );
+}
+
+fn server() -> DedicatedEmulator {
+    Emulator::start_dedicated(
+        EmulatorConfig {
+            access_key: ACCESS.into(),
+            secret_key: SECRET.into(),
+            objects: vec!["data/obj.bin=6000000".parse().unwrap()],
+            ..EmulatorConfig::default()
+        },
+        1,
+    )
+    .unwrap()
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
+    let home = tempfile::tempdir().unwrap();
+    let (out, dl) = dirs(home.path());
+    let space = home.path().join("space.toml");
+    std::fs::write(&space, "max_concurrency = { int = [1, 256], scale = ").unwrap();
+    let space = space.to_str().unwrap();
+    for (extra, needle) in [
+        (
+            vec!["--searcher", "nope"],
+            "possible values: bo, random, grid",
+        ),
+        (vec!["--space", space], "--space"),
+        (
+            vec!["--param", "max_concurrency=64..8"],
+            "low bound above high",
+        ),
+        (
+            vec!["--param", "multipart_chunksize=1MiB..64MiB"],
+            "multipart_chunksize",
+        ),
+        (vec!["--budget", "0s"], "--budget must be more than zero"),
+        (vec!["--param", "speed=1..2"], "unknown knob `speed`"),
+        (vec!["--storage", "mysql://x"], "write sqlite:PATH"),
+    ] {
+        let out = run(home.path(), &[], &quick(&out, &dl, &extra));
+        one_line_error(&out, needle);
+    }
+    // Nothing was created by refused runs.
+    assert!(!Path::new(&out).exists());
+
+    // Against a server: a missing object, an unreachable endpoint.
+    let s = server();
+    let ep = s.endpoint();
+    let target = |t: &str, ep: &str| {
+        run(
+            home.path(),
+            &creds(),
+            &[
+                "tune",
+                t,
+                "--endpoint-url",
+                ep,
+                "--out",
+                &out,
+                "--dest-dir",
+                &dl,
+            ],
+        )
+    };
+    one_line_error(
+        &target("s3://data/missing.bin", &ep),
+        "s3://data/missing.bin does not exist",
+    );
+    one_line_error(
+        &target("s3://nobucket/x", &ep),
+        "bucket `nobucket` does not exist",
+    );
+    one_line_error(
+        &target("s3://data/obj.bin", "http://127.0.0.1:9"),
+        "HeadObject failed",
+    );
+}
+
+#[test]
+fn a_full_destination_fails_clearly_and_the_study_stays_readable() {
+    // A 4 MiB tmpfs for 16 MiB downloads. Mounting needs root, which CI has.
+    let home = tempfile::tempdir().unwrap();
+    let (out, _) = dirs(home.path());
+    let small = home.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=4m",
+            "tmpfs",
+            small.to_str().unwrap(),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI runs as root and must be able to mount a tmpfs"
+        );
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&small);
+    let db = home.path().join("full.db");
+    let storage = format!("sqlite:{}", db.display());
+    let o = run(
+        home.path(),
+        &[],
+        &quick(
+            &out,
+            small.to_str().unwrap(),
+            &["--trials", "5", "--study", "full", "--storage", &storage],
+        ),
+    );
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let last = stderr.lines().last().unwrap();
+    assert!(last.starts_with("s3tune: error:"), "{stderr}");
+    assert!(last.contains("No space left on device"), "{stderr}");
+    // Nothing half-written is left on the small disk, and the study still reads.
+    assert_eq!(std::fs::read_dir(&small).unwrap().count(), 0);
+    let store = SqliteStore::open(&db).unwrap();
+    let study = store.study("full").unwrap().unwrap();
+    store.trials(&study).unwrap();
+}
