@@ -395,3 +395,62 @@ fn a_full_destination_fails_clearly_and_the_study_stays_readable() {
     let study = store.study("full").unwrap().unwrap();
     store.trials(&study).unwrap();
 }
+
+#[test]
+fn ctrl_c_stops_the_running_trial_and_leaves_nothing_behind() {
+    let home = tempfile::tempdir().unwrap();
+    let (out, dl) = dirs(home.path());
+    let db = home.path().join("c.db");
+    let storage = format!("sqlite:{}", db.display());
+    let args = [
+        "tune",
+        "--network",
+        "s3-like",
+        "--object-size",
+        "24MiB",
+        "--out",
+        &out,
+        "--dest-dir",
+        &dl,
+        "--trials",
+        "50",
+        "--study",
+        "c",
+        "--storage",
+        &storage,
+    ];
+    let mut child = command(home.path(), &[], &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once a trial has finished (by the tuner's own report), Ctrl-C.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.starts_with("trial ") && line.contains(" s (") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(seen.contains("trial "), "no trial finished:\n{seen}");
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(rest.contains("resume with"), "{rest}");
+    // No copy left in the destination, no trial left running, the reports written.
+    assert_eq!(std::fs::read_dir(&dl).unwrap().count(), 0);
+    let store = SqliteStore::open(&db).unwrap();
+    let study = store.study("c").unwrap().unwrap();
+    let trials = store.trials(&study).unwrap();
+    assert!(trials.iter().all(|t| t.trial.status != Status::Pending));
+    assert!(trials.len() < 50);
+    assert!(Path::new(&out).join("trials.csv").is_file());
+}
