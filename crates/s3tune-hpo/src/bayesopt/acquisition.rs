@@ -44,6 +44,33 @@ pub fn ln_h(z: f64) -> f64 {
     ln_pdf(z) + (1.0 - t * mills(t)).ln()
 }
 
+/// `d ln h / dz = Φ(z) / h(z)` (since `h′ = Φ`), positive, ≈ `−z` for `z ≪ 0`. Taken
+/// the same ways as [`ln_h`]: directly for `z > −3`, else as `m(t)/(1 − t·m(t))` (both
+/// `Φ(z)` and `h(z)` carry the factor `φ(z)`, which cancels), and past `t = 10⁴` from the
+/// asymptote `t + 2/t`.
+#[must_use]
+pub fn d_ln_h(z: f64) -> f64 {
+    if z > -3.0 {
+        return cdf(z) / (z * cdf(z) + ln_pdf(z).exp());
+    }
+    let t = -z;
+    if t > 1e4 {
+        return t + 2.0 / t;
+    }
+    let m = mills(t);
+    m / (1.0 - t * m)
+}
+
+/// `ln EI` with its partial derivatives with respect to the mean and the standard
+/// deviation: with `g = d ln h/dz`, `∂/∂mean = −g/σ` and `∂/∂σ = (1 − z g)/σ`. Needs
+/// `sd > 0`.
+#[must_use]
+pub fn log_ei_with_grad(mean: f64, sd: f64, best: f64) -> (f64, f64, f64) {
+    let z = (best - mean) / sd;
+    let g = d_ln_h(z);
+    (sd.ln() + ln_h(z), -g / sd, (1.0 - z * g) / sd)
+}
+
 /// `ln EI` for minimization: `ln σ + ln h((best − mean)/σ)`; `−∞` only when `σ = 0` and
 /// the mean is no better than `best`.
 #[must_use]
@@ -80,6 +107,37 @@ mod tests {
                 "z={z}: {got} vs {direct}"
             );
         }
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        // Across every branch of ln h: z from +3 down to -2e4.
+        for z in [3.0, 1.0, 0.0, -1.0, -2.9, -3.1, -5.0, -30.0, -500.0, -2e4] {
+            let (sd, best) = (0.7, 0.2);
+            let mean = best - z * sd;
+            let (v, dm, ds) = log_ei_with_grad(mean, sd, best);
+            assert!((v - log_ei(mean, sd, best)).abs() < 1e-12 * v.abs().max(1.0));
+            let h = 1e-6 * mean.abs().max(1.0);
+            let fdm = (log_ei(mean + h, sd, best) - log_ei(mean - h, sd, best)) / (2.0 * h);
+            let hs = 1e-7;
+            let fds = (log_ei(mean, sd + hs, best) - log_ei(mean, sd - hs, best)) / (2.0 * hs);
+            // Relative accuracy of the differences shrinks with |ln EI| (cancellation).
+            let tol = 1e-6 * v.abs().max(1.0) * (1.0 + z.abs());
+            assert!(
+                (fdm - dm).abs() < tol * fdm.abs().max(1.0),
+                "z={z}: d/dmean {dm} vs {fdm}"
+            );
+            assert!(
+                (fds - ds).abs() < tol * fds.abs().max(1.0),
+                "z={z}: d/dsd {ds} vs {fds}"
+            );
+        }
+        // Continuous across the branch switches, and ≈ −z far out.
+        for edge in [-3.0, -1e4] {
+            let (a, b) = (d_ln_h(edge - 1e-9), d_ln_h(edge + 1e-9));
+            assert!((a - b).abs() < 1e-7 * a.abs(), "jump at {edge}: {a} vs {b}");
+        }
+        assert!((d_ln_h(-1e3) / 1e3 - 1.0).abs() < 1e-5);
     }
 
     #[test]

@@ -2,27 +2,25 @@
 //! dimension (ARD), hyperparameters fit by maximizing the marginal likelihood times
 //! priors (MAP) with L-BFGS over their logarithms, Cholesky with jitter for stability.
 //!
+//! The objective of the fit and its gradient are in [`super::likelihood`].
+//!
 //! Inputs live in the unit cube; outputs are expected standardized (mean 0, sd 1) by the
 //! caller, which is what the priors assume.
 
-use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::core::{Executor, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use nalgebra::{DMatrix, DVector};
 
-const SQRT5: f64 = 2.236_067_977_499_79;
+pub use super::likelihood::neg_log_posterior;
+use super::likelihood::{Pairs, Problem, prior_mean_sd};
+
+pub(super) const SQRT5: f64 = 2.236_067_977_499_79;
 /// L-BFGS iterations per start: the posterior surface is smooth and a few dozen steps
 /// get close enough; more only costs suggestion latency.
 const MAX_ITERS: u64 = 40;
 /// Added to the diagonal on top of the noise: keeps the Cholesky factorization alive.
-const JITTER: f64 = 1e-8;
-
-/// Log-normal priors on the hyperparameters (mean and sd of the logarithm): length
-/// scales around 0.5 of the cube, signal variance around 1 (standardized outputs),
-/// noise small but not zero (download times are noisy).
-const PRIOR_LOG_LENGTH: (f64, f64) = (-0.7, 1.0);
-const PRIOR_LOG_SIGNAL: (f64, f64) = (0.0, 1.0);
-const PRIOR_LOG_NOISE: (f64, f64) = (-6.0, 2.0);
+pub(super) const JITTER: f64 = 1e-8;
 
 /// The Matérn-5/2 covariance of `a` and `b`.
 #[must_use]
@@ -38,7 +36,7 @@ pub fn matern52(a: &[f64], b: &[f64], lengths: &[f64], signal: f64) -> f64 {
 }
 
 /// Hyperparameters as `θ = [ln ℓ₁ … ln ℓ_d, ln σ², ln σₙ²]`.
-fn unpack(theta: &[f64]) -> (Vec<f64>, f64, f64) {
+pub(super) fn unpack(theta: &[f64]) -> (Vec<f64>, f64, f64) {
     let d = theta.len() - 2;
     (
         theta[..d].iter().map(|t| t.exp()).collect(),
@@ -47,118 +45,20 @@ fn unpack(theta: &[f64]) -> (Vec<f64>, f64, f64) {
     )
 }
 
-fn prior_mean_sd(d: usize, i: usize) -> (f64, f64) {
-    if i < d {
-        PRIOR_LOG_LENGTH
-    } else if i == d {
-        PRIOR_LOG_SIGNAL
-    } else {
-        PRIOR_LOG_NOISE
-    }
-}
+/// The posterior variance never goes below this (round-off at the data points).
+const VAR_FLOOR: f64 = 1e-12;
 
-/// Negative log posterior of `θ` (negative log marginal likelihood of `y` at inputs `x`,
-/// minus the log priors) and its gradient; `None` when the covariance is not positive
-/// definite even with jitter.
-#[must_use]
-pub fn neg_log_posterior(
-    x: &[Vec<f64>],
-    y: &DVector<f64>,
-    theta: &[f64],
-) -> Option<(f64, Vec<f64>)> {
-    let n = x.len();
-    let d = theta.len() - 2;
-    let (lengths, signal, noise) = unpack(theta);
-    let mut k = DMatrix::zeros(n, n);
-    for i in 0..n {
-        for j in 0..=i {
-            let v = matern52(&x[i], &x[j], &lengths, signal);
-            k[(i, j)] = v;
-            k[(j, i)] = v;
-        }
-    }
-    let signal_part = k.clone();
-    for i in 0..n {
-        k[(i, i)] += noise + JITTER;
-    }
-    let chol = k.cholesky()?;
-    let alpha = chol.solve(y);
-    let log_det: f64 = chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>() * 2.0;
-    let mut value =
-        0.5 * y.dot(&alpha) + 0.5 * log_det + 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
-    // d/dθ of the NLL is ½ Σᵢⱼ Wᵢⱼ ∂Kᵢⱼ/∂θ with W = K⁻¹ − ααᵀ.
-    let w = chol.inverse() - &alpha * alpha.transpose();
-    let mut grad = vec![0.0; d + 2];
-    for i in 0..n {
-        for j in 0..n {
-            let wij = w[(i, j)];
-            if i != j {
-                // ∂k/∂ln ℓₘ = (5/3) σ² (1 + √5 r) e^{−√5 r} (Δₘ/ℓₘ)²
-                let r2: f64 = (0..d)
-                    .map(|m| ((x[i][m] - x[j][m]) / lengths[m]).powi(2))
-                    .sum();
-                let r = r2.sqrt();
-                let common = 5.0 / 3.0 * signal * (1.0 + SQRT5 * r) * (-SQRT5 * r).exp();
-                for m in 0..d {
-                    grad[m] += 0.5 * wij * common * ((x[i][m] - x[j][m]) / lengths[m]).powi(2);
-                }
-            }
-            grad[d] += 0.5 * wij * signal_part[(i, j)];
-        }
-        grad[d + 1] += 0.5 * w[(i, i)] * noise;
-    }
-    for (i, t) in theta.iter().enumerate() {
-        let (mu, sd) = prior_mean_sd(d, i);
-        value += (t - mu).powi(2) / (2.0 * sd * sd);
-        grad[i] += (t - mu) / (sd * sd);
-    }
-    Some((value, grad))
-}
-
-/// The value and gradient at some `θ`, or `None` where the covariance is singular.
-type Evaluation = Option<(f64, Vec<f64>)>;
-
-/// The fitting problem for argmin. L-BFGS asks for the cost and the gradient at the
-/// same point one after the other; both come from one factorization, so the last
-/// evaluation is kept.
-struct Problem<'a> {
-    x: &'a [Vec<f64>],
-    y: &'a DVector<f64>,
-    last: std::sync::Mutex<Option<(Vec<f64>, Evaluation)>>,
-}
-
-impl Problem<'_> {
-    fn eval(&self, theta: &[f64]) -> Option<(f64, Vec<f64>)> {
-        let mut last = self.last.lock().expect("cache lock poisoned");
-        if let Some((t, v)) = last.as_ref()
-            && t.as_slice() == theta
-        {
-            return v.clone();
-        }
-        let v = neg_log_posterior(self.x, self.y, theta);
-        *last = Some((theta.to_vec(), v.clone()));
-        v
-    }
-}
-
-impl CostFunction for Problem<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-
-    fn cost(&self, theta: &Vec<f64>) -> Result<f64, argmin::core::Error> {
-        Ok(self.eval(theta).map_or(1e10, |(v, _)| v))
-    }
-}
-
-impl Gradient for Problem<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-
-    fn gradient(&self, theta: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
-        Ok(self
-            .eval(theta)
-            .map_or_else(|| vec![0.0; theta.len()], |(_, g)| g))
-    }
+/// Posterior mean and variance at a point, and their gradients with respect to it.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// Posterior mean.
+    pub mean: f64,
+    /// Posterior variance of the latent function (without noise).
+    pub var: f64,
+    /// `∂mean/∂xₘ`.
+    pub dmean: Vec<f64>,
+    /// `∂var/∂xₘ`.
+    pub dvar: Vec<f64>,
 }
 
 /// A fitted Gaussian process.
@@ -199,10 +99,11 @@ impl Gp {
     ) -> Option<Self> {
         let d = x.first().map_or(0, Vec::len);
         let centre: Vec<f64> = (0..d + 2).map(|i| prior_mean_sd(d, i).0).collect();
+        let pairs = Pairs::new(&x);
         let mut best: Option<(f64, Vec<f64>)> = None;
         for start in std::iter::once(centre).chain((0..restarts).map(|r| draw(r, d + 2))) {
             let problem = Problem {
-                x: &x,
+                pairs: &pairs,
                 y,
                 last: std::sync::Mutex::new(None),
             };
@@ -229,6 +130,63 @@ impl Gp {
         &self.theta
     }
 
+    /// The fitted length scales `ℓ₁ … ℓ_d`.
+    #[must_use]
+    pub fn lengths(&self) -> Vec<f64> {
+        unpack(&self.theta).0
+    }
+
+    /// Posterior mean and variance at `at` with their gradients with respect to `at`.
+    ///
+    /// With `kᵢ = k(at, xᵢ)`: `∂kᵢ/∂xₘ = −(5/3) σ² (1 + √5 r) e^{−√5 r} (xₘ − xᵢₘ)/ℓₘ²`,
+    /// `∇mean = Σᵢ αᵢ ∇kᵢ` and `∇var = −2 (K⁻¹k)ᵀ ∇k`. Where the variance is clamped at
+    /// its floor its gradient is 0.
+    #[must_use]
+    pub fn predict_with_grad(&self, at: &[f64]) -> Prediction {
+        let (lengths, signal, _) = unpack(&self.theta);
+        let (n, d) = (self.x.len(), at.len());
+        let inv_l2: Vec<f64> = lengths.iter().map(|l| 1.0 / (l * l)).collect();
+        let mut kstar = DVector::zeros(n);
+        // ∂kᵢ/∂xₘ = coef[i] · (xₘ − xᵢₘ) / ℓₘ², kept as coef and the differences.
+        let mut coef = vec![0.0; n];
+        for (i, xi) in self.x.iter().enumerate() {
+            let r2: f64 = (0..d).map(|m| (at[m] - xi[m]).powi(2) * inv_l2[m]).sum();
+            let r = r2.sqrt();
+            let e = (-SQRT5 * r).exp();
+            kstar[i] = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
+            coef[i] = -5.0 / 3.0 * signal * (1.0 + SQRT5 * r) * e;
+        }
+        let mean = kstar.dot(&self.alpha);
+        let v = self
+            .l
+            .solve_lower_triangular(&kstar)
+            .unwrap_or_else(|| DVector::zeros(n));
+        let raw_var = signal - v.dot(&v);
+        let kinv_k = self
+            .l
+            .tr_solve_lower_triangular(&v)
+            .unwrap_or_else(|| DVector::zeros(n));
+        let mut dmean = vec![0.0; d];
+        let mut dvar = vec![0.0; d];
+        for (i, xi) in self.x.iter().enumerate() {
+            let (a, b) = (self.alpha[i] * coef[i], -2.0 * kinv_k[i] * coef[i]);
+            for m in 0..d {
+                let diff = (at[m] - xi[m]) * inv_l2[m];
+                dmean[m] += a * diff;
+                dvar[m] += b * diff;
+            }
+        }
+        if raw_var <= VAR_FLOOR {
+            dvar.iter_mut().for_each(|g| *g = 0.0);
+        }
+        Prediction {
+            mean,
+            var: raw_var.max(VAR_FLOOR),
+            dmean,
+            dvar,
+        }
+    }
+
     /// Posterior mean and variance (of the latent function, without noise) at `at`.
     #[must_use]
     pub fn predict(&self, at: &[f64]) -> (f64, f64) {
@@ -242,7 +200,7 @@ impl Gp {
             .l
             .solve_lower_triangular(&kstar)
             .unwrap_or_else(|| DVector::zeros(self.x.len()));
-        let var = (signal - v.dot(&v)).max(1e-12);
+        let var = (signal - v.dot(&v)).max(VAR_FLOOR);
         (mean, var)
     }
 }
@@ -285,28 +243,52 @@ mod tests {
     }
 
     #[test]
-    fn gradient_matches_finite_differences() {
-        let x: Vec<Vec<f64>> = (0..9)
-            .map(|i| vec![f64::from(i) / 8.0, (f64::from(i) * 0.37).fract()])
+    fn prediction_gradients_match_finite_differences() {
+        let x: Vec<Vec<f64>> = (0..15)
+            .map(|i| {
+                let t = f64::from(i);
+                vec![
+                    (t * 0.618).fract(),
+                    (t * 0.37 + 0.1).fract(),
+                    (t * 0.77).fract(),
+                ]
+            })
             .collect();
-        let y = DVector::from_iterator(9, x.iter().map(|p| (6.0 * p[0]).sin() + p[1] * p[1]));
-        let theta = vec![-1.0, -0.3, 0.2, -4.0];
-        let (_, grad) = neg_log_posterior(&x, &y, &theta).unwrap();
-        for i in 0..theta.len() {
-            let h = 1e-6;
-            let mut up = theta.clone();
-            up[i] += h;
-            let mut down = theta.clone();
-            down[i] -= h;
-            let fd = (neg_log_posterior(&x, &y, &up).unwrap().0
-                - neg_log_posterior(&x, &y, &down).unwrap().0)
-                / (2.0 * h);
+        let y = DVector::from_iterator(
+            15,
+            x.iter().map(|p| (5.0 * p[0]).sin() + p[1] - p[2] * p[2]),
+        );
+        let gp = Gp::with_theta(x.clone(), &y, vec![-1.2, -0.5, 0.1, 0.3, -8.0]).unwrap();
+        for at in [[0.3, 0.6, 0.2], [0.05, 0.95, 0.5], [0.71, 0.12, 0.88]] {
+            let p = gp.predict_with_grad(&at);
+            let (m, v) = gp.predict(&at);
+            assert!((p.mean - m).abs() < 1e-12 && (p.var - v).abs() < 1e-12);
             assert!(
-                (fd - grad[i]).abs() < 1e-5 * fd.abs().max(1.0),
-                "dθ{i}: analytic {} vs numeric {fd}",
-                grad[i]
+                p.dmean.iter().chain(&p.dvar).any(|g| g.abs() > 1e-3),
+                "gradients not trivial"
             );
+            for k in 0..3 {
+                let h = 1e-6;
+                let (mut up, mut down) = (at, at);
+                up[k] += h;
+                down[k] -= h;
+                let ((mu, vu), (md, vd)) = (gp.predict(&up), gp.predict(&down));
+                let (fdm, fdv) = ((mu - md) / (2.0 * h), (vu - vd) / (2.0 * h));
+                assert!(
+                    (fdm - p.dmean[k]).abs() < 1e-5 * fdm.abs().max(1.0),
+                    "dmean/dx{k} at {at:?}: {} vs {fdm}",
+                    p.dmean[k]
+                );
+                assert!(
+                    (fdv - p.dvar[k]).abs() < 1e-5 * fdv.abs().max(1.0),
+                    "dvar/dx{k} at {at:?}: {} vs {fdv}",
+                    p.dvar[k]
+                );
+            }
         }
+        // At a data point (r = 0 for one term): finite.
+        let p = gp.predict_with_grad(&x[3]);
+        assert!(p.dmean.iter().chain(&p.dvar).all(|g| g.is_finite()));
     }
 
     #[test]
