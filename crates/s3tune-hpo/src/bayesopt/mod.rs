@@ -1,10 +1,12 @@
 //! Bayesian optimization: the Gaussian process ([`gp`]) and the objective its
 //! hyperparameters are fitted by ([`likelihood`]), the acquisition function
-//! ([`acquisition`]) and the searcher that combines them ([`BoSearcher`]).
+//! ([`acquisition`]), its maximization over the unit cube (`optimize`) and the searcher
+//! that combines them ([`BoSearcher`]).
 
 pub mod acquisition;
 pub mod gp;
 pub mod likelihood;
+mod optimize;
 mod searcher;
 
 pub use searcher::BoSearcher;

@@ -9,9 +9,12 @@
 //!    positive, then standardized); pending trials enter the posterior as "constant
 //!    liars" at the worst value seen, so parallel workers spread out;
 //! 3. score a randomly shifted Halton set plus perturbations of the best points by log EI,
-//!    refine the top few by a shrinking local search, and propose the best candidate not
-//!    tried yet. Every candidate goes through decode → encode first, so integer and
-//!    ordinal parameters are scored at the values that will run.
+//!    climb log EI by gradient ascent (projected L-BFGS, in length-scale units) from the
+//!    best of them, and propose the best candidate not tried yet. Random or local search
+//!    without gradients cannot place the point precisely enough in 6-D; the gradient
+//!    brings the last digits of regret. Every candidate goes through decode → encode
+//!    first, so integer and ordinal parameters are scored at the values that will run
+//!    (the climb treats them as real numbers; its end point is rounded and rescored).
 
 use std::collections::HashSet;
 
@@ -19,8 +22,9 @@ use nalgebra::DVector;
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::acquisition::log_ei;
+use super::acquisition::{log_ei, log_ei_with_grad};
 use super::gp::Gp;
+use super::optimize::maximize;
 use crate::history::{History, Objective, Status};
 use crate::searcher::{RandomSearcher, SearchError, Searcher, Suggestion, next_point, seen};
 use crate::space::{Config, Space, config_hash};
@@ -53,6 +57,13 @@ impl BoSearcher {
         }
     }
 }
+
+/// Best pool points that log EI is climbed from by gradient ascent. Climbs are cheap
+/// next to the hyperparameter fit (all of them about 1 ms at 100 observations, the fit
+/// about 10 ms).
+const LOCAL_STARTS: usize = 20;
+/// Most steps of each climb.
+const LOCAL_ITERS: usize = 50;
 
 /// Most points the hyperparameter fit looks at.
 const FIT_SUBSET: usize = 60;
@@ -238,26 +249,24 @@ impl Searcher for BoSearcher {
         }
         let mut scored: Vec<(f64, Vec<f64>)> = pool.into_iter().map(|x| (score(&x), x)).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        // Local refinement of the top few: shrinking random steps, keep improvements.
+        // Gradient ascent on log EI from the best few, relaxed (integers as reals), in
+        // length-scale units; the result is rounded and scored again like any candidate.
+        let acquisition = |x: &[f64]| {
+            let p = model.predict_with_grad(x);
+            let sd = p.var.sqrt();
+            let (v, dm, ds) = log_ei_with_grad(p.mean, sd, best);
+            let g = (0..x.len())
+                .map(|m| dm * p.dmean[m] + ds * p.dvar[m] / (2.0 * sd))
+                .collect();
+            (v, g)
+        };
+        let scale: Vec<f64> = model.lengths().iter().map(|l| l.clamp(1e-3, 1.0)).collect();
         let mut refined = Vec::new();
-        for (s0, x0) in scored.iter().take(5) {
-            let (mut s, mut x) = (*s0, x0.clone());
-            let mut step = 0.05;
-            for _ in 0..30 {
-                let cand: Vec<f64> = x
-                    .iter()
-                    .map(|v| (v + rng.random_range(-step..step)).clamp(0.0, 1.0))
-                    .collect();
-                if let Some(c) = round(&cand) {
-                    let sc = score(&c);
-                    if sc > s {
-                        (s, x) = (sc, c);
-                        continue;
-                    }
-                }
-                step *= 0.85;
+        for (_, x0) in scored.iter().take(LOCAL_STARTS) {
+            let (_, x) = maximize(acquisition, x0, &scale, LOCAL_ITERS);
+            if let Some(c) = round(&x) {
+                refined.push((score(&c), c));
             }
-            refined.push((s, x));
         }
         refined.extend(scored);
         refined.sort_by(|a, b| b.0.total_cmp(&a.0));
