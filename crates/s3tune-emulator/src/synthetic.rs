@@ -127,6 +127,11 @@ pub fn verify(key: &str, offset: u64, data: &[u8]) -> Option<u64> {
     Pattern::new(key).verify(offset, data)
 }
 
+/// The user metadata (`x-amz-meta-s3tune-synthetic: v1`) every synthetic object carries:
+/// a client that sees it may check each byte with [`verify`] (the value names the
+/// generator's version).
+pub const SYNTHETIC_METADATA: (&str, &str) = ("s3tune-synthetic", "v1");
+
 /// The ETag (without quotes) of the synthetic object `key` of `size` bytes.
 ///
 /// S3's ETag of a single-part object is the MD5 of its bytes; hashing gigabytes at start-up

@@ -53,6 +53,8 @@ pub struct ObjectInfo {
     pub size: u64,
     /// ETag, with its quotes, as S3 sends it.
     pub etag: String,
+    /// User metadata (`x-amz-meta-*`, without the prefix).
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// A client and a configuration, ready to transfer.
@@ -107,7 +109,7 @@ impl Transfer {
     /// The size and ETag of `s3://bucket/key` (a HEAD request), with the same errors
     /// as a download: what a caller checks before it starts timing downloads.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, TransferError> {
-        let job = download::discover(
+        let (job, metadata) = download::discover(
             &self.client,
             bucket,
             key,
@@ -118,6 +120,7 @@ impl Transfer {
         Ok(ObjectInfo {
             size: job.size,
             etag: job.etag,
+            metadata,
         })
     }
 

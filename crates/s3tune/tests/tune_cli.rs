@@ -454,3 +454,90 @@ fn ctrl_c_stops_the_running_trial_and_leaves_nothing_behind() {
     assert!(trials.len() < 50);
     assert!(Path::new(&out).join("trials.csv").is_file());
 }
+
+#[test]
+fn tunes_objects_in_a_bucket_checking_their_bytes() {
+    // A synthetic object (checked against its pattern) and an uploaded one (checked
+    // against its MD5 ETag), each through --endpoint-url with the standard credentials.
+    let s = server();
+    let ep = s.endpoint();
+    let home = tempfile::tempdir().unwrap();
+    let (out, dl) = dirs(home.path());
+    let file = home.path().join("up.bin");
+    std::fs::write(
+        &file,
+        (0..7_000_003u32)
+            .map(|i| (i % 253) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    ok(&run(
+        home.path(),
+        &creds(),
+        &[
+            "put",
+            file.to_str().unwrap(),
+            "s3://data/up.bin",
+            "--endpoint-url",
+            &ep,
+        ],
+    ));
+    for (key, study) in [
+        ("s3://data/obj.bin", "synthetic"),
+        ("s3://data/up.bin", "uploaded"),
+    ] {
+        let o = run(
+            home.path(),
+            &creds(),
+            &[
+                "tune",
+                key,
+                "--endpoint-url",
+                &ep,
+                "--trials",
+                "3",
+                "--repeats",
+                "1",
+                "--confirm",
+                "0",
+                "--study",
+                study,
+                "--out",
+                &out,
+                "--dest-dir",
+                &dl,
+            ],
+        );
+        let stdout = ok(&o);
+        assert!(stdout.contains(key), "{stdout}");
+        let store = SqliteStore::open(Path::new(&out).join("study.db")).unwrap();
+        let st = store.study(study).unwrap().unwrap();
+        let trials = store.trials(&st).unwrap();
+        assert_eq!(trials.len(), 3);
+        assert!(
+            trials.iter().all(|t| t.trial.status == Status::Completed),
+            "{:?}",
+            trials.iter().map(|t| &t.error).collect::<Vec<_>>()
+        );
+    }
+    // A study is about one object: the same name for another is refused.
+    let o = run(
+        home.path(),
+        &creds(),
+        &[
+            "tune",
+            "s3://data/obj.bin",
+            "--endpoint-url",
+            &ep,
+            "--trials",
+            "4",
+            "--study",
+            "uploaded",
+            "--out",
+            &out,
+            "--dest-dir",
+            &dl,
+        ],
+    );
+    one_line_error(&o, "use another --study name");
+}

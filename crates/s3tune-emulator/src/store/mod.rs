@@ -381,7 +381,12 @@ impl Store {
             etag: synthetic::etag(key, size),
             last_modified: now_secs(),
             content_type: Some("application/octet-stream".into()),
-            metadata: BTreeMap::new(),
+            // Tells clients the bytes follow the synthetic pattern of this key, so they
+            // can check every byte (see `synthetic::SYNTHETIC_METADATA`).
+            metadata: BTreeMap::from([(
+                synthetic::SYNTHETIC_METADATA.0.to_owned(),
+                synthetic::SYNTHETIC_METADATA.1.to_owned(),
+            )]),
             part_sizes: Vec::new(),
         };
         self.insert(

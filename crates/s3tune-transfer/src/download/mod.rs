@@ -107,14 +107,14 @@ impl Job {
     }
 }
 
-/// HEAD: the object's size and ETag.
+/// HEAD: the object's size and ETag (and its user metadata, for callers who look).
 pub(crate) async fn discover(
     client: &Client,
     bucket: &str,
     key: &str,
     config: &TransferConfig,
     counters: Arc<Counters>,
-) -> Result<Job, TransferError> {
+) -> Result<(Job, std::collections::BTreeMap<String, String>), TransferError> {
     counters.request();
     let head = client
         .head_object()
@@ -142,7 +142,14 @@ pub(crate) async fn discover(
         .e_tag()
         .ok_or_else(|| TransferError::BadResponse("HEAD without an ETag".into()))?
         .to_owned();
-    Ok(Job::new(client, bucket, key, etag, size, config, counters))
+    let metadata = head
+        .metadata()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok((
+        Job::new(client, bucket, key, etag, size, config, counters),
+        metadata,
+    ))
 }
 
 /// The first ranged GET as discovery (as AWS's Rust transfer manager does): its
@@ -168,7 +175,10 @@ async fn discover_by_get(
     let resp = match sent {
         Ok(resp) => resp,
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
-            return Ok((discover(client, bucket, key, config, counters).await?, None));
+            return Ok((
+                discover(client, bucket, key, config, counters).await?.0,
+                None,
+            ));
         }
         Err(e) => return Err(TransferError::from_sdk("GetObject", bucket, key, e)),
     };
@@ -218,7 +228,9 @@ pub(crate) async fn to_path(
     };
     let (job, first) = match discovery {
         Discovery::Head => (
-            discover(client, bucket, key, config, Arc::clone(&counters)).await?,
+            discover(client, bucket, key, config, Arc::clone(&counters))
+                .await?
+                .0,
             None,
         ),
         Discovery::FirstGet => {
@@ -318,7 +330,11 @@ pub(crate) async fn to_writer(
 ) -> Result<TransferStats, TransferError> {
     config.validate()?;
     let counters = Arc::new(Counters::new(&progress));
-    let job = Arc::new(discover(client, bucket, key, config, Arc::clone(&counters)).await?);
+    let job = Arc::new(
+        discover(client, bucket, key, config, Arc::clone(&counters))
+            .await?
+            .0,
+    );
     progress.set_total(job.size);
     let (part_size, ranges) = job.ranges(None);
     let ranged = part_size > 0;

@@ -147,7 +147,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
     let (target, server, emulated) = match &target_url {
         Some(url) => {
             let client = super::client::s3_client(&args.s3).await?;
-            let target = Target::discover(client, &url.bucket, &url.key, false)
+            let target = Target::discover(client, &url.bucket, &url.key)
                 .await
                 .with_context(|| format!("looking up {url}"))?;
             (target, None, None)

@@ -102,7 +102,7 @@ pub async fn start(network: NetworkProfile, size: u64) -> anyhow::Result<Emulate
     ));
     let h = server.0.as_ref().expect("running");
     let client = emulator_client(&h.endpoint(), h.region(), h.access_key(), h.secret_key());
-    let target = Target::discover(client, BUCKET, KEY, true).await?;
+    let target = Target::discover(client, BUCKET, KEY).await?;
     Ok(Emulated {
         _server: server,
         target,

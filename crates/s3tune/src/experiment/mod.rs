@@ -50,18 +50,19 @@ pub type ProgressSlot = Arc<Mutex<Option<Arc<Progress>>>>;
 
 impl Target {
     /// Looks the object up (a missing object or an unreachable endpoint fails here, before
-    /// any timing) and chooses how copies will be checked.
+    /// any timing) and chooses how copies will be checked: byte by byte when the object
+    /// says it is an s3tune emulator's synthetic object, else by MD5 when the ETag is one.
     pub async fn discover(
         client: aws_sdk_s3::Client,
         bucket: &str,
         key: &str,
-        synthetic: bool,
     ) -> anyhow::Result<Self> {
         let info = Transfer::new(client.clone(), TransferConfig::default())
             .head(bucket, key)
             .await?;
         let etag = info.etag.trim_matches('"').to_owned();
-        let check = if synthetic {
+        let (name, version) = s3tune_emulator::synthetic::SYNTHETIC_METADATA;
+        let check = if info.metadata.get(name).is_some_and(|v| v == version) {
             Check::Synthetic
         } else if etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
             Check::Md5(etag.to_ascii_lowercase())
@@ -183,6 +184,9 @@ pub struct Experiment {
 /// finishing it would only confirm that it is slow. The cut time is reported (a lower
 /// bound of the run's time, and already far from the best), and the trial is stopped.
 pub const CUT_OFF: f64 = 3.0;
+/// ... but never less than this many seconds over the best: sub-second downloads vary
+/// too much for a ratio alone.
+pub const CUT_OFF_SLACK: f64 = 1.0;
 
 impl Experiment {
     /// One trial: up to `repeats` downloads, reporting the mean seconds after each.
@@ -194,7 +198,11 @@ impl Experiment {
             let run = self
                 .target
                 .download_once(&config, &self.dest_dir, &tag, &self.slot);
-            let limit = self.best.lock().expect("best so far").map(|b| b * CUT_OFF);
+            let limit = self
+                .best
+                .lock()
+                .expect("best so far")
+                .map(|b| (b * CUT_OFF).max(b + CUT_OFF_SLACK));
             let (seconds, cut) = match limit {
                 None => (run.await?, false),
                 Some(limit) => {
@@ -209,7 +217,7 @@ impl Experiment {
             let decision = ctx.report(mean).map_err(|e| e.to_string())?;
             if cut {
                 ctx.give_up(format!(
-                    "run {r} passed {CUT_OFF}x the best trial's mean ({seconds:.2} s) and was cut off there"
+                    "run {r} passed {seconds:.2} s ({CUT_OFF}x the best trial's mean, at least {CUT_OFF_SLACK} s more) and was cut off there"
                 ));
                 return Ok(());
             }
