@@ -1,7 +1,7 @@
 //! One module per subcommand; each turns the parsed flags into library calls.
 
 pub mod client;
-mod display;
+pub mod display;
 mod report;
 mod s3url;
 mod serve;

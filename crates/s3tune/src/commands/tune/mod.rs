@@ -13,6 +13,10 @@ use s3tune_hpo::{
     Searcher, Status, StopReason, StudySpec, Tuner,
 };
 
+mod race;
+
+use race::{Stop, race};
+
 use super::display::Display;
 use super::s3url::S3Url;
 use super::storage;
@@ -382,65 +386,4 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(code)
-}
-
-/// Best and baseline, interleaved (`B X`, then `X B`, …, so neither always goes first),
-/// `n` runs each. `None` when interrupted.
-async fn race(
-    exp: &Experiment,
-    baseline: &s3tune_transfer::TransferConfig,
-    best: &s3tune_transfer::TransferConfig,
-    n: usize,
-    stop: &Stop,
-    display: &Display,
-) -> Result<Option<(Vec<f64>, Vec<f64>)>, String> {
-    let (mut b, mut x) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        display.status(&format!(
-            "confirming: best against boto3's defaults, pair {}/{n}",
-            i + 1
-        ));
-        let order = if i % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for is_best in order {
-            let (cfg, out) = if is_best {
-                (best, &mut x)
-            } else {
-                (baseline, &mut b)
-            };
-            let tag = format!("race-{i}-{}", u8::from(is_best));
-            tokio::select! {
-                r = exp.target.download_once(cfg, &exp.dest_dir, &tag, &exp.slot) => out.push(r?),
-                () = stop.wait() => return Ok(None),
-            }
-        }
-    }
-    display.status("");
-    Ok(Some((b, x)))
-}
-
-/// Ctrl-C or SIGTERM, seen by every part of the run that waits on it.
-#[derive(Clone)]
-struct Stop(tokio::sync::watch::Receiver<bool>);
-
-impl Stop {
-    fn new() -> Self {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        let signal = super::interrupted();
-        tokio::spawn(async move {
-            signal.await;
-            let _ = tx.send(true);
-        });
-        Self(rx)
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + use<> {
-        let mut rx = self.0.clone();
-        async move {
-            let _ = rx.wait_for(|v| *v).await;
-        }
-    }
 }

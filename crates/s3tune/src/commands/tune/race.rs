@@ -1,0 +1,68 @@
+//! The end of a tuning run: the confirmation race, and the Ctrl-C every part of the run
+//! listens to.
+
+use s3tune_transfer::TransferConfig;
+
+use crate::commands::display::Display;
+use crate::experiment::Experiment;
+
+/// Best and baseline, interleaved (`B X`, then `X B`, …, so neither always goes first),
+/// `n` runs each. `None` when interrupted.
+pub async fn race(
+    exp: &Experiment,
+    baseline: &TransferConfig,
+    best: &TransferConfig,
+    n: usize,
+    stop: &Stop,
+    display: &Display,
+) -> Result<Option<(Vec<f64>, Vec<f64>)>, String> {
+    let (mut b, mut x) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        display.status(&format!(
+            "confirming: best against boto3's defaults, pair {}/{n}",
+            i + 1
+        ));
+        let order = if i % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for is_best in order {
+            let (cfg, out) = if is_best {
+                (best, &mut x)
+            } else {
+                (baseline, &mut b)
+            };
+            let tag = format!("race-{i}-{}", u8::from(is_best));
+            tokio::select! {
+                r = exp.target.download_once(cfg, &exp.dest_dir, &tag, &exp.slot) => out.push(r?),
+                () = stop.wait() => return Ok(None),
+            }
+        }
+    }
+    display.status("");
+    Ok(Some((b, x)))
+}
+
+/// Ctrl-C or SIGTERM, seen by every part of the run that waits on it.
+#[derive(Clone)]
+pub struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    pub fn new() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let signal = crate::commands::interrupted();
+        tokio::spawn(async move {
+            signal.await;
+            let _ = tx.send(true);
+        });
+        Self(rx)
+    }
+
+    pub fn wait(&self) -> impl Future<Output = ()> + use<> {
+        let mut rx = self.0.clone();
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+        }
+    }
+}
