@@ -39,6 +39,36 @@ fn dirs(home: &Path) -> (String, String) {
     )
 }
 
+/// A study of `trials` on the emulator with S3's figures (downloads take a little while).
+fn shaped<'a>(
+    out: &'a str,
+    dl: &'a str,
+    study: &'a str,
+    storage: &'a str,
+    extra: &[&'a str],
+    trials: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "tune",
+        "--network",
+        "s3-like",
+        "--object-size",
+        "24MiB",
+        "--out",
+        out,
+        "--dest-dir",
+        dl,
+        "--study",
+        study,
+        "--storage",
+        storage,
+        "--trials",
+        trials,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -180,27 +210,14 @@ fn a_killed_tuner_resumes_with_every_completed_trial_kept_once() {
     let storage = format!("sqlite:{}", db.display());
     // s3-like shaping makes each download take a little while, so the kill can land
     // mid-trial.
-    let args = [
-        "tune",
-        "--network",
-        "s3-like",
-        "--object-size",
-        "24MiB",
-        "--out",
+    let args = shaped(
         &out,
-        "--dest-dir",
         &dl,
-        "--trials",
-        "12",
-        "--repeats",
-        "1",
-        "--confirm",
-        "0",
-        "--study",
         "k",
-        "--storage",
         &storage,
-    ];
+        &["--repeats", "1", "--confirm", "0"],
+        "12",
+    );
     let mut child = command(home.path(), &[], &args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -402,23 +419,7 @@ fn ctrl_c_stops_the_running_trial_and_leaves_nothing_behind() {
     let (out, dl) = dirs(home.path());
     let db = home.path().join("c.db");
     let storage = format!("sqlite:{}", db.display());
-    let args = [
-        "tune",
-        "--network",
-        "s3-like",
-        "--object-size",
-        "24MiB",
-        "--out",
-        &out,
-        "--dest-dir",
-        &dl,
-        "--trials",
-        "50",
-        "--study",
-        "c",
-        "--storage",
-        &storage,
-    ];
+    let args = shaped(&out, &dl, "c", &storage, &[], "50");
     let mut child = command(home.path(), &[], &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

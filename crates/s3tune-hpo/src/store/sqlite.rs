@@ -239,6 +239,17 @@ fn read_trials(conn: &Connection, study: &Study) -> Result<Vec<RawTrial>, rusqli
     rows.collect()
 }
 
+/// An update that touched no row named a trial that does not exist.
+fn one_trial(rows: usize, study: &Study, trial: u64) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::NoTrial {
+            study: study.spec.name.clone(),
+            trial,
+        });
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     fn parse_trials(
         &self,
@@ -426,13 +437,7 @@ impl Store for SqliteStore {
                 params![to_ms(SystemTime::now()), study.id, trial as i64],
             )
             .map_err(|e| self.db(e))?;
-        if n == 0 {
-            return Err(StoreError::NoTrial {
-                study: study.spec.name.clone(),
-                trial,
-            });
-        }
-        Ok(())
+        one_trial(n, study, trial)
     }
 
     fn finish(
@@ -456,13 +461,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(|e| self.db(e))?;
-        if n == 0 {
-            return Err(StoreError::NoTrial {
-                study: study.spec.name.clone(),
-                trial,
-            });
-        }
-        Ok(())
+        one_trial(n, study, trial)
     }
 
     fn put_note(
