@@ -13,11 +13,12 @@
 //!    liars" at the worst value seen, so parallel workers spread out;
 //! 3. score a randomly shifted Halton set plus perturbations of the best points by log EI,
 //!    climb log EI by gradient ascent (projected L-BFGS, in length-scale units) from the
-//!    best of them and from the best points tried, and propose the best candidate not tried yet. Random or local search
-//!    without gradients cannot place the point precisely enough in 6-D; the gradient
-//!    brings the last digits of regret. Every candidate goes through decode → encode
-//!    first, so integer and ordinal parameters are scored at the values that will run
-//!    (the climb treats them as real numbers; its end point is rounded and rescored).
+//!    best of them and from the best points tried, and propose the best candidate not
+//!    tried yet. Random or local search without gradients cannot place the point
+//!    precisely enough in 6-D; the gradient brings the last digits of regret. Every
+//!    candidate goes through decode → encode first, so integer and ordinal parameters
+//!    are scored at the values that will run (the climb treats them as real numbers; its
+//!    end point is rounded and rescored).
 
 use nalgebra::DVector;
 use rand::Rng;
