@@ -72,6 +72,10 @@ fn searcher(args: &TuneArgs, baseline: Option<&s3tune_hpo::Config>) -> Arc<dyn S
         SearcherName::Bo => {
             let mut s = BoSearcher::new(objective());
             s.points_to_evaluate = points;
+            // Downloads are expensive and the default space has 4 dimensions: the model
+            // takes over after the baseline and 4 random points (the library's default
+            // of 10 suits cheap benchmark functions).
+            s.initial_points = 5;
             Arc::new(s)
         }
         SearcherName::Random => Arc::new(RandomSearcher {
