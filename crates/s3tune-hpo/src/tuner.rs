@@ -83,7 +83,7 @@ pub struct TrialContext {
     scheduler: Arc<dyn Scheduler>,
     trial: u64,
     config: Config,
-    events: tokio::sync::mpsc::UnboundedSender<(u64, usize, f64, Decision)>,
+    events: tokio::sync::mpsc::UnboundedSender<ReportMsg>,
     steps: std::sync::atomic::AtomicUsize,
     stopped: std::sync::atomic::AtomicBool,
     gave_up: std::sync::Mutex<Option<String>>,
@@ -163,11 +163,106 @@ impl Tuner {
         )
     }
 
-    /// Runs trials until a limit is reached or `interrupt` completes. `run_trial` is the
-    /// in-process backend: it runs one configuration, reporting through the context, and
-    /// returns `Err(reason)` when the trial failed.
+    /// Runs trials one at a time until a limit is reached or `interrupt` completes.
+    /// `run_trial` is the in-process backend: it runs one configuration, reporting through
+    /// the context, and returns `Err(reason)` when the trial failed.
     pub async fn run<F, Fut>(
         &self,
+        limits: &Limits,
+        run_trial: F,
+        interrupt: impl Future<Output = ()>,
+        on_event: impl FnMut(&Event),
+    ) -> Result<StopReason, TunerError>
+    where
+        F: Fn(Arc<TrialContext>) -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        self.run_parallel(1, limits, run_trial, interrupt, on_event)
+            .await
+    }
+
+    /// Claims the next trial, or says why there is none.
+    fn claim_next(&self, limits: &Limits) -> Result<Result<TrialRecord, StopReason>, TunerError> {
+        let mut n_trials = 0;
+        let claim = self
+            .store
+            .claim(&self.study, &self.worker, &mut |history| {
+                n_trials = history.trials.len();
+                if limits
+                    .max_trials
+                    .is_some_and(|m| history.trials.len() as u64 >= m)
+                {
+                    // Nothing is claimed: reported as the trial limit below.
+                    return Ok(crate::searcher::Suggestion::Exhausted);
+                }
+                let mut rng = self.rng(history.trials.len());
+                self.searcher
+                    .suggest(&self.study.spec.space, history, &mut rng)
+            })?;
+        Ok(match claim {
+            Claim::Trial(r) => Ok(r),
+            Claim::Exhausted if limits.max_trials.is_some_and(|m| n_trials as u64 >= m) => {
+                Err(StopReason::Trials)
+            }
+            Claim::Exhausted => Err(StopReason::Exhausted),
+        })
+    }
+
+    /// How a trial ended, from what its function returned (`Err(why)`: it was dropped
+    /// because the run stopped), recorded in the store.
+    fn settle(
+        &self,
+        ctx: &TrialContext,
+        outcome: Result<Result<(), String>, StopReason>,
+    ) -> Result<(Status, Option<String>), StoreError> {
+        use std::sync::atomic::Ordering;
+        let id = ctx.trial;
+        let stopped = ctx.stopped.load(Ordering::SeqCst);
+        let steps = ctx.steps.load(Ordering::SeqCst);
+        let gave_up = ctx.gave_up.lock().expect("trial state").take();
+        let (status, error) = match outcome {
+            Ok(Err(reason)) => (Status::Failed, Some(reason)),
+            Ok(Ok(())) if steps == 0 => {
+                (Status::Failed, Some("the trial reported no result".into()))
+            }
+            Ok(Ok(())) if gave_up.is_some() => (Status::Stopped, gave_up),
+            Ok(Ok(())) if stopped => (Status::Stopped, Some("stopped by the scheduler".into())),
+            Ok(Ok(())) => {
+                let history = self.store.history(&self.study)?;
+                let finite = history
+                    .trials
+                    .iter()
+                    .find(|t| t.id == id)
+                    .and_then(|t| t.reports.last())
+                    .is_some_and(|v| v.is_finite());
+                if finite {
+                    (Status::Completed, None)
+                } else {
+                    (
+                        Status::Failed,
+                        Some("the result is not a finite number".into()),
+                    )
+                }
+            }
+            Err(why) => {
+                let text = match why {
+                    StopReason::Interrupted => "interrupted",
+                    _ => "the time budget ran out",
+                };
+                (Status::Stopped, Some(text.to_owned()))
+            }
+        };
+        self.store
+            .finish(&self.study, id, status, error.as_deref())?;
+        Ok((status, error))
+    }
+
+    /// [`Tuner::run`] with up to `workers` trials at once. Each claim sees the running
+    /// trials as pending, so the searcher spreads them out; when the run stops, every
+    /// running trial is dropped and recorded as stopped.
+    pub async fn run_parallel<F, Fut>(
+        &self,
+        workers: usize,
         limits: &Limits,
         run_trial: F,
         interrupt: impl Future<Output = ()>,
@@ -177,134 +272,150 @@ impl Tuner {
         F: Fn(Arc<TrialContext>) -> Fut,
         Fut: Future<Output = Result<(), String>>,
     {
-        let start = Instant::now();
-        let deadline = limits.budget.map(|b| start + b);
+        let deadline = limits.budget.map(|b| Instant::now() + b);
+        let passed = || deadline.is_some_and(|d| Instant::now() >= d);
         tokio::pin!(interrupt);
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(sleep);
+        let mut beat = tokio::time::interval(self.heartbeat);
+        beat.tick().await;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut running: Vec<Running<Fut>> = Vec::new();
+        let mut ending: Option<StopReason> = None;
         let mut failures = 0;
         loop {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(StopReason::Budget);
+            while ending.is_none() && running.len() < workers.max(1) && !passed() {
+                match self.claim_next(limits)? {
+                    Ok(record) => {
+                        on_event(&Event::Started(record.clone()));
+                        let ctx = Arc::new(TrialContext {
+                            store: Arc::clone(&self.store),
+                            study: self.study.clone(),
+                            scheduler: Arc::clone(&self.scheduler),
+                            trial: record.trial.id,
+                            config: record.trial.config,
+                            events: tx.clone(),
+                            steps: 0.into(),
+                            stopped: false.into(),
+                            gave_up: std::sync::Mutex::new(None),
+                        });
+                        let fut = Box::pin(run_trial(Arc::clone(&ctx)));
+                        running.push(Running { ctx, fut });
+                    }
+                    Err(why) => ending = Some(why),
+                }
             }
-            let mut n_trials = 0;
-            let claim = self
-                .store
-                .claim(&self.study, &self.worker, &mut |history| {
-                    n_trials = history.trials.len();
-                    if limits
-                        .max_trials
-                        .is_some_and(|m| history.trials.len() as u64 >= m)
-                    {
-                        // Nothing is claimed: report it as the trial limit below.
-                        return Ok(crate::searcher::Suggestion::Exhausted);
-                    }
-                    let mut rng = self.rng(history.trials.len());
-                    self.searcher
-                        .suggest(&self.study.spec.space, history, &mut rng)
-                })?;
-            let record = match claim {
-                Claim::Trial(r) => r,
-                Claim::Exhausted if limits.max_trials.is_some_and(|m| n_trials as u64 >= m) => {
-                    return Ok(StopReason::Trials);
-                }
-                Claim::Exhausted => return Ok(StopReason::Exhausted),
+            if running.is_empty() {
+                return Ok(match ending {
+                    Some(why) => why,
+                    None => StopReason::Budget,
+                });
+            }
+            let wake = tokio::select! {
+                (i, r) = first_done(&mut running) => Wake::Done(i, r),
+                Some(report) = rx.recv() => Wake::Report(report),
+                _ = beat.tick() => Wake::Beat,
+                () = &mut sleep => Wake::Stop(StopReason::Budget),
+                () = &mut interrupt => Wake::Stop(StopReason::Interrupted),
             };
-            on_event(&Event::Started(record.clone()));
-            let id = record.trial.id;
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let ctx = Arc::new(TrialContext {
-                store: Arc::clone(&self.store),
-                study: self.study.clone(),
-                scheduler: Arc::clone(&self.scheduler),
-                trial: id,
-                config: record.trial.config.clone(),
-                events: tx,
-                steps: 0.into(),
-                stopped: false.into(),
-                gave_up: std::sync::Mutex::new(None),
-            });
-            let fut = run_trial(Arc::clone(&ctx));
-            tokio::pin!(fut);
-            let mut beat = tokio::time::interval(self.heartbeat);
-            beat.tick().await;
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::pin!(sleep);
-            let outcome = loop {
-                tokio::select! {
-                    r = &mut fut => break Ok(r),
-                    Some((trial, step, value, decision)) = rx.recv() => {
-                        on_event(&Event::Report { trial, step, value, decision });
-                    }
-                    _ = beat.tick() => self.store.heartbeat(&self.study, id)?,
-                    () = &mut sleep => break Err(StopReason::Budget),
-                    () = &mut interrupt => break Err(StopReason::Interrupted),
-                }
-            };
-            while let Ok((trial, step, value, decision)) = rx.try_recv() {
-                on_event(&Event::Report {
+            match wake {
+                Wake::Report((trial, step, value, decision)) => on_event(&Event::Report {
                     trial,
                     step,
                     value,
                     decision,
-                });
-            }
-            let stopped = ctx.stopped.load(std::sync::atomic::Ordering::SeqCst);
-            let steps = ctx.steps.load(std::sync::atomic::Ordering::SeqCst);
-            let gave_up = ctx.gave_up.lock().expect("trial state").take();
-            let (status, error) = match &outcome {
-                Ok(Err(reason)) => (Status::Failed, Some(reason.clone())),
-                Ok(Ok(())) if steps == 0 => {
-                    (Status::Failed, Some("the trial reported no result".into()))
-                }
-                Ok(Ok(())) if gave_up.is_some() => (Status::Stopped, gave_up),
-                Ok(Ok(())) if stopped => (Status::Stopped, Some("stopped by the scheduler".into())),
-                Ok(Ok(())) => {
-                    let history = self.store.history(&self.study)?;
-                    let finite = history
-                        .trials
-                        .iter()
-                        .find(|t| t.id == id)
-                        .and_then(|t| t.reports.last())
-                        .is_some_and(|v| v.is_finite());
-                    if finite {
-                        (Status::Completed, None)
-                    } else {
-                        (
-                            Status::Failed,
-                            Some("the result is not a finite number".into()),
-                        )
+                }),
+                Wake::Beat => {
+                    for r in &running {
+                        self.store.heartbeat(&self.study, r.ctx.trial)?;
                     }
                 }
-                Err(why) => {
-                    let text = match *why {
-                        StopReason::Interrupted => "interrupted",
-                        _ => "the time budget ran out",
+                Wake::Done(i, result) => {
+                    let done = running.swap_remove(i);
+                    drop(done.fut);
+                    Self::drain(&mut rx, &mut on_event);
+                    let (status, error) = self.settle(&done.ctx, Ok(result))?;
+                    on_event(&Event::Finished {
+                        trial: done.ctx.trial,
+                        status,
+                        error,
+                    });
+                    failures = if status == Status::Failed {
+                        failures + 1
+                    } else {
+                        0
                     };
-                    (Status::Stopped, Some(text.to_owned()))
+                    if limits.max_failures_in_a_row.is_some_and(|m| failures >= m) {
+                        ending = Some(StopReason::Failing);
+                    }
                 }
-            };
-            self.store
-                .finish(&self.study, id, status, error.as_deref())?;
-            on_event(&Event::Finished {
-                trial: id,
-                status,
-                error,
-            });
-            if let Err(why) = outcome {
-                return Ok(why);
-            }
-            failures = if status == Status::Failed {
-                failures + 1
-            } else {
-                0
-            };
-            if limits.max_failures_in_a_row.is_some_and(|m| failures >= m) {
-                return Ok(StopReason::Failing);
+                Wake::Stop(why) => {
+                    // Dropping a trial's future cancels it (and must clean up after it).
+                    let stopped: Vec<Arc<TrialContext>> =
+                        running.drain(..).map(|r| r.ctx).collect();
+                    Self::drain(&mut rx, &mut on_event);
+                    for ctx in stopped {
+                        let (status, error) = self.settle(&ctx, Err(why))?;
+                        on_event(&Event::Finished {
+                            trial: ctx.trial,
+                            status,
+                            error,
+                        });
+                    }
+                    return Ok(why);
+                }
             }
         }
     }
+
+    /// Passes on the reports already sent.
+    fn drain(
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<ReportMsg>,
+        on_event: &mut impl FnMut(&Event),
+    ) {
+        while let Ok((trial, step, value, decision)) = rx.try_recv() {
+            on_event(&Event::Report {
+                trial,
+                step,
+                value,
+                decision,
+            });
+        }
+    }
+}
+
+/// A report as it travels from a trial to the loop.
+type ReportMsg = (u64, usize, f64, Decision);
+
+/// A trial under way.
+struct Running<Fut> {
+    ctx: Arc<TrialContext>,
+    fut: std::pin::Pin<Box<Fut>>,
+}
+
+/// What woke the loop.
+enum Wake {
+    Done(usize, Result<(), String>),
+    Report(ReportMsg),
+    Beat,
+    Stop(StopReason),
+}
+
+/// The first running trial to finish: its index and result.
+fn first_done<Fut: Future<Output = Result<(), String>>>(
+    running: &mut [Running<Fut>],
+) -> impl Future<Output = (usize, Result<(), String>)> + '_ {
+    std::future::poll_fn(move |cx| {
+        for (i, r) in running.iter_mut().enumerate() {
+            if let std::task::Poll::Ready(out) = r.fut.as_mut().poll(cx) {
+                return std::task::Poll::Ready((i, out));
+            }
+        }
+        std::task::Poll::Pending
+    })
 }

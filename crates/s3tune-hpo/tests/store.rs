@@ -490,3 +490,88 @@ fn points_to_evaluate_that_were_interrupted_are_run_again() {
         Suggestion::Config(base)
     );
 }
+
+#[tokio::test]
+async fn parallel_workers_run_at_once_and_never_share_a_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let t = tuner(Arc::clone(&store), "p", Arc::new(Fifo));
+    let limits = Limits {
+        max_trials: Some(16),
+        budget: None,
+        max_failures_in_a_row: None,
+    };
+    // The first four trials wait for each other: only four at once get through.
+    let barrier = Arc::new(tokio::sync::Barrier::new(4));
+    let run = move |ctx: Arc<s3tune_hpo::TrialContext>| {
+        let barrier = Arc::clone(&barrier);
+        async move {
+            if ctx.trial() <= 4 {
+                barrier.wait().await;
+            }
+            objective(ctx, 1).await
+        }
+    };
+    let mut most = 0usize;
+    let mut now = 0usize;
+    let why = tokio::time::timeout(
+        Duration::from_secs(30),
+        t.run_parallel(4, &limits, run, std::future::pending(), |e| match e {
+            Event::Started(_) => {
+                now += 1;
+                most = most.max(now);
+            }
+            Event::Finished { .. } => now -= 1,
+            Event::Report { .. } => {}
+        }),
+    )
+    .await
+    .expect("four trials never ran at once")
+    .unwrap();
+    assert_eq!((why, most), (StopReason::Trials, 4));
+    let trials = store.trials(&t.study).unwrap();
+    assert_eq!(trials.len(), 16);
+    let hashes: HashSet<u64> = trials
+        .iter()
+        .map(|t| config_hash(&t.trial.config))
+        .collect();
+    assert_eq!(hashes.len(), 16, "two workers ran one configuration");
+    assert!(trials.iter().all(|t| t.trial.status == Status::Completed));
+}
+
+#[tokio::test]
+async fn an_interrupt_stops_every_running_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let t = tuner(Arc::clone(&store), "pi", Arc::new(Fifo));
+    let limits = Limits {
+        max_trials: Some(10),
+        budget: None,
+        max_failures_in_a_row: None,
+    };
+    // Three running trials and the interrupt meet at a barrier: the interrupt fires only
+    // once all three are under way; then they hang until dropped.
+    let barrier = Arc::new(tokio::sync::Barrier::new(4));
+    let b = Arc::clone(&barrier);
+    let run = move |_ctx: Arc<s3tune_hpo::TrialContext>| {
+        let b = Arc::clone(&b);
+        async move {
+            b.wait().await;
+            std::future::pending::<Result<(), String>>().await
+        }
+    };
+    let interrupt = async move {
+        barrier.wait().await;
+    };
+    let why = t
+        .run_parallel(3, &limits, run, interrupt, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(why, StopReason::Interrupted);
+    let trials = store.trials(&t.study).unwrap();
+    assert_eq!(trials.len(), 3);
+    for r in &trials {
+        assert_eq!(r.trial.status, Status::Stopped);
+        assert_eq!(r.error.as_deref(), Some("interrupted"));
+    }
+}
