@@ -194,8 +194,41 @@ impl Summary {
     pub fn write(&self, dir: &Path) -> anyhow::Result<String> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         files::write_all(self, dir)?;
-        plot::draw(self, dir)?;
+        plot::draw(&self.plot(), dir)?;
         Ok(self.table(dir))
+    }
+
+    /// What `best_over_time` shows.
+    fn plot(&self) -> plot::Plot {
+        let dots = self
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let at = r.record.finished?.duration_since(self.study.created).ok()?;
+                Some((
+                    at.as_secs_f64() / 60.0,
+                    r.mean?,
+                    r.record.trial.status == Status::Completed,
+                ))
+            })
+            .collect();
+        plot::Plot {
+            title: format!(
+                "s3tune: download of {} ({}), study {}",
+                self.settings.target,
+                bytesize::ByteSize(self.settings.object_bytes)
+                    .display()
+                    .iec(),
+                self.study.spec.name
+            ),
+            y_desc: "seconds per download (mean of the trial's runs)".into(),
+            dots,
+            baseline: self
+                .baseline
+                .and_then(|b| self.rows[b].mean)
+                .map(|b| (b, "boto3's defaults".to_owned())),
+            minimize: true,
+        }
     }
 
     /// The summary for people.
