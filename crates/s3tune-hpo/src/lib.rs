@@ -11,6 +11,7 @@
 //! [`Tuner`] claims trials from it, runs them through an async function, and records
 //! what they report.
 
+pub mod backend;
 pub mod bayesopt;
 pub mod history;
 pub mod scheduler;
@@ -19,6 +20,7 @@ pub mod space;
 pub mod store;
 pub mod tuner;
 
+pub use backend::SubprocessBackend;
 pub use bayesopt::BoSearcher;
 pub use history::{History, Mode, Objective, Status, Trial};
 pub use scheduler::{Asha, Decision, Fifo, Scheduler};

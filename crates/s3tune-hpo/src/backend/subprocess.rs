@@ -1,0 +1,524 @@
+//! Runs each trial as a process, the way Syne Tune's local backend does.
+//!
+//! The program is started as `<command…> --name value … --st_checkpoint_dir DIR` — every
+//! entry of the configuration, constants too, in name order — and reports by printing
+//! lines `[tune-metric]: {"loss": 0.25, …}` on stdout, the format of `syne_tune.Reporter`.
+//! Each such line is one fidelity step (an epoch, a repeat) and goes to the scheduler,
+//! which may stop the trial after it. Like Syne Tune, the trial's folder gets its
+//! `config.json`, its stdout in `std.out` and its stderr in `std.err`, and the program
+//! sees the environment with `OMP_NUM_THREADS=1` added when it is unset (a trial should
+//! not take every core of a shared machine).
+//!
+//! Not supported: Syne Tune's `pass_args_as_json` mode (`--st_config_json_filename`),
+//! and resuming from checkpoints (the folder is passed, never reused for a new trial).
+//!
+//! The program runs in a process group of its own, and every way a trial can end — it
+//! exits, the scheduler stops it, it times out, or the tuner drops the trial's future on
+//! a spent budget or Ctrl-C — kills the whole group: a training script's data loaders
+//! or a shell script's background jobs must not outlive the trial, go on using the
+//! machine and skew the next trial's measurement.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::scheduler::Decision;
+use crate::space::Config;
+use crate::tuner::TrialContext;
+
+/// What starts a report line on a trial's stdout (Syne Tune's `Reporter` prints it,
+/// followed by a space and a JSON object).
+pub const REPORT_PREFIX: &str = "[tune-metric]:";
+
+/// How many of std.err's last lines a failure reason quotes, and at most how long they
+/// may be together: enough for a Python exception, short enough for one line of a table.
+const TAIL_LINES: usize = 5;
+const TAIL_CHARS: usize = 500;
+
+/// After the program exits, how long its stdout may stay open (a process outside its
+/// group still holding it) before the last lines are given up on.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Runs trials as external programs speaking Syne Tune's entry-point protocol.
+///
+/// `run` is a trial function for [`Tuner::run`](crate::Tuner::run):
+/// `tuner.run(&limits, |ctx| backend.run(ctx), interrupt, on_event)`.
+#[derive(Debug, Clone)]
+pub struct SubprocessBackend {
+    /// The program and its own arguments; the configuration's arguments follow them.
+    pub command: Vec<String>,
+    /// The reported metric that is the objective (e.g. `loss`); other keys of a report
+    /// line are ignored.
+    pub metric: String,
+    /// Each trial gets the folder `trial-<n>` in it, with its `config.json`, `std.out`,
+    /// `std.err` and `checkpoints/`.
+    pub trials_dir: PathBuf,
+    /// A trial running longer than this is killed and failed (`--trial-timeout`).
+    pub timeout: Option<Duration>,
+    /// Extra environment variables for the program, on top of the inherited ones.
+    pub env: Vec<(String, String)>,
+}
+
+impl SubprocessBackend {
+    /// A backend running `command` and reading `metric`, with trial folders in
+    /// `trials_dir`, no timeout and no extra environment.
+    pub fn new(
+        command: Vec<String>,
+        metric: impl Into<String>,
+        trials_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            command,
+            metric: metric.into(),
+            trials_dir: trials_dir.into(),
+            timeout: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// The folder of trial `trial`.
+    #[must_use]
+    pub fn trial_dir(&self, trial: u64) -> PathBuf {
+        self.trials_dir.join(format!("trial-{trial}"))
+    }
+
+    /// The arguments after the command for `config`, as Syne Tune passes them:
+    /// `--name value` for every entry in name order (values formatted by
+    /// [`Value`](crate::Value)'s `Display`: `8`, `0.001`, `True`, `adam`), then
+    /// `--st_checkpoint_dir <trial_dir>/checkpoints`.
+    #[must_use]
+    pub fn arguments(config: &Config, trial_dir: &Path) -> Vec<String> {
+        let mut args = Vec::with_capacity(2 * config.len() + 2);
+        for (name, value) in config {
+            args.push(format!("--{name}"));
+            args.push(value.to_string());
+        }
+        args.push("--st_checkpoint_dir".to_owned());
+        args.push(trial_dir.join("checkpoints").display().to_string());
+        args
+    }
+
+    /// Runs one trial: starts the program, reports each `[tune-metric]` line's `metric`
+    /// through `ctx`, and ends the program's process group when the trial ends.
+    ///
+    /// Returns `Ok` when the program exited 0 having reported the metric, or when the
+    /// scheduler stopped it; otherwise `Err` with a one-line reason (and the tail of
+    /// its std.err where that says more). Dropping the future kills the process group.
+    pub async fn run(&self, ctx: Arc<TrialContext>) -> Result<(), String> {
+        let Some((program, own_args)) = self.command.split_first() else {
+            return Err("no command to run a trial with".to_owned());
+        };
+        let dir = self.trial_dir(ctx.trial());
+        std::fs::create_dir_all(dir.join("checkpoints"))
+            .map_err(|e| format!("cannot create the trial folder {}: {e}", dir.display()))?;
+        let config_json = serde_json::to_string_pretty(ctx.config())
+            .map_err(|e| format!("cannot write the trial's config.json: {e}"))?;
+        write_file(&dir.join("config.json"), config_json.as_bytes())?;
+        let err_path = dir.join("std.err");
+        let stderr = File::create(&err_path).map_err(|e| cannot_write(&err_path, &e))?;
+        let out_path = dir.join("std.out");
+        let mut stdout_file = File::create(&out_path).map_err(|e| cannot_write(&out_path, &e))?;
+
+        let mut command = Command::new(program);
+        command
+            .args(own_args)
+            .args(Self::arguments(ctx.config(), &dir))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .process_group(0);
+        if std::env::var_os("OMP_NUM_THREADS").is_none()
+            && !self.env.iter().any(|(k, _)| k == "OMP_NUM_THREADS")
+        {
+            command.env("OMP_NUM_THREADS", "1");
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start `{program}`: {}", io_reason(&e)))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        // From here on, however this function ends or is dropped, the group dies.
+        let mut group = Group::new(child);
+
+        let timeout = async {
+            match self.timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(timeout);
+        // Armed when the program exits (tokio caps the far-off deadline).
+        let drain = tokio::time::sleep(Duration::MAX / 4);
+        tokio::pin!(drain);
+
+        let mut reader = BufReader::new(stdout);
+        let mut line = Vec::new();
+        let mut number = 0;
+        let mut reports = Reports::default();
+        let mut status: Option<ExitStatus> = None;
+        let mut eof = false;
+        while !(eof && status.is_some()) {
+            tokio::select! {
+                // `read_until` is cancel safe: a partial line stays in `line`.
+                read = reader.read_until(b'\n', &mut line), if !eof => {
+                    match read {
+                        Ok(0) => eof = true,
+                        Ok(_) => {}
+                        Err(e) => return Err(format!("cannot read the trial's stdout: {e}")),
+                    }
+                    if line.is_empty() || (!eof && !line.ends_with(b"\n")) {
+                        continue;
+                    }
+                    number += 1;
+                    stdout_file
+                        .write_all(&line)
+                        .map_err(|e| cannot_write(&out_path, &e))?;
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    line.clear();
+                    match reports.read(&text, number, &self.metric) {
+                        Ok(Some(value)) => {
+                            let decision = ctx.report(value).map_err(|e| e.to_string())?;
+                            if decision == Decision::Stop {
+                                group.kill_and_reap().await;
+                                return Ok(());
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(reason) => {
+                            group.kill_and_reap().await;
+                            return Err(reason);
+                        }
+                    }
+                }
+                exit = group.child.wait(), if status.is_none() => {
+                    let exit = exit.map_err(|e| format!("cannot wait for the trial: {e}"))?;
+                    status = Some(exit);
+                    // Whatever it left behind in its group goes too (and so lets go of
+                    // stdout); lines already written stay readable.
+                    group.kill();
+                    drain.as_mut().reset(tokio::time::Instant::now() + DRAIN);
+                }
+                () = &mut drain, if status.is_some() => break,
+                () = &mut timeout => {
+                    group.kill_and_reap().await;
+                    let t = self.timeout.unwrap_or_default();
+                    return Err(format!(
+                        "trial timeout after {}s (--trial-timeout)",
+                        t.as_secs_f64()
+                    ));
+                }
+            }
+        }
+        let status = status.expect("the loop ends after the exit");
+        let tail = || stderr_tail(&err_path);
+        if let Some(signal) = status.signal() {
+            let name = Signal::try_from(signal).map_or_else(|_| "?", Signal::as_str);
+            return Err(with_tail(
+                format!("killed by signal {signal} ({name})"),
+                &tail(),
+            ));
+        }
+        if !status.success() {
+            let code = status.code().unwrap_or(-1);
+            return Err(with_tail(format!("exited with status {code}"), &tail()));
+        }
+        if reports.count == 0 {
+            let what = if reports.lines == 0 {
+                "printed no [tune-metric] line".to_owned()
+            } else {
+                let keys: Vec<&str> = reports.keys.iter().map(String::as_str).collect();
+                format!(
+                    "finished without reporting `{}`; it reported: {}",
+                    self.metric,
+                    if keys.is_empty() {
+                        "nothing but Syne Tune's st_ keys".to_owned()
+                    } else {
+                        keys.join(", ")
+                    }
+                )
+            };
+            return Err(with_tail(what, &tail()));
+        }
+        Ok(())
+    }
+}
+
+/// What the program has reported so far.
+#[derive(Debug, Default)]
+struct Reports {
+    /// `[tune-metric]` lines seen.
+    lines: usize,
+    /// Of those, lines with the metric.
+    count: usize,
+    /// Every key reported, Syne Tune's `st_` ones aside (for the reason when the metric
+    /// never came).
+    keys: std::collections::BTreeSet<String>,
+}
+
+impl Reports {
+    /// Reads stdout line `number`: `Ok(Some(value))` when it is a report with `metric`,
+    /// `Ok(None)` when it is not a report or lacks the metric, `Err` when it is broken.
+    fn read(&mut self, text: &str, number: usize, metric: &str) -> Result<Option<f64>, String> {
+        let Some(json) = text.trim_start().strip_prefix(REPORT_PREFIX) else {
+            return Ok(None);
+        };
+        self.lines += 1;
+        let map = parse_report(json).map_err(|e| format!("malformed report line {number}: {e}"))?;
+        self.keys
+            .extend(map.keys().filter(|k| !k.starts_with("st_")).cloned());
+        let Some(value) = map.get(metric) else {
+            return Ok(None);
+        };
+        let value = number_of(value)
+            .ok_or_else(|| format!("report line {number}: `{metric}` is {value}, not a number"))?;
+        self.count += 1;
+        Ok(Some(value))
+    }
+}
+
+/// Parses what follows the report prefix: a JSON object, as Python's `json.dumps`
+/// writes it — which may hold bare `NaN`, `Infinity` and `-Infinity`.
+fn parse_report(json: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str::<serde_json::Value>(&python_json(json.trim())) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!("expected a JSON object, got {other}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Stand-ins for Python's non-finite numbers: strings no report has any business
+/// holding (they begin with a NUL character).
+const NAN: &str = "\u{0}NaN";
+const INF: &str = "\u{0}Infinity";
+const NEG_INF: &str = "\u{0}-Infinity";
+
+/// `json` with every bare `NaN`, `Infinity` and `-Infinity` outside strings replaced by
+/// a stand-in string, which strict JSON parsers accept.
+fn python_json(json: &str) -> Cow<'_, str> {
+    if !json.contains("NaN") && !json.contains("Infinity") {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = json;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else {
+            let swapped = [("-Infinity", NEG_INF), ("Infinity", INF), ("NaN", NAN)]
+                .into_iter()
+                .find(|(word, _)| rest.starts_with(word));
+            if let Some((word, stand_in)) = swapped {
+                out.push_str(&serde_json::Value::from(stand_in).to_string());
+                rest = &rest[word.len()..];
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+/// A reported value as a number: JSON numbers, and Python's non-finite ones.
+fn number_of(value: &serde_json::Value) -> Option<f64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) if s == NAN => Some(f64::NAN),
+        serde_json::Value::String(s) if s == INF => Some(f64::INFINITY),
+        serde_json::Value::String(s) if s == NEG_INF => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+/// The trial's process and its group, killed when dropped — the only way to clean up
+/// when the tuner drops the trial's future mid-await (a spent budget, Ctrl-C).
+struct Group {
+    child: Child,
+    pgid: Option<Pid>,
+}
+
+impl Group {
+    fn new(child: Child) -> Self {
+        // The child leads its own group (`process_group(0)`): the group id is its pid.
+        let pgid = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .map(Pid::from_raw);
+        Self { child, pgid }
+    }
+
+    /// Sends SIGKILL to every process of the group. The group outlives its leader as
+    /// long as any member lives, so its id cannot have been reused meanwhile.
+    fn kill(&self) {
+        if let Some(pgid) = self.pgid {
+            // ESRCH: nothing left to kill.
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+
+    /// Kills the group and waits for the leader (SIGKILL cannot be ignored, so this is
+    /// quick), so that no zombie of the trial is left when it has ended.
+    async fn kill_and_reap(&mut self) {
+        self.kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+        // Reaps it now if it is already dead; otherwise tokio reaps the dropped child
+        // in the background.
+        let _ = self.child.try_wait();
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| cannot_write(path, &e))
+}
+
+fn cannot_write(path: &Path, e: &std::io::Error) -> String {
+    format!("cannot write {}: {}", path.display(), io_reason(e))
+}
+
+/// An I/O error's message without Rust's " (os error 2)" suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_owned(),
+        _ => text,
+    }
+}
+
+/// `reason`, with the tail of std.err after a colon when there is one.
+fn with_tail(reason: String, tail: &str) -> String {
+    if tail.is_empty() {
+        reason
+    } else {
+        format!("{reason}: {tail}")
+    }
+}
+
+/// The last few non-blank lines of the file at `path`, joined by ` | ` into one line of
+/// at most [`TAIL_CHARS`] characters (the end kept: that is where the error is); empty
+/// when the file is empty or unreadable.
+fn stderr_tail(path: &Path) -> String {
+    let Ok(mut file) = File::open(path) else {
+        return String::new();
+    };
+    // Only the end of a long log is read.
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(16 * 1024)));
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join(" | ");
+    let n = tail.chars().count();
+    if n <= TAIL_CHARS {
+        tail
+    } else {
+        let kept: String = tail.chars().skip(n - (TAIL_CHARS - 1)).collect();
+        format!("…{kept}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::Value;
+
+    #[test]
+    fn arguments_are_every_entry_in_name_order_then_the_checkpoint_dir() {
+        let config: Config = [
+            ("x".to_owned(), Value::Int(8)),
+            ("lr".to_owned(), Value::Float(0.001)),
+            ("bucket".to_owned(), Value::Str("data".into())),
+            ("flag".to_owned(), Value::Bool(true)),
+        ]
+        .into();
+        let args = SubprocessBackend::arguments(&config, Path::new("/t/trial-1"));
+        assert_eq!(
+            args.join(" "),
+            "--bucket data --flag True --lr 0.001 --x 8 --st_checkpoint_dir /t/trial-1/checkpoints"
+        );
+    }
+
+    #[test]
+    fn python_non_finite_numbers_are_read_and_strings_left_alone() {
+        let map =
+            parse_report(r#" {"a": NaN, "b": Infinity, "c": -Infinity, "d": "NaN \" Infinity"} "#)
+                .unwrap();
+        assert!(number_of(&map["a"]).unwrap().is_nan());
+        assert_eq!(number_of(&map["b"]), Some(f64::INFINITY));
+        assert_eq!(number_of(&map["c"]), Some(f64::NEG_INFINITY));
+        assert_eq!(map["d"], serde_json::json!("NaN \" Infinity"));
+        assert_eq!(number_of(&map["d"]), None);
+        assert!(parse_report("[1, 2]").unwrap_err().contains("JSON object"));
+        assert!(parse_report("{oops").is_err());
+    }
+
+    #[test]
+    fn report_lines_are_counted_and_keys_remembered() {
+        let mut r = Reports::default();
+        assert_eq!(r.read("epoch 1 done\n", 1, "loss"), Ok(None));
+        assert_eq!(
+            r.read(
+                "[tune-metric]: {\"acc\": 0.5, \"st_worker_iter\": 0}\n",
+                2,
+                "loss"
+            ),
+            Ok(None)
+        );
+        assert_eq!(
+            r.read("[tune-metric]: {\"loss\": 2}\n", 3, "loss"),
+            Ok(Some(2.0))
+        );
+        let err = r.read("[tune-metric]: {\"loss\": \"x\"}", 4, "loss");
+        assert_eq!(
+            err,
+            Err("report line 4: `loss` is \"x\", not a number".to_owned())
+        );
+        assert_eq!((r.lines, r.count), (3, 1));
+        assert_eq!(r.keys.iter().collect::<Vec<_>>(), ["acc", "loss"]);
+    }
+
+    #[test]
+    fn the_tail_of_stderr_is_one_short_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("std.err");
+        std::fs::write(&path, "a\n\nb\nc\nd\ne\nf\n").unwrap();
+        assert_eq!(stderr_tail(&path), "b | c | d | e | f");
+        std::fs::write(&path, "x".repeat(2000)).unwrap();
+        let tail = stderr_tail(&path);
+        assert_eq!(tail.chars().count(), TAIL_CHARS);
+        assert!(tail.starts_with('…'));
+        assert_eq!(stderr_tail(&dir.path().join("none")), "");
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(io_reason(&e), "No such file or directory");
+    }
+}
