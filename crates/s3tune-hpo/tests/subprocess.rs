@@ -229,6 +229,42 @@ done"#
 }
 
 #[tokio::test]
+async fn parallel_trials_each_get_their_own_arguments_and_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, tuner) = tuner(dir.path(), "loss", x_space(), Arc::new(Fifo));
+    // The first trial waits until a second one has its folder: they must run at once.
+    let script = format!(
+        r#"{PARSE}
+echo "[tune-metric]: {{\"loss\": $x}}"
+while [ "$(ls "$ckpt/../.." | wc -l)" -lt 2 ]; do sleep 0.01; done
+echo "[tune-metric]: {{\"loss\": $x}}""#
+    );
+    let backend = SubprocessBackend::new(sh(&script), "loss", dir.path().join("trials"));
+    let why = within(tuner.run_parallel(
+        2,
+        &trials(4),
+        |ctx| backend.run(ctx),
+        std::future::pending(),
+        |_| {},
+    ))
+    .await
+    .unwrap();
+    assert_eq!(why, StopReason::Trials);
+    let records = store.trials(&tuner.study).unwrap();
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        assert_eq!(r.trial.status, Status::Completed, "{:?}", r.error);
+        let x = x_of(&r.trial.config) as f64;
+        assert_eq!(r.trial.reports, vec![x, x]);
+        let config: Config = serde_json::from_str(
+            &std::fs::read_to_string(backend.trial_dir(r.trial.id).join("config.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(config, r.trial.config);
+    }
+}
+
+#[tokio::test]
 async fn asha_stops_trials_and_every_trials_group_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let (store, tuner) = tuner(
