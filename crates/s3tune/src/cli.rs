@@ -88,9 +88,9 @@ pub struct TuneArgs {
     /// The searcher.
     #[arg(long, value_enum, default_value_t = SearcherName::Bo)]
     pub searcher: SearcherName,
-    /// The scheduler.
-    #[arg(long, value_enum, default_value_t = SchedulerName::Asha)]
-    pub scheduler: SchedulerName,
+    /// The scheduler [default: asha for downloads, fifo for --command].
+    #[arg(long, value_enum)]
+    pub scheduler: Option<SchedulerName>,
     /// Seed of the searcher's random choices.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -118,6 +118,60 @@ pub struct TuneArgs {
     /// Runs of best and baseline, interleaved, in the confirmation race (0: none).
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub confirm: usize,
+    /// Who downloads: s3tune's engine, or boto3's download_file (the seed's experiment,
+    /// run by the bundled examples/boto3_download.py), to tune boto3 itself.
+    #[arg(long, value_enum, default_value_t = ClientName::S3tune)]
+    pub client: ClientName,
+    /// The Python that runs boto3 for --client boto3.
+    #[arg(long, default_value = "python3", value_name = "PATH")]
+    pub python: String,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+}
+
+/// The S3 client being tuned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientName {
+    /// s3tune's own engine.
+    S3tune,
+    /// boto3's download_file.
+    Boto3,
+}
+
+/// Tuning any script that reports like Syne Tune's `Reporter`.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Tuning a script (Syne Tune's entry-point protocol)")]
+pub struct ScriptArgs {
+    /// Tune this command instead of a download: each trial runs it (through sh) with
+    /// `--NAME VALUE` per parameter and `--st_checkpoint_dir DIR`, and reads
+    /// `[tune-metric]: {json}` lines from its stdout. Needs --space and --metric.
+    #[arg(long, value_name = "CMD")]
+    pub command: Option<String>,
+    /// The reported metric to optimize.
+    #[arg(long, value_name = "NAME")]
+    pub metric: Option<String>,
+    /// Minimize or maximize the metric.
+    #[arg(long, value_enum, default_value_t = ModeName::Min)]
+    pub mode: ModeName,
+    /// Trials run at once on this machine.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+    /// A trial running longer than this is killed and failed, e.g. 10m.
+    #[arg(long, value_name = "DURATION")]
+    pub trial_timeout: Option<String>,
+    /// With --scheduler asha: the most reports a trial makes (e.g. its epochs).
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<usize>,
+}
+
+/// Minimize or maximize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ModeName {
+    /// Smaller is better.
+    #[default]
+    Min,
+    /// Larger is better.
+    Max,
 }
 
 /// `s3tune report`.

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::ReportArgs;
-use crate::report::Summary;
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let out = args
@@ -18,7 +17,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let store = super::storage::open(args.storage.as_deref(), &out)?;
-    let summary = Summary::load(store.as_ref(), &args.study)?;
-    print!("{}", summary.write(&out)?);
+    print!(
+        "{}",
+        crate::report::render(store.as_ref(), &args.study, &out)?
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -52,9 +52,30 @@ pub fn describe() -> String {
 
 /// A running emulator and the object on it; stopped when dropped.
 pub struct Emulated {
-    _server: Server,
+    server: Server,
     /// The object.
     pub target: Target,
+}
+
+impl Emulated {
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> String {
+        self.server().endpoint()
+    }
+
+    /// The environment an AWS SDK (boto3) needs to sign requests to this server.
+    pub fn client_env(&self) -> Vec<(String, String)> {
+        let s = self.server();
+        vec![
+            ("AWS_ACCESS_KEY_ID".into(), s.access_key().into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), s.secret_key().into()),
+            ("AWS_DEFAULT_REGION".into(), s.region().into()),
+        ]
+    }
+
+    fn server(&self) -> &DedicatedEmulator {
+        self.server.0.as_ref().expect("running until dropped")
+    }
 }
 
 /// The emulator, stopped when dropped — from any thread.
@@ -103,10 +124,7 @@ pub async fn start(network: NetworkProfile, size: u64) -> anyhow::Result<Emulate
     let h = server.0.as_ref().expect("running");
     let client = emulator_client(&h.endpoint(), h.region(), h.access_key(), h.secret_key());
     let target = Target::discover(client, BUCKET, KEY).await?;
-    Ok(Emulated {
-        _server: server,
-        target,
-    })
+    Ok(Emulated { server, target })
 }
 
 /// What this machine can move with no emulated network: the best of three downloads of

@@ -36,8 +36,10 @@ pub fn write_all(s: &Summary, dir: &Path) -> anyhow::Result<()> {
 fn origin(s: &Summary, best: usize) -> Vec<String> {
     let mut lines = vec![
         format!(
-            "Tuned by s3tune, study `{}`, trial {}, on {}'s engine (the best values for another client can differ).",
-            s.study.spec.name, s.rows[best].record.trial.id, s.settings.client
+            "Tuned by s3tune, study `{}`, trial {}, measured with {} (the best values for another client can differ).",
+            s.study.spec.name,
+            s.rows[best].record.trial.id,
+            super::client_label(&s.settings.client)
         ),
         format!(
             "Measured on {} ({}){}.",
@@ -190,14 +192,11 @@ fn trials_csv(s: &Summary) -> anyhow::Result<String> {
             .map(|h| (*h).to_owned()),
     );
     w.write_record(&header)?;
-    let status = |r: &super::Row| match r.record.trial.status {
-        s3tune_hpo::Status::Pending => "running",
-        s3tune_hpo::Status::Completed => "completed",
-        s3tune_hpo::Status::Failed => "failed",
-        s3tune_hpo::Status::Stopped => "stopped",
-    };
     for r in &s.rows {
-        let mut rec: Vec<String> = vec![r.record.trial.id.to_string(), status(r).to_owned()];
+        let mut rec: Vec<String> = vec![
+            r.record.trial.id.to_string(),
+            super::status_name(r.record.trial.status).to_owned(),
+        ];
         rec.extend(knobs.iter().map(|k| {
             r.record
                 .trial

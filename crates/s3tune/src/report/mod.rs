@@ -4,6 +4,7 @@
 //! `s3tune tune` renders them when it ends and `s3tune report` at any time — while the
 //! study runs too — so nothing here may depend on the process that ran the trials.
 
+pub mod command;
 mod files;
 mod plot;
 pub mod stats;
@@ -243,7 +244,7 @@ impl Summary {
             .count();
         let _ = writeln!(
             out,
-            "study {}: {} trials ({} finished) in {} — {} ({}), {}'s engine",
+            "study {}: {} trials ({} finished) in {} — {} ({}), measured with {}",
             self.study.spec.name,
             self.rows.len(),
             done,
@@ -252,7 +253,7 @@ impl Summary {
             )),
             s.target,
             bytesize::ByteSize(s.object_bytes).display().iec(),
-            s.client,
+            client_label(&s.client),
         );
         if let Some(e) = &s.emulated {
             let _ = writeln!(
@@ -357,6 +358,36 @@ pub struct Headline {
     pub ci95: Option<(f64, f64)>,
     /// Runs per side in the race.
     pub runs: usize,
+}
+
+/// The client that was measured, for people.
+pub fn client_label(client: &str) -> &'static str {
+    match client {
+        "boto3" => "boto3's download_file",
+        _ => "s3tune's engine",
+    }
+}
+
+/// How a status is written in the CSVs (as the store spells it).
+pub fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Pending => "running",
+        Status::Completed => "completed",
+        Status::Failed => "failed",
+        Status::Stopped => "stopped",
+    }
+}
+
+/// Renders study `name` of either kind (a download, or a script) into `dir`; returns the
+/// table for stdout.
+pub fn render(store: &dyn Store, name: &str, dir: &Path) -> anyhow::Result<String> {
+    let study = store
+        .study(name)?
+        .with_context(|| format!("no study `{name}` in {}", store.location()))?;
+    if let Some(c) = command::CommandSummary::load(store, study)? {
+        return c.write(dir);
+    }
+    Summary::load(store, name)?.write(dir)
 }
 
 /// Milliseconds since the epoch as RFC 3339.

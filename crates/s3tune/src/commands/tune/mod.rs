@@ -14,13 +14,16 @@ use s3tune_hpo::{
 };
 
 mod race;
+mod runner;
+mod script;
 
 use race::{Stop, race};
+use runner::{Boto3, Boto3Target, Runner};
 
 use super::display::Display;
 use super::s3url::S3Url;
 use super::storage;
-use crate::cli::{SchedulerName, SearcherName, TuneArgs};
+use crate::cli::{ClientName, SchedulerName, SearcherName, TuneArgs};
 use crate::experiment::{Experiment, ProgressSlot, Target, emulated, knobs};
 use crate::report::{EmulatedNetwork, Race, Settings, Summary};
 
@@ -31,7 +34,7 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(90);
 /// How often a running trial's heartbeat is written.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
-fn budget(args: &TuneArgs) -> anyhow::Result<Option<Duration>> {
+pub(super) fn budget(args: &TuneArgs) -> anyhow::Result<Option<Duration>> {
     match &args.budget {
         Some(text) => {
             let d = humantime::parse_duration(text)
@@ -46,7 +49,7 @@ fn budget(args: &TuneArgs) -> anyhow::Result<Option<Duration>> {
     }
 }
 
-fn study_name(args: &TuneArgs) -> anyhow::Result<String> {
+pub(super) fn study_name(args: &TuneArgs) -> anyhow::Result<String> {
     let name = match &args.study {
         Some(n) => n.clone(),
         None => {
@@ -90,11 +93,23 @@ fn searcher(args: &TuneArgs, baseline: Option<&s3tune_hpo::Config>) -> Arc<dyn S
 }
 
 fn scheduler(args: &TuneArgs) -> Arc<dyn Scheduler> {
-    match (args.scheduler, args.repeats) {
+    match (args.scheduler.unwrap_or(SchedulerName::Asha), args.repeats) {
         // Rungs at 1, 3, 9… downloads below `repeats`; η = 3.
         (SchedulerName::Asha, r) if r >= 2 => Arc::new(Asha::new(1, r, 3.0).expect("valid rungs")),
         _ => Arc::new(Fifo),
     }
+}
+
+/// The AWS settings a boto3 subprocess needs to reach the same bucket as we do.
+fn aws_env(args: &TuneArgs) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if let Some(r) = &args.s3.region {
+        env.push(("AWS_DEFAULT_REGION".to_owned(), r.clone()));
+    }
+    if let Some(p) = &args.s3.profile {
+        env.push(("AWS_PROFILE".to_owned(), p.clone()));
+    }
+    env
 }
 
 fn objective() -> Objective {
@@ -119,6 +134,19 @@ fn dest_dir(args: &TuneArgs) -> anyhow::Result<PathBuf> {
 pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
     // From here on Ctrl-C is ours: it stops the run cleanly, never half-way.
     let stop = Stop::new();
+    if args.script.command.is_some() {
+        return script::run(args, stop).await;
+    }
+    for (set, flag) in [
+        (args.script.metric.is_some(), "--metric"),
+        (args.script.workers != 1, "--workers"),
+        (args.script.trial_timeout.is_some(), "--trial-timeout"),
+        (args.script.max_steps.is_some(), "--max-steps"),
+    ] {
+        if set {
+            bail!("{flag} goes with --command (tuning a script)");
+        }
+    }
     // Everything that can be checked without the network, first.
     if args.repeats == 0 {
         bail!("--repeats must be at least 1");
@@ -127,6 +155,9 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         bail!("--trials must be at least 1");
     }
     let budget = budget(&args)?;
+    if args.client == ClientName::Boto3 {
+        runner::probe(&args.python)?;
+    }
     let space = knobs::build_space(args.space.as_deref(), &args.params)?;
     let baseline = if args.no_baseline {
         None
@@ -186,7 +217,11 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         target: target.url(),
         object_bytes: target.size,
         repeats: args.repeats,
-        client: "s3tune".into(),
+        client: match args.client {
+            ClientName::S3tune => "s3tune",
+            ClientName::Boto3 => "boto3",
+        }
+        .into(),
         baseline: baseline.clone(),
         emulated: emulated.clone(),
     };
@@ -195,7 +230,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         space,
         objective: objective(),
         searcher: format!("{:?}", args.searcher).to_lowercase(),
-        scheduler: format!("{:?}", args.scheduler).to_lowercase(),
+        scheduler: format!("{:?}", args.scheduler.unwrap_or(SchedulerName::Asha)).to_lowercase(),
         seed: args.seed,
         settings: serde_json::to_value(&settings)?,
     };
@@ -287,6 +322,28 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         slot: slot.clone(),
         best: Arc::new(std::sync::Mutex::new(best_so_far)),
     };
+    let runner = Arc::new(match args.client {
+        ClientName::S3tune => Runner::Engine(experiment),
+        ClientName::Boto3 => {
+            let (endpoint, env) = match &server {
+                Some(s) => (Some(s.endpoint()), s.client_env()),
+                None => (args.s3.endpoint_url.clone(), aws_env(&args)),
+            };
+            Runner::Boto3(Boto3::new(
+                &args.python,
+                &study.spec.space,
+                Boto3Target {
+                    endpoint,
+                    bucket: &target.bucket,
+                    key: &target.key,
+                    env,
+                },
+                args.repeats,
+                &dest,
+                &out,
+            )?)
+        }
+    });
     let tuner = Tuner {
         store: Arc::clone(&store),
         study: study.clone(),
@@ -305,8 +362,8 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         .run(
             &limits,
             |ctx| {
-                let exp = experiment.clone();
-                async move { exp.run_trial(ctx).await }
+                let runner = Arc::clone(&runner);
+                async move { runner.trial(ctx).await }
             },
             stop.wait(),
             |event| live.event(event),
@@ -337,13 +394,12 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         if let (Some(b), Some(x)) = (summary.baseline, summary.best)
             && b != x
         {
-            let base_cfg = knobs::transfer_config(&summary.rows[b].record.trial.config)?;
+            let base_cfg = &summary.rows[b].record.trial.config;
             let best = &summary.rows[x].record.trial;
-            let best_cfg = knobs::transfer_config(&best.config)?;
             match race(
-                &experiment,
-                &base_cfg,
-                &best_cfg,
+                &runner,
+                base_cfg,
+                &best.config,
                 args.confirm,
                 &stop,
                 &display,

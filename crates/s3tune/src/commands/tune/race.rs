@@ -1,17 +1,17 @@
 //! The end of a tuning run: the confirmation race, and the Ctrl-C every part of the run
 //! listens to.
 
-use s3tune_transfer::TransferConfig;
+use s3tune_hpo::Config;
 
+use super::runner::Runner;
 use crate::commands::display::Display;
-use crate::experiment::Experiment;
 
 /// Best and baseline, interleaved (`B X`, then `X B`, …, so neither always goes first),
 /// `n` runs each. `None` when interrupted.
 pub async fn race(
-    exp: &Experiment,
-    baseline: &TransferConfig,
-    best: &TransferConfig,
+    runner: &Runner,
+    baseline: &Config,
+    best: &Config,
     n: usize,
     stop: &Stop,
     display: &Display,
@@ -35,7 +35,7 @@ pub async fn race(
             };
             let tag = format!("race-{i}-{}", u8::from(is_best));
             tokio::select! {
-                r = exp.target.download_once(cfg, &exp.dest_dir, &tag, &exp.slot) => out.push(r?),
+                r = runner.once(cfg, &tag) => out.push(r?),
                 () = stop.wait() => return Ok(None),
             }
         }
