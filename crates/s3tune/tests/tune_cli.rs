@@ -655,3 +655,101 @@ fn script_tuning_refuses_bad_input_in_one_line() {
         "--metric goes with --command",
     );
 }
+
+#[test]
+fn ctrl_c_kills_every_process_of_a_running_script_trial() {
+    let home = tempfile::tempdir().unwrap();
+    let (out, _) = dirs(home.path());
+    let space = home.path().join("space.toml");
+    std::fs::write(&space, "x = { int = [1, 9] }\n").unwrap();
+    // The trial records its process group, starts a grandchild, and hangs.
+    let pid_file = home.path().join("pgid");
+    let script = home.path().join("hang.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "sleep 1000 &\nps -o pgid= -p $$ | tr -d ' ' > {0}.tmp && mv {0}.tmp {0}\nwait\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    let command = format!("sh {}", script.display());
+    let child = command_for_script(home.path(), &command, space.to_str().unwrap(), &out);
+    let t0 = std::time::Instant::now();
+    while !pid_file.exists() {
+        assert!(t0.elapsed().as_secs() < 30, "the trial never started");
+        std::thread::yield_now();
+    }
+    let pgid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Killed processes may linger as zombies until init reaps them: wait for the group
+    // to be gone, with a deadline.
+    let t0 = std::time::Instant::now();
+    while std::process::Command::new("kill")
+        .args(["-0", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        let zombies_only = std::process::Command::new("ps")
+            .args(["-o", "stat=", "-g", &pgid])
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .all(|l| l.trim().starts_with('Z'))
+            })
+            .unwrap_or(false);
+        if zombies_only {
+            break;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 10,
+            "process group {pgid} survived Ctrl-C"
+        );
+        std::thread::yield_now();
+    }
+    let store = SqliteStore::open(Path::new(&out).join("study.db")).unwrap();
+    let study = store.study("hang").unwrap().unwrap();
+    let t = &store.trials(&study).unwrap()[0];
+    assert_eq!(t.trial.status, Status::Stopped);
+    assert_eq!(t.error.as_deref(), Some("interrupted"));
+}
+
+/// `tune --command` on one trial of study `hang`, running in the background.
+fn command_for_script(home: &Path, command: &str, space: &str, out: &str) -> std::process::Child {
+    let args = [
+        "tune",
+        "--command",
+        command,
+        "--space",
+        space,
+        "--metric",
+        "loss",
+        "--trials",
+        "1",
+        "--study",
+        "hang",
+        "--out",
+        out,
+    ];
+    crate::command(home, &[], &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
