@@ -300,17 +300,23 @@ for i in 1 2 3; do echo "[tune-metric]: {{\"loss\": $x}}"; done"#
     }
 }
 
-#[tokio::test]
-async fn a_trial_past_its_timeout_fails_and_its_group_is_killed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, tuner) = tuner(dir.path(), "loss", x_space(), Arc::new(Fifo));
-    let script = format!(
+/// A trial that reports once, starts a grandchild and hangs: only killing its whole
+/// group ends it.
+fn hang_after_one_report() -> String {
+    format!(
         r#"{PARSE}
 echo $$ > "$ckpt/pgid"
 echo "[tune-metric]: {{\"loss\": $x}}"
 sleep 1000 &
 sleep 1000"#
-    );
+    )
+}
+
+#[tokio::test]
+async fn a_trial_past_its_timeout_fails_and_its_group_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, tuner) = tuner(dir.path(), "loss", x_space(), Arc::new(Fifo));
+    let script = hang_after_one_report();
     let mut backend = SubprocessBackend::new(sh(&script), "loss", dir.path().join("trials"));
     backend.timeout = Some(Duration::from_secs(3));
     let started = Instant::now();
@@ -330,13 +336,7 @@ sleep 1000"#
 async fn an_interrupt_drops_the_trial_and_kills_its_group() {
     let dir = tempfile::tempdir().unwrap();
     let (store, tuner) = tuner(dir.path(), "loss", x_space(), Arc::new(Fifo));
-    let script = format!(
-        r#"{PARSE}
-echo $$ > "$ckpt/pgid"
-echo "[tune-metric]: {{\"loss\": $x}}"
-sleep 1000 &
-sleep 1000"#
-    );
+    let script = hang_after_one_report();
     let backend = SubprocessBackend::new(sh(&script), "loss", dir.path().join("trials"));
     let reported = tokio::sync::Notify::new();
     let why = within(tuner.run(
