@@ -49,15 +49,7 @@ impl CommandSummary {
                 .map(|(i, _)| i)
         };
         let best = fastest(true).or_else(|| fastest(false));
-        let last = rows
-            .iter()
-            .filter_map(|r| r.finished)
-            .max()
-            .unwrap_or(study.created);
-        let elapsed_seconds = last
-            .duration_since(study.created)
-            .unwrap_or_default()
-            .as_secs_f64();
+        let elapsed_seconds = super::elapsed(&study, rows.iter());
         Ok(Some(Self {
             study,
             settings,

@@ -135,15 +135,7 @@ impl Summary {
         let machine_bytes_per_sec = notes
             .get("machine")
             .and_then(|v| v["ceiling_bytes_per_sec"].as_f64());
-        let last = rows
-            .iter()
-            .filter_map(|r| r.record.finished)
-            .max()
-            .unwrap_or(study.created);
-        let elapsed_seconds = last
-            .duration_since(study.created)
-            .unwrap_or_default()
-            .as_secs_f64();
+        let elapsed_seconds = elapsed(&study, rows.iter().map(|r| &r.record));
         Ok(Self {
             study,
             settings,
@@ -358,6 +350,17 @@ pub struct Headline {
     pub ci95: Option<(f64, f64)>,
     /// Runs per side in the race.
     pub runs: usize,
+}
+
+/// Seconds from the study's creation to its last finished trial.
+pub fn elapsed<'a>(study: &Study, trials: impl Iterator<Item = &'a TrialRecord>) -> f64 {
+    trials
+        .filter_map(|t| t.finished)
+        .max()
+        .unwrap_or(study.created)
+        .duration_since(study.created)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 /// The client that was measured, for people.
