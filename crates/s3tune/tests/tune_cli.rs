@@ -541,6 +541,30 @@ fn tunes_objects_in_a_bucket_checking_their_bytes() {
         ],
     );
     one_line_error(&o, "use another --study name");
+    // Nor does a study of s3tune's engine take boto3's measurements.
+    let o = run(
+        home.path(),
+        &creds(),
+        &[
+            "tune",
+            "s3://data/up.bin",
+            "--endpoint-url",
+            &ep,
+            "--trials",
+            "4",
+            "--study",
+            "uploaded",
+            "--out",
+            &out,
+            "--dest-dir",
+            &dl,
+            "--client",
+            "boto3",
+            "--python",
+            "true",
+        ],
+    );
+    one_line_error(&o, "do not mix");
 }
 
 #[test]

@@ -245,6 +245,13 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
             settings.target
         );
     }
+    if stored.client != settings.client {
+        bail!(
+            "study `{name}` measured {}, not {}: the two do not mix; use another --study name",
+            crate::report::client_label(&stored.client),
+            crate::report::client_label(&settings.client)
+        );
+    }
     let lost = store.fail_stale(&study, Duration::ZERO, "the tuner stopped while it ran")?;
     if !lost.is_empty() {
         tracing::warn!(trials = ?lost, "trials left running by an earlier run are marked failed");
