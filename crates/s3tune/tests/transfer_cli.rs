@@ -119,38 +119,24 @@ fn bad_input_gets_one_clear_line() {
     let ep = s.endpoint();
     let dest = home.path().to_str().unwrap().to_owned();
     let c = creds();
-    one_line_error(
-        &run(
+    let get = |dest: &str, extra: &[&str]| -> Output {
+        let mut args = vec!["get", "s3://data/big.bin", dest, "--endpoint-url", &ep];
+        args.extend_from_slice(extra);
+        run(home.path(), &c, &args)
+    };
+    for (source, needle) in [
+        ("data/big.bin", "not an S3 URL"),
+        ("s3://data/", "names no object"),
+        ("s3://nobucket/k", "bucket `nobucket` does not exist"),
+        ("s3://data/nokey", "s3://data/nokey does not exist"),
+    ] {
+        let out = run(
             home.path(),
             &c,
-            &["get", "data/big.bin", &dest, "--endpoint-url", &ep],
-        ),
-        "not an S3 URL",
-    );
-    one_line_error(
-        &run(
-            home.path(),
-            &c,
-            &["get", "s3://data/", &dest, "--endpoint-url", &ep],
-        ),
-        "names no object",
-    );
-    one_line_error(
-        &run(
-            home.path(),
-            &c,
-            &["get", "s3://nobucket/k", &dest, "--endpoint-url", &ep],
-        ),
-        "bucket `nobucket` does not exist",
-    );
-    one_line_error(
-        &run(
-            home.path(),
-            &c,
-            &["get", "s3://data/nokey", &dest, "--endpoint-url", &ep],
-        ),
-        "s3://data/nokey does not exist",
-    );
+            &["get", source, &dest, "--endpoint-url", &ep],
+        );
+        one_line_error(&out, needle);
+    }
     one_line_error(
         &run(
             home.path(),
@@ -159,66 +145,16 @@ fn bad_input_gets_one_clear_line() {
         ),
         "no AWS credentials",
     );
+    one_line_error(&get("/no/such/dir/x", &[]), "does not exist");
     one_line_error(
-        &run(
-            home.path(),
-            &c,
-            &[
-                "get",
-                "s3://data/big.bin",
-                "/no/such/dir/x",
-                "--endpoint-url",
-                &ep,
-            ],
-        ),
-        "does not exist",
-    );
-    one_line_error(
-        &run(
-            home.path(),
-            &c,
-            &[
-                "get",
-                "s3://data/big.bin",
-                "/proc/s3tune-cannot-write-here",
-                "--endpoint-url",
-                &ep,
-            ],
-        ),
+        &get("/proc/s3tune-cannot-write-here", &[]),
         "/proc/s3tune-cannot-write-here",
     );
     one_line_error(
-        &run(
-            home.path(),
-            &c,
-            &[
-                "get",
-                "s3://data/big.bin",
-                &dest,
-                "--endpoint-url",
-                &ep,
-                "--multipart-chunksize",
-                "1MiB",
-            ],
-        ),
+        &get(&dest, &["--multipart-chunksize", "1MiB"]),
         "S3 parts are 5 MiB to 5 GiB",
     );
-    one_line_error(
-        &run(
-            home.path(),
-            &c,
-            &[
-                "get",
-                "s3://data/big.bin",
-                &dest,
-                "--endpoint-url",
-                &ep,
-                "--max-concurrency",
-                "0",
-            ],
-        ),
-        "max_concurrency",
-    );
+    one_line_error(&get(&dest, &["--max-concurrency", "0"]), "max_concurrency");
     one_line_error(
         &run(
             home.path(),
