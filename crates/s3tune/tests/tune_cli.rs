@@ -69,6 +69,13 @@ fn shaped<'a>(
     args
 }
 
+/// Writes `text` to `dir/name` and returns the path.
+fn file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -85,12 +92,11 @@ fn tune_writes_every_output_and_report_renders_them_again() {
     let (out, dl) = dirs(home.path());
     // Two configurations that differ for sure: boto3's 8 MiB parts, and 5 MiB parts
     // (four connections instead of two, each capped at 20 MB/s).
-    let net = home.path().join("net.toml");
-    std::fs::write(
-        &net,
+    let net = file(
+        home.path(),
+        "net.toml",
         "base = \"s3-like\"\nconnection_bandwidth = \"20MB/s\"\n",
-    )
-    .unwrap();
+    );
     let args = [
         "tune",
         "--network",
@@ -296,8 +302,11 @@ fn server() -> DedicatedEmulator {
 fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
     let home = tempfile::tempdir().unwrap();
     let (out, dl) = dirs(home.path());
-    let space = home.path().join("space.toml");
-    std::fs::write(&space, "max_concurrency = { int = [1, 256], scale = ").unwrap();
+    let space = file(
+        home.path(),
+        "space.toml",
+        "max_concurrency = { int = [1, 256], scale = ",
+    );
     let space = space.to_str().unwrap();
     for (extra, needle) in [
         (
@@ -464,20 +473,19 @@ fn tunes_objects_in_a_bucket_checking_their_bytes() {
     let ep = s.endpoint();
     let home = tempfile::tempdir().unwrap();
     let (out, dl) = dirs(home.path());
-    let file = home.path().join("up.bin");
-    std::fs::write(
-        &file,
+    let upload = file(
+        home.path(),
+        "up.bin",
         (0..7_000_003u32)
             .map(|i| (i % 253) as u8)
             .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    );
     ok(&run(
         home.path(),
         &creds(),
         &[
             "put",
-            file.to_str().unwrap(),
+            upload.to_str().unwrap(),
             "s3://data/up.bin",
             "--endpoint-url",
             &ep,
@@ -571,12 +579,11 @@ fn tunes_objects_in_a_bucket_checking_their_bytes() {
 fn tunes_a_script_with_four_workers_and_asha() {
     let home = tempfile::tempdir().unwrap();
     let (out, _) = dirs(home.path());
-    let space = home.path().join("space.toml");
-    std::fs::write(
-        &space,
+    let space = file(
+        home.path(),
+        "space.toml",
         "x1 = { float = [-5.0, 10.0] }\nx2 = { float = [0.0, 15.0] }\nepochs = 3\n",
-    )
-    .unwrap();
+    );
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/branin.py");
     let command = format!("python3 {script}");
     let stdout = ok(&run(
@@ -644,8 +651,7 @@ fn tunes_a_script_with_four_workers_and_asha() {
 fn script_tuning_refuses_bad_input_in_one_line() {
     let home = tempfile::tempdir().unwrap();
     let (out, _) = dirs(home.path());
-    let space = home.path().join("space.toml");
-    std::fs::write(&space, "x = { float = [0.0, 1.0] }\n").unwrap();
+    let space = file(home.path(), "space.toml", "x = { float = [0.0, 1.0] }\n");
     let space = space.to_str().unwrap();
     for (extra, needle) in [
         (vec!["--space", space], "--command needs --metric"),
@@ -684,19 +690,17 @@ fn script_tuning_refuses_bad_input_in_one_line() {
 fn ctrl_c_kills_every_process_of_a_running_script_trial() {
     let home = tempfile::tempdir().unwrap();
     let (out, _) = dirs(home.path());
-    let space = home.path().join("space.toml");
-    std::fs::write(&space, "x = { int = [1, 9] }\n").unwrap();
+    let space = file(home.path(), "space.toml", "x = { int = [1, 9] }\n");
     // The trial records its process group, starts a grandchild, and hangs.
     let pid_file = home.path().join("pgid");
-    let script = home.path().join("hang.sh");
-    std::fs::write(
-        &script,
+    let script = file(
+        home.path(),
+        "hang.sh",
         format!(
             "sleep 1000 &\nps -o pgid= -p $$ | tr -d ' ' > {0}.tmp && mv {0}.tmp {0}\nwait\n",
             pid_file.display()
         ),
-    )
-    .unwrap();
+    );
     let command = format!("sh {}", script.display());
     let child = command_for_script(home.path(), &command, space.to_str().unwrap(), &out);
     let t0 = std::time::Instant::now();
