@@ -7,7 +7,8 @@
 //! state, so several processes sharing one study make consistent choices); and
 //! [`Scheduler`]s that decide after each intermediate report whether a trial goes on.
 //!
-//! The [`Store`] keeps studies and trials (SQLite embedded: [`SqliteStore`]); the
+//! The [`Store`] keeps studies and trials (SQLite embedded: [`SqliteStore`]; PostgreSQL
+//! shared by workers on many machines: [`PostgresStore`]); the
 //! [`Tuner`] claims trials from it, runs them through an async function, and records
 //! what they report.
 
@@ -18,7 +19,10 @@ pub mod scheduler;
 pub mod searcher;
 pub mod space;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod tuner;
+pub mod worker;
 
 pub use backend::SubprocessBackend;
 pub use bayesopt::BoSearcher;
@@ -26,5 +30,7 @@ pub use history::{History, Mode, Objective, Status, Trial};
 pub use scheduler::{Asha, Decision, Fifo, Scheduler};
 pub use searcher::{GridSearcher, RandomSearcher, SearchError, Searcher, Suggestion};
 pub use space::{Config, Domain, Scale, Space, SpaceError, Value, config_hash};
-pub use store::{Claim, SqliteStore, Store, StoreError, Study, StudySpec, TrialRecord};
+pub use store::{
+    Claim, PostgresStore, SqliteStore, Store, StoreError, Study, StudySpec, TrialRecord,
+};
 pub use tuner::{Event, Limits, StopReason, TrialContext, Tuner, TunerError};

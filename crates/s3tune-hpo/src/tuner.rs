@@ -3,7 +3,13 @@
 //! budget, an exhausted space or an interruption.
 //!
 //! The loop keeps nothing the store does not: a resumed run, or another process on the
-//! same study, picks up from the trials alone. A trial runs as an async function (the
+//! same study, picks up from the trials alone. Several tuners — threads, processes,
+//! machines — may work on one study at once: each claim sees the others' running
+//! trials; each tuner writes its trials' heartbeats and marks lost the running trials of
+//! workers that are gone (their heartbeat is older than [`Tuner::heartbeat_timeout`], or
+//! their process on this machine has ended). A tuner whose trial limit is taken up by
+//! other workers' running trials waits for them rather than leaving: if one is lost, its
+//! slot is claimed again, so the study still ends with its budget of trials. A trial runs as an async function (the
 //! in-process backend) that reports through its [`TrialContext`]; it is dropped — which
 //! must cancel it cleanly — when the budget runs out or the run is interrupted, and is
 //! then recorded as stopped.
@@ -65,6 +71,8 @@ pub enum Event {
         /// What the scheduler decided.
         decision: Decision,
     },
+    /// Trials of workers that are gone were marked failed and lost (by this tuner).
+    Lost(Vec<u64>),
     /// A trial ended.
     Finished {
         /// Trial number.
@@ -138,8 +146,23 @@ pub struct Tuner {
     pub scheduler: Arc<dyn Scheduler>,
     /// Who is running (stored with each trial).
     pub worker: String,
-    /// How often a running trial's heartbeat is written.
+    /// How often a running trial's heartbeat is written (and others' are checked).
     pub heartbeat: Duration,
+    /// A running trial whose heartbeat is older than this is taken for lost (its worker
+    /// died or hangs) and marked so, whoever's it is. `None`: only the trials of this
+    /// machine's ended processes are. Every worker of a study should use one value, some
+    /// times [`Tuner::heartbeat`].
+    pub heartbeat_timeout: Option<Duration>,
+}
+
+/// What a claim gave the loop.
+enum Next {
+    /// A trial to run.
+    Trial(TrialRecord),
+    /// Nothing now, but other workers' running trials may yet be lost and free a slot.
+    Wait,
+    /// Nothing more to do.
+    Stop(StopReason),
 }
 
 /// A failed run of the loop.
@@ -181,13 +204,20 @@ impl Tuner {
             .await
     }
 
-    /// Claims the next trial, or says why there is none.
-    fn claim_next(&self, limits: &Limits) -> Result<Result<TrialRecord, StopReason>, TunerError> {
+    /// Claims the next trial, or says why there is none. `mine` are the trials this
+    /// loop runs.
+    fn claim_next(&self, limits: &Limits, mine: &[u64]) -> Result<Next, TunerError> {
         let mut n_trials = 0;
+        let mut others_running = 0;
         let claim = self
             .store
             .claim(&self.study, &self.worker, &mut |history| {
                 n_trials = history.trials.len();
+                others_running = history
+                    .trials
+                    .iter()
+                    .filter(|t| t.status == Status::Pending && !mine.contains(&t.id))
+                    .count();
                 if limits
                     .max_trials
                     .is_some_and(|m| history.trials.len() as u64 >= m)
@@ -200,12 +230,42 @@ impl Tuner {
                     .suggest(&self.study.spec.space, history, &mut rng)
             })?;
         Ok(match claim {
-            Claim::Trial(r) => Ok(r),
-            Claim::Exhausted if limits.max_trials.is_some_and(|m| n_trials as u64 >= m) => {
-                Err(StopReason::Trials)
+            Claim::Trial(r) => Next::Trial(r),
+            // Only a tuner that takes others' trials for lost can have a slot freed.
+            Claim::Exhausted if others_running > 0 && self.heartbeat_timeout.is_some() => {
+                Next::Wait
             }
-            Claim::Exhausted => Err(StopReason::Exhausted),
+            Claim::Exhausted if limits.max_trials.is_some_and(|m| n_trials as u64 >= m) => {
+                Next::Stop(StopReason::Trials)
+            }
+            Claim::Exhausted => Next::Stop(StopReason::Exhausted),
         })
+    }
+
+    /// Marks lost the running trials of workers that are gone: stale heartbeats, and
+    /// ended processes of this machine. Returns their numbers.
+    fn reap(&self) -> Result<Vec<u64>, StoreError> {
+        let mut lost = Vec::new();
+        if let Some(t) = self.heartbeat_timeout {
+            let reason = format!(
+                "lost: its worker sent no heartbeat for {:.1} s (noticed by {})",
+                t.as_secs_f64(),
+                self.worker
+            );
+            lost.extend(self.store.fail_stale(&self.study, t, &reason)?);
+        }
+        let mut gone: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+        for r in self.store.trials(&self.study)? {
+            if r.trial.status == Status::Pending && crate::worker::is_gone(&r.worker) {
+                gone.entry(r.worker).or_default().push(r.trial.id);
+            }
+        }
+        for (worker, trials) in gone {
+            let reason = format!("lost: its worker {worker} stopped while it ran");
+            lost.extend(self.store.fail_trials(&self.study, &trials, &reason)?);
+        }
+        lost.sort_unstable();
+        Ok(lost)
     }
 
     /// How a trial ended, from what its function returned (`Err(why)`: it was dropped
@@ -252,9 +312,12 @@ impl Tuner {
                 (Status::Stopped, Some(text.to_owned()))
             }
         };
-        self.store
-            .finish(&self.study, id, status, error.as_deref())?;
-        Ok((status, error))
+        match self.store.finish(&self.study, id, status, error.as_deref()) {
+            Ok(()) => Ok((status, error)),
+            // Another worker took it for lost meanwhile: its result is not ours to record.
+            Err(StoreError::NotRunning { .. }) => Ok((Status::Failed, Some(LOST.to_owned()))),
+            Err(e) => Err(e),
+        }
     }
 
     /// [`Tuner::run`] with up to `workers` trials at once. Each claim sees the running
@@ -288,10 +351,15 @@ impl Tuner {
         let mut running: Vec<Running<Fut>> = Vec::new();
         let mut ending: Option<StopReason> = None;
         let mut failures = 0;
+        let lost = self.reap()?;
+        if !lost.is_empty() {
+            on_event(&Event::Lost(lost));
+        }
         loop {
             while ending.is_none() && running.len() < workers.max(1) && !passed() {
-                match self.claim_next(limits)? {
-                    Ok(record) => {
+                let mine: Vec<u64> = running.iter().map(|r| r.ctx.trial).collect();
+                match self.claim_next(limits, &mine)? {
+                    Next::Trial(record) => {
                         on_event(&Event::Started(record.clone()));
                         let ctx = Arc::new(TrialContext {
                             store: Arc::clone(&self.store),
@@ -307,14 +375,18 @@ impl Tuner {
                         let fut = Box::pin(run_trial(Arc::clone(&ctx)));
                         running.push(Running { ctx, fut });
                     }
-                    Err(why) => ending = Some(why),
+                    // Claimed again after the next heartbeat, or when a trial ends.
+                    Next::Wait => break,
+                    Next::Stop(why) => ending = Some(why),
                 }
             }
             if running.is_empty() {
-                return Ok(match ending {
-                    Some(why) => why,
-                    None => StopReason::Budget,
-                });
+                if let Some(why) = ending {
+                    return Ok(why);
+                }
+                if passed() {
+                    return Ok(StopReason::Budget);
+                }
             }
             let wake = tokio::select! {
                 (i, r) = first_done(&mut running) => Wake::Done(i, r),
@@ -331,8 +403,27 @@ impl Tuner {
                     decision,
                 }),
                 Wake::Beat => {
-                    for r in &running {
-                        self.store.heartbeat(&self.study, r.ctx.trial)?;
+                    let mut i = 0;
+                    while i < running.len() {
+                        match self.store.heartbeat(&self.study, running[i].ctx.trial) {
+                            Ok(()) => i += 1,
+                            // Taken for lost by another worker: it is no longer ours.
+                            Err(StoreError::NotRunning { .. }) => {
+                                let done = running.swap_remove(i);
+                                drop(done.fut);
+                                Self::drain(&mut rx, &mut on_event);
+                                on_event(&Event::Finished {
+                                    trial: done.ctx.trial,
+                                    status: Status::Failed,
+                                    error: Some(LOST.to_owned()),
+                                });
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    let lost = self.reap()?;
+                    if !lost.is_empty() {
+                        on_event(&Event::Lost(lost));
                     }
                 }
                 Wake::Done(i, result) => {
@@ -340,15 +431,16 @@ impl Tuner {
                     drop(done.fut);
                     Self::drain(&mut rx, &mut on_event);
                     let (status, error) = self.settle(&done.ctx, Ok(result))?;
+                    let was_lost = error.as_deref() == Some(LOST);
                     on_event(&Event::Finished {
                         trial: done.ctx.trial,
                         status,
                         error,
                     });
-                    failures = if status == Status::Failed {
-                        failures + 1
-                    } else {
-                        0
+                    failures = match status {
+                        Status::Failed if was_lost => failures,
+                        Status::Failed => failures + 1,
+                        _ => 0,
                     };
                     if limits.max_failures_in_a_row.is_some_and(|m| failures >= m) {
                         ending = Some(StopReason::Failing);
@@ -388,6 +480,10 @@ impl Tuner {
         }
     }
 }
+
+/// Why a trial of ours ended without its result: another worker took it for lost.
+const LOST: &str =
+    "lost: another worker took it for lost (no heartbeat in time); its result is not recorded";
 
 /// A report as it travels from a trial to the loop.
 type ReportMsg = (u64, usize, f64, Decision);

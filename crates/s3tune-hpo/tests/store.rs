@@ -1,15 +1,16 @@
-//! The study store and the tuner loop, against a real SQLite file.
+//! The study store and the tuner loop, against a real SQLite file and a real PostgreSQL
+//! server (`S3TUNE_TEST_POSTGRES`, started by `scripts/test`; a database per test).
 //!
-//! `conformance` is what every `Store` must do; it runs here on SQLite.
+//! `conformance` and `concurrent_claims` are what every `Store` must do; they run on both.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use s3tune_hpo::{
-    Asha, Claim, Config, Domain, Event, Fifo, History, Limits, Mode, Objective, RandomSearcher,
-    Scale, SearchError, Searcher, Space, SqliteStore, Status, StopReason, Store, StoreError,
-    StudySpec, Suggestion, Tuner, Value, config_hash,
+    Asha, Claim, Config, Domain, Event, Fifo, History, Limits, Mode, Objective, PostgresStore,
+    RandomSearcher, Scale, SearchError, Searcher, Space, SqliteStore, Status, StopReason, Store,
+    StoreError, StudySpec, Suggestion, Tuner, Value, config_hash, testing::TempDatabase,
 };
 
 fn space() -> Space {
@@ -107,7 +108,7 @@ fn conformance(store: &dyn Store) {
         Err(StoreError::NoTrial { trial: 99, .. })
     ));
 
-    // Stale running trials are failed; fresh ones are left alone.
+    // Stale running trials are failed and lost; fresh ones are left alone.
     let t3 = claim(store, &a, "w1");
     assert!(
         store
@@ -121,9 +122,59 @@ fn conformance(store: &dyn Store) {
     );
     let t = &store.trials(&a).unwrap()[2];
     assert_eq!(
-        (t.trial.status, t.error.as_deref()),
-        (Status::Failed, Some("lost"))
+        (t.trial.status, t.error.as_deref(), t.lost),
+        (Status::Failed, Some("lost"), true)
     );
+    assert!(
+        !store.trials(&a).unwrap()[1].lost,
+        "a failed trial is not lost"
+    );
+    // A lost trial is out of the history (its configuration is free again), and its
+    // worker can no longer report to it, beat for it or finish it.
+    let history = store.history(&a).unwrap();
+    assert_eq!(
+        history.trials.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    for err in [
+        store.report(&a, t3, 1.0).unwrap_err(),
+        store.heartbeat(&a, t3).unwrap_err(),
+        store.finish(&a, t3, Status::Completed, None).unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, StoreError::NotRunning { trial, .. } if trial == t3),
+            "{err}"
+        );
+    }
+    assert!(matches!(
+        store.heartbeat(&a, 99),
+        Err(StoreError::NoTrial { trial: 99, .. })
+    ));
+    assert!(matches!(
+        store.finish(&a, 1, Status::Failed, Some("again")),
+        Err(StoreError::NotRunning { trial: 1, .. })
+    ));
+    // Numbers are never reused, and a trial known to be gone is lost only if running.
+    let t4 = claim(store, &a, "w2");
+    assert_eq!(t4, 4);
+    let mut seen_by_claim = 0;
+    store
+        .claim(&a, "w3", &mut |h| {
+            seen_by_claim = h.trials.len();
+            random(h)
+        })
+        .unwrap();
+    assert_eq!(seen_by_claim, 3, "the claim saw the lost trial");
+    store.heartbeat(&a, t4).unwrap();
+    assert_eq!(
+        store.fail_trials(&a, &[1, t4, 99], "gone").unwrap(),
+        vec![t4]
+    );
+    let trials = store.trials(&a).unwrap();
+    assert_eq!(trials[0].trial.status, Status::Completed);
+    assert_eq!(trials[3].error.as_deref(), Some("gone"));
+    store.report(&a, 5, 3.0).unwrap();
+    store.finish(&a, 5, Status::Completed, None).unwrap();
 
     // Notes: replaced by key, per study.
     store
@@ -151,45 +202,31 @@ fn conformance(store: &dyn Store) {
     assert_eq!(store.trials(&b).unwrap().len(), before);
 }
 
-#[test]
-fn sqlite_store_conforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("s.db")).unwrap();
-    conformance(&store);
-    // Everything is on disk: a second connection reads the same.
-    let again = SqliteStore::open(dir.path().join("s.db")).unwrap();
-    let a = again.study("a").unwrap().unwrap();
-    assert_eq!(again.trials(&a).unwrap().len(), 3);
-}
-
-#[test]
-fn concurrent_claims_from_two_processes_never_collide() {
-    // Two connections to one file, as two processes would have, claiming in parallel on
-    // a 24-point space: every point exactly once, then "exhausted" for both.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.db");
-    let study = SqliteStore::open(&path)
-        .unwrap()
-        .open_or_create(&spec("c"))
-        .unwrap();
-    let workers: Vec<_> = (0..2)
-        .map(|w| {
-            let path = path.clone();
-            let study = study.clone();
-            std::thread::spawn(move || {
-                let store = SqliteStore::open(&path).unwrap();
-                let mut mine = 0;
-                while let Claim::Trial(_) =
-                    store.claim(&study, &format!("w{w}"), &mut random).unwrap()
-                {
-                    mine += 1;
-                }
-                mine
+/// Four connections, as four processes would have, claiming in parallel on a 24-point
+/// space: every point exactly once, numbered 1 to 24, then "exhausted" for all.
+fn concurrent_claims(open: impl Fn() -> Box<dyn Store> + Sync) {
+    let study = open().open_or_create(&spec("c")).unwrap();
+    let counts: Vec<usize> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (open, study) = (&open, &study);
+                s.spawn(move || {
+                    let store = open();
+                    // Each opens the study as a joining worker does.
+                    assert_eq!(store.open_or_create(&spec("c")).unwrap().id, study.id);
+                    let mut mine = 0;
+                    while let Claim::Trial(_) =
+                        store.claim(study, &format!("w{w}"), &mut random).unwrap()
+                    {
+                        mine += 1;
+                    }
+                    mine
+                })
             })
-        })
-        .collect();
-    let counts: Vec<usize> = workers.into_iter().map(|h| h.join().unwrap()).collect();
-    let store = SqliteStore::open(&path).unwrap();
+            .collect();
+        workers.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let store = open();
     let trials = store.trials(&study).unwrap();
     let hashes: HashSet<u64> = trials
         .iter()
@@ -200,6 +237,51 @@ fn concurrent_claims_from_two_processes_never_collide() {
     assert_eq!(hashes.len(), 24, "a configuration was claimed twice");
     let numbers: Vec<u64> = trials.iter().map(|t| t.trial.id).collect();
     assert_eq!(numbers, (1..=24).collect::<Vec<_>>());
+}
+
+#[test]
+fn sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.db")).unwrap();
+    conformance(&store);
+    // Everything is on disk: a second connection reads the same.
+    let again = SqliteStore::open(dir.path().join("s.db")).unwrap();
+    let a = again.study("a").unwrap().unwrap();
+    assert_eq!(again.trials(&a).unwrap().len(), 5);
+}
+
+#[test]
+fn postgres_store_conforms() {
+    let db = TempDatabase::create();
+    let store = PostgresStore::connect(db.url()).unwrap();
+    conformance(&store);
+    // Everything is in the database: a second connection reads the same.
+    let again = PostgresStore::connect(db.url()).unwrap();
+    let a = again.study("a").unwrap().unwrap();
+    assert_eq!(again.trials(&a).unwrap().len(), 5);
+    // Messages name the database, never its password.
+    let password = db
+        .url()
+        .split('@')
+        .next()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap();
+    assert!(!again.location().contains(password), "{}", again.location());
+}
+
+#[test]
+fn concurrent_sqlite_claims_never_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    concurrent_claims(|| Box::new(SqliteStore::open(&path).unwrap()));
+}
+
+#[test]
+fn concurrent_postgres_claims_never_collide() {
+    let db = TempDatabase::create();
+    concurrent_claims(|| Box::new(PostgresStore::connect(db.url()).unwrap()));
 }
 
 #[test]
@@ -233,6 +315,7 @@ fn tuner(store: Arc<dyn Store>, name: &str, scheduler: Arc<dyn s3tune_hpo::Sched
         scheduler,
         worker: "test".into(),
         heartbeat: Duration::from_secs(1),
+        heartbeat_timeout: None,
     }
 }
 
@@ -522,7 +605,7 @@ async fn parallel_workers_run_at_once_and_never_share_a_configuration() {
                 most = most.max(now);
             }
             Event::Finished { .. } => now -= 1,
-            Event::Report { .. } => {}
+            Event::Report { .. } | Event::Lost(_) => {}
         }),
     )
     .await

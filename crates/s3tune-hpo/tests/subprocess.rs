@@ -69,6 +69,7 @@ fn tuner(
         scheduler,
         worker: "test".into(),
         heartbeat: Duration::from_secs(1),
+        heartbeat_timeout: None,
     };
     (store, tuner)
 }

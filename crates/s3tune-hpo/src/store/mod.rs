@@ -7,20 +7,34 @@
 //! the history, ask the searcher, and record the new trial as running, in one
 //! transaction, so two workers never claim the same configuration.
 //!
-//! [`SqliteStore`] is the embedded implementation; a shared PostgreSQL one implements the
-//! same [`Store`] trait.
+//! [`SqliteStore`] is the embedded implementation (one machine, any number of processes);
+//! [`PostgresStore`] is the shared one (a fleet of machines). Both pass one conformance
+//! suite.
+//!
+//! Workers may die at any time. A running trial carries its worker's heartbeat; a trial
+//! whose heartbeat is too old, or whose worker process on this machine is gone, is marked
+//! failed and *lost* by whichever worker notices ([`Store::fail_stale`],
+//! [`Store::fail_trials`]). A lost trial stays in the record, but not in the
+//! [`History`]: it says nothing about its configuration, so it does not count towards a
+//! study's trial budget and its configuration may be suggested again. Its worker, should
+//! it come back, can no longer report to it ([`StoreError::NotRunning`]).
 
+mod postgres;
+mod rows;
 mod sqlite;
 
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::history::{History, Objective, Status, Trial};
+
 use crate::searcher::{SearchError, Suggestion};
 use crate::space::{Space, SpaceError};
+pub(crate) use rows::{RawStudy, RawTrial};
 
 /// What defines a study; fixed when it is created.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +82,9 @@ pub struct TrialRecord {
     pub heartbeat: SystemTime,
     /// When it ended.
     pub finished: Option<SystemTime>,
+    /// Failed because its worker was lost (no heartbeat, or its process gone), not
+    /// because of its configuration: left out of the [`History`].
+    pub lost: bool,
 }
 
 /// What a claim gave.
@@ -110,6 +127,14 @@ pub enum StoreError {
     /// No such trial.
     #[error("study `{study}` has no trial {trial}")]
     NoTrial {
+        /// The study.
+        study: String,
+        /// The trial number.
+        trial: u64,
+    },
+    /// The trial is no longer running: it ended, or another worker marked it lost.
+    #[error("trial {trial} of study `{study}` is no longer running (it ended, or was marked lost)")]
+    NotRunning {
         /// The study.
         study: String,
         /// The trial number.
@@ -164,13 +189,16 @@ pub trait Store: Send + Sync {
         suggest: &mut dyn FnMut(&History) -> Result<Suggestion, SearchError>,
     ) -> Result<Claim, StoreError>;
 
-    /// Appends an intermediate result to a running trial (and refreshes its heartbeat).
+    /// Appends an intermediate result to a running trial (and refreshes its heartbeat);
+    /// [`StoreError::NotRunning`] when it is not running.
     fn report(&self, study: &Study, trial: u64, value: f64) -> Result<(), StoreError>;
 
-    /// Marks a running trial alive.
+    /// Marks a running trial alive; [`StoreError::NotRunning`] when it is not running
+    /// (e.g. another worker took it for lost: its worker should drop it).
     fn heartbeat(&self, study: &Study, trial: u64) -> Result<(), StoreError>;
 
-    /// Ends a trial: completed, failed (with the reason) or stopped.
+    /// Ends a running trial: completed, failed (with the reason) or stopped;
+    /// [`StoreError::NotRunning`] when it is not running.
     fn finish(
         &self,
         study: &Study,
@@ -179,13 +207,22 @@ pub trait Store: Send + Sync {
         error: Option<&str>,
     ) -> Result<(), StoreError>;
 
-    /// Marks failed every running trial whose heartbeat is older than `older_than`
-    /// (`Duration::ZERO`: every running trial, e.g. on resuming a single-process study
-    /// after a crash), with `reason`. Returns their numbers.
+    /// Marks failed and lost every running trial whose heartbeat is older than
+    /// `older_than` by the store's clock (`Duration::ZERO`: every running trial), with
+    /// `reason`. Returns their numbers.
     fn fail_stale(
         &self,
         study: &Study,
         older_than: Duration,
+        reason: &str,
+    ) -> Result<Vec<u64>, StoreError>;
+
+    /// Marks failed and lost those of `trials` that are still running (their worker is
+    /// known to be gone), with `reason`. Returns their numbers.
+    fn fail_trials(
+        &self,
+        study: &Study,
+        trials: &[u64],
         reason: &str,
     ) -> Result<Vec<u64>, StoreError>;
 
@@ -204,11 +241,9 @@ pub trait Store: Send + Sync {
         study: &Study,
     ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError>;
 
-    /// The history the searchers and schedulers decide from.
+    /// The history the searchers and schedulers decide from: every trial but the lost.
     fn history(&self, study: &Study) -> Result<History, StoreError> {
-        Ok(History {
-            trials: self.trials(study)?.into_iter().map(|r| r.trial).collect(),
-        })
+        Ok(rows::history_of(&self.trials(study)?))
     }
 }
 
@@ -247,6 +282,41 @@ impl StoredSpec {
             objective: serde_json::to_string(&spec.objective).expect("objectives serialize"),
         }
     }
+}
+
+/// Joining `existing` with `spec` is allowed only when both define the same space and
+/// objective: results are only comparable within one definition.
+pub(crate) fn check_same(existing: &Study, spec: &StudySpec) -> Result<(), StoreError> {
+    let (old, new) = (StoredSpec::of(&existing.spec), StoredSpec::of(spec));
+    for (what, same) in [
+        ("search space", old.space == new.space),
+        ("objective", old.objective == new.objective),
+    ] {
+        if !same {
+            return Err(StoreError::Mismatch {
+                name: spec.name.clone(),
+                what: what.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A study's notes from their stored text.
+pub(crate) fn parse_notes(
+    study: &Study,
+    rows: Vec<(String, String)>,
+) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError> {
+    rows.into_iter()
+        .map(|(k, v)| {
+            let parsed = serde_json::from_str(&v).map_err(|e| StoreError::Corrupt {
+                study: study.spec.name.clone(),
+                what: format!("note `{k}`"),
+                reason: e.to_string(),
+            })?;
+            Ok((k, parsed))
+        })
+        .collect()
 }
 
 /// Milliseconds since the Unix epoch (what the stores keep).

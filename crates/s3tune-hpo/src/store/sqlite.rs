@@ -3,7 +3,8 @@
 //! WAL lets `s3tune report` read while a tuner writes; claims take the write lock up
 //! front (`BEGIN IMMEDIATE`), so processes sharing the file claim one after another and
 //! each sees the others' running trials. A busy timeout makes them wait for the lock
-//! instead of failing.
+//! instead of failing. Heartbeats are stamped with this machine's clock, which every
+//! process sharing the file shares.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -11,17 +12,20 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::rows::{append_report, claimed, config_text, history_of, next_number, parse_reports};
 use super::{
-    Claim, Store, StoreError, StoredSpec, Study, StudySpec, TrialRecord, from_ms, parse_status,
-    status_name, to_ms,
+    Claim, RawStudy, RawTrial, Store, StoreError, StoredSpec, Study, StudySpec, TrialRecord,
+    check_same, from_ms, status_name, to_ms,
 };
-use crate::history::{History, Objective, Status, Trial};
+use crate::history::{History, Status};
 use crate::searcher::{SearchError, Suggestion};
-use crate::space::{Config, Space, config_hash};
 
-/// The schema; `user_version` tells its revision.
+/// The schema revision this code writes (`PRAGMA user_version`).
+const VERSION: i64 = 2;
+
+/// The schema of revision 2, for a new file.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS studies (
+CREATE TABLE studies (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
     space       TEXT NOT NULL,
@@ -32,7 +36,7 @@ CREATE TABLE IF NOT EXISTS studies (
     settings    TEXT NOT NULL,
     created_ms  INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS trials (
+CREATE TABLE trials (
     study        INTEGER NOT NULL REFERENCES studies(id),
     number       INTEGER NOT NULL,
     config       TEXT NOT NULL,
@@ -44,16 +48,19 @@ CREATE TABLE IF NOT EXISTS trials (
     started_ms   INTEGER NOT NULL,
     heartbeat_ms INTEGER NOT NULL,
     finished_ms  INTEGER,
+    lost         INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (study, number)
 );
-CREATE TABLE IF NOT EXISTS notes (
+CREATE TABLE notes (
     study  INTEGER NOT NULL REFERENCES studies(id),
     key    TEXT NOT NULL,
     value  TEXT NOT NULL,
     PRIMARY KEY (study, key)
 );
-PRAGMA user_version = 1;
 ";
+
+/// Revision 1 → 2: trials lost with their worker are told from failed ones.
+const MIGRATE_1_2: &str = "ALTER TABLE trials ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;";
 
 /// A study store in one SQLite file.
 #[derive(Debug)]
@@ -63,14 +70,15 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store at `path`; its folder must exist.
+    /// Opens (creating if needed) the store at `path`; its folder must exist. A file of
+    /// an older revision is migrated; one of a newer revision is refused.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let location = path.as_ref().display().to_string();
         let db = |e: rusqlite::Error| StoreError::Database {
             location: location.clone(),
             reason: e.to_string(),
         };
-        let conn = Connection::open(path.as_ref()).map_err(db)?;
+        let mut conn = Connection::open(path.as_ref()).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -78,17 +86,31 @@ impl SqliteStore {
                 location: location.clone(),
                 reason: format!("not a study store ({e})"),
             })?;
-        if version > 1 {
-            return Err(StoreError::Database {
-                location,
-                reason: format!("schema version {version} is newer than this s3tune knows (1)"),
-            });
+        if version > VERSION {
+            return Err(too_new(location, version));
         }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
+        if version < VERSION {
+            // Several processes may open a new file at once: one creates, the others see.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(db)?;
+            match version {
+                0 => tx.execute_batch(SCHEMA).map_err(db)?,
+                1 => tx.execute_batch(MIGRATE_1_2).map_err(db)?,
+                VERSION => {}
+                v => return Err(too_new(location, v)),
+            }
+            tx.pragma_update(None, "user_version", VERSION)
+                .map_err(db)?;
+            tx.commit().map_err(db)?;
+        }
         Ok(Self {
             path: location,
             conn: Mutex::new(conn),
@@ -108,6 +130,67 @@ impl SqliteStore {
         self.conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn records(&self, conn: &Connection, study: &Study) -> Result<Vec<TrialRecord>, StoreError> {
+        let raw = read_trials(conn, study).map_err(|e| self.db(e))?;
+        raw.into_iter().map(|t| t.parse(&study.spec.name)).collect()
+    }
+
+    /// An update of a running trial that touched no row: the trial ended, or never was.
+    fn not_updated(&self, conn: &Connection, study: &Study, trial: u64) -> StoreError {
+        let exists = conn
+            .query_row(
+                "SELECT 1 FROM trials WHERE study = ?1 AND number = ?2",
+                params![study.id, trial as i64],
+                |_| Ok(()),
+            )
+            .optional();
+        match exists {
+            Ok(Some(())) => StoreError::NotRunning {
+                study: study.spec.name.clone(),
+                trial,
+            },
+            Ok(None) => StoreError::NoTrial {
+                study: study.spec.name.clone(),
+                trial,
+            },
+            Err(e) => self.db(e),
+        }
+    }
+
+    /// Marks the running trials among `numbers` failed and lost.
+    fn lose(
+        &self,
+        tx: &Connection,
+        study: &Study,
+        numbers: &[u64],
+        reason: &str,
+    ) -> Result<Vec<u64>, StoreError> {
+        let now = to_ms(SystemTime::now());
+        let mut lost = Vec::new();
+        for &n in numbers {
+            let rows = tx
+                .execute(
+                    "UPDATE trials SET status = 'failed', lost = 1, error = ?1, finished_ms = ?2
+                     WHERE study = ?3 AND number = ?4 AND status = 'running'",
+                    params![reason, now, study.id, n as i64],
+                )
+                .map_err(|e| self.db(e))?;
+            if rows > 0 {
+                lost.push(n);
+            }
+        }
+        Ok(lost)
+    }
+}
+
+fn too_new(location: String, version: i64) -> StoreError {
+    StoreError::Database {
+        location,
+        reason: format!(
+            "schema version {version} is newer than this s3tune knows ({VERSION}); use a newer s3tune"
+        ),
     }
 }
 
@@ -133,94 +216,10 @@ fn read_study(conn: &Connection, name: &str) -> rusqlite::Result<Option<RawStudy
     .optional()
 }
 
-/// A study row before its JSON fields are parsed.
-struct RawStudy {
-    id: i64,
-    name: String,
-    space: String,
-    objective: String,
-    searcher: String,
-    scheduler: String,
-    seed: i64,
-    settings: String,
-    created_ms: i64,
-}
-
-impl RawStudy {
-    fn parse(self) -> Result<Study, StoreError> {
-        let corrupt = |what: &str, reason: String| StoreError::Corrupt {
-            study: self.name.clone(),
-            what: what.into(),
-            reason,
-        };
-        let space = Space::from_json(&self.space).map_err(|e| corrupt("space", e.to_string()))?;
-        let objective: Objective = serde_json::from_str(&self.objective)
-            .map_err(|e| corrupt("objective", e.to_string()))?;
-        let settings =
-            serde_json::from_str(&self.settings).map_err(|e| corrupt("settings", e.to_string()))?;
-        Ok(Study {
-            id: self.id,
-            spec: StudySpec {
-                name: self.name,
-                space,
-                objective,
-                searcher: self.searcher,
-                scheduler: self.scheduler,
-                seed: self.seed as u64,
-                settings,
-            },
-            created: from_ms(self.created_ms),
-        })
-    }
-}
-
-/// A trial row before its JSON fields are parsed.
-struct RawTrial {
-    number: i64,
-    config: String,
-    status: String,
-    reports: String,
-    error: Option<String>,
-    worker: String,
-    started_ms: i64,
-    heartbeat_ms: i64,
-    finished_ms: Option<i64>,
-}
-
-impl RawTrial {
-    fn parse(self, study: &str) -> Result<TrialRecord, StoreError> {
-        let corrupt = |what: &str, reason: String| StoreError::Corrupt {
-            study: study.to_owned(),
-            what: format!("trial {} {what}", self.number),
-            reason,
-        };
-        let config: Config =
-            serde_json::from_str(&self.config).map_err(|e| corrupt("config", e.to_string()))?;
-        let reports: Vec<Option<f64>> =
-            serde_json::from_str(&self.reports).map_err(|e| corrupt("reports", e.to_string()))?;
-        let status = parse_status(&self.status)
-            .ok_or_else(|| corrupt("status", format!("unknown status `{}`", self.status)))?;
-        Ok(TrialRecord {
-            trial: Trial {
-                id: self.number as u64,
-                config,
-                status,
-                // JSON has no NaN: a non-finite report is kept as null.
-                reports: reports.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
-            },
-            error: self.error,
-            worker: self.worker,
-            started: from_ms(self.started_ms),
-            heartbeat: from_ms(self.heartbeat_ms),
-            finished: self.finished_ms.map(from_ms),
-        })
-    }
-}
-
 fn read_trials(conn: &Connection, study: &Study) -> Result<Vec<RawTrial>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT number, config, status, reports, error, worker, started_ms, heartbeat_ms,
-                finished_ms
+                finished_ms, lost
          FROM trials WHERE study = ?1 ORDER BY number",
     )?;
     let rows = stmt.query_map([study.id], |r| {
@@ -234,30 +233,10 @@ fn read_trials(conn: &Connection, study: &Study) -> Result<Vec<RawTrial>, rusqli
             started_ms: r.get(6)?,
             heartbeat_ms: r.get(7)?,
             finished_ms: r.get(8)?,
+            lost: r.get(9)?,
         })
     })?;
     rows.collect()
-}
-
-/// An update that touched no row named a trial that does not exist.
-fn one_trial(rows: usize, study: &Study, trial: u64) -> Result<(), StoreError> {
-    if rows == 0 {
-        return Err(StoreError::NoTrial {
-            study: study.spec.name.clone(),
-            trial,
-        });
-    }
-    Ok(())
-}
-
-impl SqliteStore {
-    fn parse_trials(
-        &self,
-        study: &Study,
-        raw: Vec<RawTrial>,
-    ) -> Result<Vec<TrialRecord>, StoreError> {
-        raw.into_iter().map(|t| t.parse(&study.spec.name)).collect()
-    }
 }
 
 impl Store for SqliteStore {
@@ -270,23 +249,12 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db(e))?;
-        let stored = StoredSpec::of(spec);
         if let Some(raw) = read_study(&tx, &spec.name).map_err(|e| self.db(e))? {
             let study = raw.parse()?;
-            let existing = StoredSpec::of(&study.spec);
-            for (what, same) in [
-                ("search space", existing.space == stored.space),
-                ("objective", existing.objective == stored.objective),
-            ] {
-                if !same {
-                    return Err(StoreError::Mismatch {
-                        name: spec.name.clone(),
-                        what: what.into(),
-                    });
-                }
-            }
+            check_same(&study, spec)?;
             return Ok(study);
         }
+        let stored = StoredSpec::of(spec);
         let now = to_ms(SystemTime::now());
         tx.execute(
             "INSERT INTO studies (name, space, objective, searcher, scheduler, seed, settings,
@@ -334,8 +302,7 @@ impl Store for SqliteStore {
     }
 
     fn trials(&self, study: &Study) -> Result<Vec<TrialRecord>, StoreError> {
-        let raw = read_trials(&self.lock(), study).map_err(|e| self.db(e))?;
-        self.parse_trials(study, raw)
+        self.records(&self.lock(), study)
     }
 
     fn claim(
@@ -348,46 +315,24 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db(e))?;
-        let raw = read_trials(&tx, study).map_err(|e| self.db(e))?;
-        let records = self.parse_trials(study, raw)?;
-        let history = History {
-            trials: records.into_iter().map(|r| r.trial).collect(),
-        };
-        let config = match suggest(&history)? {
+        let records = self.records(&tx, study)?;
+        let config = match suggest(&history_of(&records))? {
             Suggestion::Config(c) => c,
             Suggestion::Exhausted => return Ok(Claim::Exhausted),
         };
         study.spec.space.encode(&config)?;
-        let number = history.trials.iter().map(|t| t.id).max().unwrap_or(0) + 1;
+        let number = next_number(&records);
+        let (text, hash) = config_text(&config);
         let now = SystemTime::now();
         tx.execute(
             "INSERT INTO trials (study, number, config, config_hash, status, reports, worker,
                                  started_ms, heartbeat_ms)
              VALUES (?1, ?2, ?3, ?4, 'running', '[]', ?5, ?6, ?6)",
-            params![
-                study.id,
-                number as i64,
-                serde_json::to_string(&config).expect("configurations serialize"),
-                format!("{:016x}", config_hash(&config)),
-                worker,
-                to_ms(now)
-            ],
+            params![study.id, number as i64, text, hash, worker, to_ms(now)],
         )
         .map_err(|e| self.db(e))?;
         tx.commit().map_err(|e| self.db(e))?;
-        Ok(Claim::Trial(TrialRecord {
-            trial: Trial {
-                id: number,
-                config,
-                status: Status::Pending,
-                reports: Vec::new(),
-            },
-            error: None,
-            worker: worker.to_owned(),
-            started: now,
-            heartbeat: now,
-            finished: None,
-        }))
+        Ok(Claim::Trial(claimed(number, config, worker, now)))
     }
 
     fn report(&self, study: &Study, trial: u64, value: f64) -> Result<(), StoreError> {
@@ -397,29 +342,25 @@ impl Store for SqliteStore {
             .map_err(|e| self.db(e))?;
         let reports: Option<String> = tx
             .query_row(
-                "SELECT reports FROM trials WHERE study = ?1 AND number = ?2",
+                "SELECT reports FROM trials
+                 WHERE study = ?1 AND number = ?2 AND status = 'running'",
                 params![study.id, trial as i64],
                 |r| r.get(0),
             )
             .optional()
             .map_err(|e| self.db(e))?;
         let Some(reports) = reports else {
-            return Err(StoreError::NoTrial {
-                study: study.spec.name.clone(),
-                trial,
-            });
+            return Err(self.not_updated(&tx, study, trial));
         };
-        let mut values: Vec<Option<f64>> =
-            serde_json::from_str(&reports).map_err(|e| StoreError::Corrupt {
-                study: study.spec.name.clone(),
-                what: format!("trial {trial} reports"),
-                reason: e.to_string(),
-            })?;
-        values.push(value.is_finite().then_some(value));
+        let values = parse_reports(&reports).map_err(|reason| StoreError::Corrupt {
+            study: study.spec.name.clone(),
+            what: format!("trial {trial} reports"),
+            reason,
+        })?;
         tx.execute(
             "UPDATE trials SET reports = ?1, heartbeat_ms = ?2 WHERE study = ?3 AND number = ?4",
             params![
-                serde_json::to_string(&values).expect("reports serialize"),
+                append_report(&values, value),
                 to_ms(SystemTime::now()),
                 study.id,
                 trial as i64
@@ -430,14 +371,18 @@ impl Store for SqliteStore {
     }
 
     fn heartbeat(&self, study: &Study, trial: u64) -> Result<(), StoreError> {
-        let n = self
-            .lock()
+        let conn = self.lock();
+        let n = conn
             .execute(
-                "UPDATE trials SET heartbeat_ms = ?1 WHERE study = ?2 AND number = ?3",
+                "UPDATE trials SET heartbeat_ms = ?1
+                 WHERE study = ?2 AND number = ?3 AND status = 'running'",
                 params![to_ms(SystemTime::now()), study.id, trial as i64],
             )
             .map_err(|e| self.db(e))?;
-        one_trial(n, study, trial)
+        if n == 0 {
+            return Err(self.not_updated(&conn, study, trial));
+        }
+        Ok(())
     }
 
     fn finish(
@@ -447,11 +392,11 @@ impl Store for SqliteStore {
         status: Status,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let n = self
-            .lock()
+        let conn = self.lock();
+        let n = conn
             .execute(
                 "UPDATE trials SET status = ?1, error = ?2, finished_ms = ?3, heartbeat_ms = ?3
-                 WHERE study = ?4 AND number = ?5",
+                 WHERE study = ?4 AND number = ?5 AND status = 'running'",
                 params![
                     status_name(status),
                     error,
@@ -461,7 +406,10 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(|e| self.db(e))?;
-        one_trial(n, study, trial)
+        if n == 0 {
+            return Err(self.not_updated(&conn, study, trial));
+        }
+        Ok(())
     }
 
     fn put_note(
@@ -492,16 +440,7 @@ impl Store for SqliteStore {
             .query_map([study.id], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(Iterator::collect)
             .map_err(|e| self.db(e))?;
-        rows.into_iter()
-            .map(|(k, v)| {
-                let parsed = serde_json::from_str(&v).map_err(|e| StoreError::Corrupt {
-                    study: study.spec.name.clone(),
-                    what: format!("note `{k}`"),
-                    reason: e.to_string(),
-                })?;
-                Ok((k, parsed))
-            })
-            .collect()
+        super::parse_notes(study, rows)
     }
 
     fn fail_stale(
@@ -514,34 +453,42 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db(e))?;
-        let now = SystemTime::now();
         let cutoff = to_ms(
-            now.checked_sub(older_than)
+            SystemTime::now()
+                .checked_sub(older_than)
                 .unwrap_or(SystemTime::UNIX_EPOCH),
         );
-        let mut numbers: Vec<u64> = Vec::new();
-        {
+        let numbers: Vec<u64> = {
             let mut stmt = tx
                 .prepare(
                     "SELECT number FROM trials
                      WHERE study = ?1 AND status = 'running' AND heartbeat_ms <= ?2",
                 )
                 .map_err(|e| self.db(e))?;
-            let rows = stmt
-                .query_map(params![study.id, cutoff], |r| r.get::<_, i64>(0))
+            stmt.query_map(params![study.id, cutoff], |r| r.get::<_, i64>(0))
                 .and_then(Iterator::collect::<Result<Vec<i64>, _>>)
-                .map_err(|e| self.db(e))?;
-            numbers.extend(rows.into_iter().map(|n| n as u64));
-        }
-        for n in &numbers {
-            tx.execute(
-                "UPDATE trials SET status = 'failed', error = ?1, finished_ms = ?2
-                 WHERE study = ?3 AND number = ?4",
-                params![reason, to_ms(now), study.id, *n as i64],
-            )
-            .map_err(|e| self.db(e))?;
-        }
+                .map_err(|e| self.db(e))?
+                .into_iter()
+                .map(|n| n as u64)
+                .collect()
+        };
+        let lost = self.lose(&tx, study, &numbers, reason)?;
         tx.commit().map_err(|e| self.db(e))?;
-        Ok(numbers)
+        Ok(lost)
+    }
+
+    fn fail_trials(
+        &self,
+        study: &Study,
+        trials: &[u64],
+        reason: &str,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.db(e))?;
+        let lost = self.lose(&tx, study, trials, reason)?;
+        tx.commit().map_err(|e| self.db(e))?;
+        Ok(lost)
     }
 }

@@ -196,6 +196,7 @@ impl Live {
                     bar.set_prefix(self.headline(&s));
                 }
             }
+            Event::Lost(trials) => self.display.line(&lost_line(trials)),
         }
     }
 
@@ -210,4 +211,16 @@ impl Live {
             bar.set_message("");
         }
     }
+}
+
+/// What a display says of trials found lost (their worker gone).
+pub fn lost_line(trials: &[u64]) -> String {
+    let list: Vec<String> = trials.iter().map(u64::to_string).collect();
+    format!(
+        "trial{} {} lost: {} worker is gone; {} configuration may be tried again",
+        if trials.len() == 1 { "" } else { "s" },
+        list.join(", "),
+        if trials.len() == 1 { "its" } else { "their" },
+        if trials.len() == 1 { "its" } else { "their" },
+    )
 }

@@ -358,6 +358,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         scheduler: scheduler(&args),
         worker: format!("s3tune-{}", std::process::id()),
         heartbeat: HEARTBEAT,
+        heartbeat_timeout: Some(HEARTBEAT * 6),
     };
     let limits = Limits {
         max_trials: args.trials,

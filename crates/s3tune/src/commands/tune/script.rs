@@ -152,6 +152,7 @@ pub async fn run(args: TuneArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         scheduler,
         worker: format!("s3tune-{}", std::process::id()),
         heartbeat: Duration::from_secs(5),
+        heartbeat_timeout: Some(Duration::from_secs(30)),
     };
     let limits = Limits {
         max_trials: args.trials,
@@ -197,6 +198,7 @@ pub async fn run(args: TuneArgs, stop: Stop) -> anyhow::Result<ExitCode> {
                     };
                     eprintln!("trial {trial:>3} {outcome}");
                 }
+                Event::Lost(trials) => eprintln!("{}", crate::commands::display::lost_line(trials)),
                 Event::Started(_) => {}
             },
         )
