@@ -2,7 +2,10 @@
 //! evaluations) and Hartmann6 (6-D, 60 evaluations), 20 seeds each, run sequentially.
 //! Prints the median and interquartile range of the simple regret (best found − global
 //! minimum) at half and full budget, and the median time of one BO suggestion at 10, 50,
-//! 100 and 200 observations. `--json`: one JSON object per line instead.
+//! 100 and 200 observations. `bo×4` is BO as four asynchronous workers see it: four
+//! trials always pending, the oldest finishing next, each suggestion made with the other
+//! three pending (the same evaluations, in the order a shared study would get them).
+//! `--json`: one JSON object per line instead.
 //!
 //! Run: `cargo run --release -p s3tune-hpo --example benchmark [-- --json]`
 //! (`BENCH_SEEDS=N` for fewer seeds.)
@@ -88,24 +91,34 @@ fn searcher(kind: &str, resolution: usize, seed: u64) -> Box<dyn Searcher> {
     }
 }
 
-/// Best value after each evaluation.
-fn run(p: &Problem, kind: &str, seed: u64) -> Vec<f64> {
+/// Best value after each evaluation, with `workers` trials pending at once (the oldest
+/// finishes first).
+fn run(p: &Problem, kind: &str, seed: u64, workers: usize) -> Vec<f64> {
     let space = Space::from_toml(p.space).unwrap();
     let s = searcher(kind, p.grid_resolution, seed);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut history = History::default();
     let mut best = Vec::new();
-    for i in 0..p.budget {
-        let Suggestion::Config(c) = s.suggest(&space, &history, &mut rng).unwrap() else {
+    let mut next = 0;
+    while best.len() < p.budget {
+        while next < p.budget && next - best.len() < workers {
+            let Suggestion::Config(c) = s.suggest(&space, &history, &mut rng).unwrap() else {
+                break;
+            };
+            history.trials.push(Trial {
+                id: next as u64,
+                config: c,
+                status: Status::Pending,
+                reports: vec![],
+            });
+            next += 1;
+        }
+        let Some(t) = history.trials.get_mut(best.len()) else {
             break;
         };
-        let v = (p.f)(&c);
-        history.trials.push(Trial {
-            id: i as u64,
-            config: c,
-            status: Status::Completed,
-            reports: vec![v],
-        });
+        let v = (p.f)(&t.config);
+        t.status = Status::Completed;
+        t.reports.push(v);
         best.push(best.last().map_or(v, |b: &f64| b.min(v)));
     }
     best
@@ -146,14 +159,14 @@ fn main() {
     if !json {
         println!("s3tune-hpo benchmark: simple regret over {seeds} seeds (median [25%, 75%])");
         println!(
-            "{:<10} {:<7} {:>6}  {:>30}  {:>30}",
+            "{:<10} {:<8} {:>6}  {:>30}  {:>30}",
             "problem", "searcher", "budget", "at half budget", "at full budget"
         );
     }
     for p in &problems {
-        for kind in ["random", "grid", "bo"] {
+        for (kind, workers) in [("random", 1), ("grid", 1), ("bo", 1), ("bo×4", 4)] {
             let t0 = Instant::now();
-            let runs: Vec<Vec<f64>> = (0..seeds).map(|s| run(p, kind, s)).collect();
+            let runs: Vec<Vec<f64>> = (0..seeds).map(|s| run(p, kind, s, workers)).collect();
             let at = |n: usize| -> Vec<f64> {
                 runs.iter()
                     .map(|r| r[(n - 1).min(r.len() - 1)] - p.minimum)
@@ -178,7 +191,7 @@ fn main() {
                     )
                 };
                 println!(
-                    "{:<10} {:<7} {:>6}  {:>30}  {:>30}   ({:.1} s)",
+                    "{:<10} {:<8} {:>6}  {:>30}  {:>30}   ({:.1} s)",
                     p.name,
                     kind,
                     p.budget,

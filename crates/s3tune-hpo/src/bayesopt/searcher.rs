@@ -9,8 +9,9 @@
 //!    trace (over 40 seeds, 22 Hartmann6 runs instead of 19 escaped its local minimum,
 //!    and Branin's median regret was a little lower);
 //! 2. otherwise fit the GP to the completed trials (losses log-transformed when all
-//!    positive, then standardized); pending trials enter the posterior as "constant
-//!    liars" at the worst value seen, so parallel workers spread out;
+//!    positive, then standardized); pending trials enter the posterior at the model's
+//!    own mean there ("kriging believer"), which removes their uncertainty but not
+//!    their promise, so parallel workers spread out and still close in on the best;
 //! 3. score a randomly shifted Halton set plus perturbations of the best points by log EI,
 //!    climb log EI by gradient ascent (projected L-BFGS, in length-scale units) from the
 //!    best of them and from the best points tried, and propose the best candidate not
@@ -164,7 +165,6 @@ impl Searcher for BoSearcher {
             .max(1e-9);
         let y: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
         let best = y.iter().copied().fold(f64::INFINITY, f64::min);
-        let worst = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let d = space.dims();
         let draws: Vec<Vec<f64>> = (0..self.fit_restarts)
             .map(|_| (0..d + 2).map(|_| rng.random_range(-3.0..1.0)).collect())
@@ -187,14 +187,18 @@ impl Searcher for BoSearcher {
         ) else {
             return RandomSearcher::default().suggest(space, history, rng);
         };
-        // Pending trials as constant liars at the worst value, with the fitted θ.
+        // Pending trials as "kriging believers": at the model's own mean, with the fitted
+        // θ. The mean stays, the variance there collapses, so parallel workers spread out
+        // without the region of the best point being painted bad (as a liar at the worst
+        // value does: 4 asynchronous workers then ended Hartmann6 at a median regret of
+        // 0.22 against 0.0029 with believers, and 0.35 with liars at the best value).
         let model = if pending.is_empty() {
             fitted
         } else {
             let mut all_x = xs.clone();
             all_x.extend(pending.iter().cloned());
             let mut all_y = y.clone();
-            all_y.extend(std::iter::repeat_n(worst, pending.len()));
+            all_y.extend(pending.iter().map(|x| fitted.predict(x).0));
             Gp::with_theta(all_x, &DVector::from_vec(all_y), fitted.theta().to_vec())
                 .unwrap_or(fitted)
         };
