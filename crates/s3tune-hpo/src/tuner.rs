@@ -356,6 +356,7 @@ impl Tuner {
             on_event(&Event::Lost(lost));
         }
         loop {
+            let mut waiting = false;
             while ending.is_none() && running.len() < workers.max(1) && !passed() {
                 let mine: Vec<u64> = running.iter().map(|r| r.ctx.trial).collect();
                 match self.claim_next(limits, &mine)? {
@@ -375,8 +376,11 @@ impl Tuner {
                         let fut = Box::pin(run_trial(Arc::clone(&ctx)));
                         running.push(Running { ctx, fut });
                     }
-                    // Claimed again after the next heartbeat, or when a trial ends.
-                    Next::Wait => break,
+                    // Claimed again shortly, or when a trial ends.
+                    Next::Wait => {
+                        waiting = true;
+                        break;
+                    }
                     Next::Stop(why) => ending = Some(why),
                 }
             }
@@ -392,6 +396,7 @@ impl Tuner {
                 (i, r) = first_done(&mut running) => Wake::Done(i, r),
                 Some(report) = rx.recv() => Wake::Report(report),
                 _ = beat.tick() => Wake::Beat,
+                () = tokio::time::sleep(self.heartbeat.min(WAIT_POLL)), if waiting => Wake::Poll,
                 () = &mut sleep => Wake::Stop(StopReason::Budget),
                 () = &mut interrupt => Wake::Stop(StopReason::Interrupted),
             };
@@ -402,6 +407,12 @@ impl Tuner {
                     value,
                     decision,
                 }),
+                Wake::Poll => {
+                    let lost = self.reap()?;
+                    if !lost.is_empty() {
+                        on_event(&Event::Lost(lost));
+                    }
+                }
                 Wake::Beat => {
                     let mut i = 0;
                     while i < running.len() {
@@ -481,6 +492,9 @@ impl Tuner {
     }
 }
 
+/// How often a tuner waiting on others' running trials looks again (at most).
+const WAIT_POLL: Duration = Duration::from_millis(200);
+
 /// Why a trial of ours ended without its result: another worker took it for lost.
 const LOST: &str =
     "lost: another worker took it for lost (no heartbeat in time); its result is not recorded";
@@ -499,6 +513,8 @@ enum Wake {
     Done(usize, Result<(), String>),
     Report(ReportMsg),
     Beat,
+    /// Time to look again whether others' trials have ended or been lost.
+    Poll,
     Stop(StopReason),
 }
 

@@ -658,3 +658,63 @@ async fn an_interrupt_stops_every_running_trial() {
         assert_eq!(r.error.as_deref(), Some("interrupted"));
     }
 }
+
+#[test]
+fn a_sqlite_store_of_the_first_revision_is_migrated_keeping_its_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    // A store as s3tune wrote it before trials could be lost.
+    let study = SqliteStore::open(dir.path().join("model.db"))
+        .unwrap()
+        .open_or_create(&spec("old"))
+        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE studies (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+             space TEXT NOT NULL, objective TEXT NOT NULL, searcher TEXT NOT NULL,
+             scheduler TEXT NOT NULL, seed INTEGER NOT NULL, settings TEXT NOT NULL,
+             created_ms INTEGER NOT NULL);
+         CREATE TABLE trials (study INTEGER NOT NULL REFERENCES studies(id),
+             number INTEGER NOT NULL, config TEXT NOT NULL, config_hash TEXT NOT NULL,
+             status TEXT NOT NULL, reports TEXT NOT NULL, error TEXT, worker TEXT NOT NULL,
+             started_ms INTEGER NOT NULL, heartbeat_ms INTEGER NOT NULL, finished_ms INTEGER,
+             PRIMARY KEY (study, number));
+         CREATE TABLE notes (study INTEGER NOT NULL REFERENCES studies(id), key TEXT NOT NULL,
+             value TEXT NOT NULL, PRIMARY KEY (study, key));
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO studies VALUES (1, 'old', ?1, ?2, 'random', 'fifo', 7, '{\"repeats\":3}', 0)",
+        [
+            study.spec.space.to_json().to_string(),
+            serde_json::to_string(&study.spec.objective).unwrap(),
+        ],
+    )
+    .unwrap();
+    conn.execute_batch(
+        "INSERT INTO trials VALUES (1, 1, '{\"x\":2,\"y\":4}', 'h', 'completed', '[1.5]', NULL,
+             's3tune-1', 0, 0, 0);
+         INSERT INTO trials VALUES (1, 2, '{\"x\":3,\"y\":1}', 'h', 'failed', '[]', 'boom',
+             's3tune-1', 0, 0, 0);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    let old = store.open_or_create(&spec("old")).unwrap();
+    let trials = store.trials(&old).unwrap();
+    assert_eq!(trials.len(), 2);
+    assert_eq!(trials[0].trial.reports, vec![1.5]);
+    assert_eq!(trials[1].error.as_deref(), Some("boom"));
+    assert!(
+        trials.iter().all(|t| !t.lost),
+        "old failures are not lost ones"
+    );
+    assert_eq!(claim(&store, &old, "w"), 3);
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}

@@ -41,8 +41,11 @@ const SCHEMA_LOCK: i64 = 0x7333_7475_6e65; // "s3tune"
 /// The server's clock, in milliseconds since the Unix epoch.
 const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
-/// How long connecting may take before it is given up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting to one address may take before it is given up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
+/// How long connecting and signing in may take in all (a server that accepts the
+/// connection and then says nothing).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(7);
 
 const SCHEMA_1: &str = "
 CREATE TABLE s3tune_studies (
@@ -118,10 +121,19 @@ fn describe(config: &Config) -> String {
 
 /// What went wrong, in one line (the server's own message when it sent one).
 fn reason(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
     }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text = format!("{text}: {c_text}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl PostgresStore {
@@ -387,7 +399,7 @@ fn spawn_connection(config: Config) -> Result<Client, String> {
                 // The connect timeout covers each address; this covers a server that
                 // accepts the connection and then says nothing.
                 let connect = config.connect(NoTls);
-                match tokio::time::timeout(CONNECT_TIMEOUT * 2, connect).await {
+                match tokio::time::timeout(STARTUP_TIMEOUT, connect).await {
                     Ok(Ok((client, connection))) => {
                         let _ = tx.send(Ok(client));
                         // Ends when the client is dropped (or the server goes away).
@@ -399,7 +411,7 @@ fn spawn_connection(config: Config) -> Result<Client, String> {
                     Err(_) => {
                         let _ = tx.send(Err(format!(
                             "the server did not answer within {} s",
-                            (CONNECT_TIMEOUT * 2).as_secs()
+                            STARTUP_TIMEOUT.as_secs()
                         )));
                     }
                 }
