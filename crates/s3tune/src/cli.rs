@@ -32,6 +32,66 @@ pub enum Command {
     Tune(TuneArgs),
     /// Render a study's summary, CSV, exports and plot from its storage.
     Report(ReportArgs),
+    /// Join a study in a shared storage and run its trials until its budget is spent
+    /// (start one on each machine, or several on one).
+    Worker(WorkerArgs),
+    /// Create a study for workers, without running trials.
+    #[command(subcommand)]
+    Study(StudyCommand),
+}
+
+/// `s3tune study`.
+#[derive(Debug, Subcommand)]
+pub enum StudyCommand {
+    /// Create (or update the budget of) a study with the arguments `tune` takes, and run
+    /// no trial: `s3tune worker` processes run them.
+    #[command(after_help = "Examples:\n  \
+        s3tune study create --study branin --storage postgres://s3tune@db:5432/studies \\\n      \
+            --command 'python3 examples/branin.py' --space branin.toml --metric value --trials 200\n  \
+        s3tune study create s3://data/big.bin --study big --trials 60 --storage postgres://s3tune@db/studies")]
+    Create(Box<TuneArgs>),
+}
+
+/// `s3tune worker`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    s3tune worker --storage postgres://s3tune@db.internal:5432/studies --study branin\n  \
+    PGPASSWORD=secret s3tune worker --storage postgres://s3tune@db/studies --study big --workers 2\n  \
+    s3tune worker --storage sqlite:s3tune-results/nightly/study.db --study nightly")]
+pub struct WorkerArgs {
+    /// Where the study is: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (the password may
+    /// come from PGPASSWORD), or sqlite:PATH for workers on one machine.
+    #[arg(long, value_name = "URL")]
+    pub storage: String,
+    /// The study to join (made by `s3tune tune --storage URL` or `s3tune study create`).
+    #[arg(long, value_name = "NAME")]
+    pub study: String,
+    /// Trials this worker runs at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+    /// This worker's name in the study [default: HOST:PID:BOOT, which lets workers on the
+    /// same machine see at once that it is gone; with a name, only its heartbeat tells].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Stop claiming trials after this long, e.g. 1h (the study's own budget holds too).
+    #[arg(long, value_name = "DURATION")]
+    pub budget: Option<String>,
+    /// A running trial whose heartbeat is older than this is taken for lost and may be
+    /// run again [default: the study's, else 30s].
+    #[arg(long, value_name = "DURATION")]
+    pub heartbeat_timeout: Option<String>,
+    /// Folder for the trials' files (script output, the boto3 script) [default:
+    /// s3tune-results/STUDY].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where a download study's copies are written (each is checked, then deleted).
+    #[arg(long, value_name = "DIR")]
+    pub dest_dir: Option<PathBuf>,
+    /// The Python that runs boto3, for a study with --client boto3.
+    #[arg(long, default_value = "python3", value_name = "PATH")]
+    pub python: String,
+    #[command(flatten)]
+    pub s3: ConnectArgs,
 }
 
 /// Which searcher proposes configurations.
@@ -97,9 +157,14 @@ pub struct TuneArgs {
     /// The study's name (default: tune-DATE-TIME); an existing study is resumed.
     #[arg(long, value_name = "NAME")]
     pub study: Option<String>,
-    /// Where the study is stored: sqlite:PATH (default: study.db in the output folder).
+    /// Where the study is stored: sqlite:PATH (default: study.db in the output folder),
+    /// or postgres://USER[:PASSWORD]@HOST[:PORT]/DB to share it with `s3tune worker`s.
     #[arg(long, value_name = "URL")]
     pub storage: Option<String>,
+    /// A running trial whose heartbeat is older than this is taken for lost (its worker
+    /// died) and may be run again; the study's workers use it too [default: 30s].
+    #[arg(long, value_name = "DURATION")]
+    pub heartbeat_timeout: Option<String>,
     /// Output folder (default: s3tune-results/STUDY).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -182,7 +247,8 @@ pub enum ModeName {
 pub struct ReportArgs {
     /// The study's name.
     pub study: String,
-    /// Where the study is stored (default: s3tune-results/STUDY/study.db).
+    /// Where the study is stored: sqlite:PATH or postgres://… (default:
+    /// s3tune-results/STUDY/study.db).
     #[arg(long, value_name = "URL")]
     pub storage: Option<String>,
     /// Output folder (default: s3tune-results/STUDY).

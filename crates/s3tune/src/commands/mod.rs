@@ -8,10 +8,11 @@ mod serve;
 mod storage;
 mod transfer;
 mod tune;
+mod worker;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, StudyCommand};
 
 /// Runs the chosen subcommand. Only this function builds a tokio runtime.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -22,8 +23,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Get(args) => runtime.block_on(transfer::get(args)),
         Command::Put(args) => runtime.block_on(transfer::put(args)),
-        Command::Tune(args) => runtime.block_on(tune::run(args)),
+        Command::Tune(args) => runtime.block_on(tune::run(args, false)),
         Command::Report(args) => report::run(args),
+        Command::Worker(args) => runtime.block_on(worker::run(args)),
+        Command::Study(StudyCommand::Create(args)) => runtime.block_on(tune::run(*args, true)),
     }
 }
 

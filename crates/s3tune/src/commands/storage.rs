@@ -1,38 +1,69 @@
-//! `--storage URL`: where studies live.
+//! `--storage URL`: where studies live. `sqlite:PATH` (the default, `study.db` in the
+//! output folder) for one machine; `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` for
+//! workers on many machines (the password may also come from `PGPASSWORD`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use s3tune_hpo::{SqliteStore, Store};
+use s3tune_hpo::{PostgresStore, SqliteStore, Store};
 
-/// Opens `url` (`sqlite:PATH`), or `study.db` in `out` when none is given.
-pub fn open(url: Option<&str>, out: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    let path = path(url, out)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    Ok(Arc::new(SqliteStore::open(&path)?))
+/// A storage URL, checked without touching anything.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (the URL as given).
+    Postgres(String),
 }
 
-/// The database file `url` names, checked without touching anything.
-pub fn path(url: Option<&str>, out: &Path) -> anyhow::Result<PathBuf> {
+impl Location {
+    /// What to write after `--storage` to reach this store again (no password).
+    pub fn flag(&self, store: &dyn Store) -> String {
+        match self {
+            Location::Sqlite(p) => format!("sqlite:{}", p.display()),
+            Location::Postgres(_) => store.location(),
+        }
+    }
+}
+
+/// Opens `url`, or `study.db` in `out` when none is given.
+pub fn open(url: Option<&str>, out: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    open_at(&parse(url, out)?)
+}
+
+/// Opens the store at `location`.
+pub fn open_at(location: &Location) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match location {
+        Location::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            Arc::new(SqliteStore::open(path)?)
+        }
+        Location::Postgres(url) => Arc::new(PostgresStore::connect(url)?),
+    })
+}
+
+/// Where `url` points.
+pub fn parse(url: Option<&str>, out: &Path) -> anyhow::Result<Location> {
     Ok(match url {
-        None => out.join("study.db"),
+        None => Location::Sqlite(out.join("study.db")),
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            Location::Postgres(u.to_owned())
+        }
         Some(u) => {
             let Some(path) = u
                 .strip_prefix("sqlite://")
                 .or_else(|| u.strip_prefix("sqlite:"))
             else {
-                if u.starts_with("postgres://") || u.starts_with("postgresql://") {
-                    bail!("--storage {u}: PostgreSQL storage is not built yet; use sqlite:PATH");
-                }
-                bail!("--storage `{u}`: write sqlite:PATH");
+                bail!("--storage `{u}`: write sqlite:PATH or postgres://USER@HOST:PORT/DB");
             };
             if path.is_empty() {
                 bail!("--storage `{u}`: the path is empty; write sqlite:PATH");
             }
-            path.into()
+            Location::Sqlite(path.into())
         }
     })
 }

@@ -17,6 +17,12 @@ pub struct CommandSettings {
     pub kind: String,
     /// The command as the user wrote it.
     pub command: String,
+    /// With ASHA: the most reports a trial makes.
+    #[serde(default)]
+    pub max_steps: Option<usize>,
+    /// A trial running longer is killed and failed (seconds).
+    #[serde(default)]
+    pub trial_timeout_secs: Option<f64>,
 }
 
 /// A script study's trials, ready to report.
@@ -118,7 +124,7 @@ impl CommandSummary {
         let mut header: Vec<String> = vec!["trial".into(), "status".into()];
         header.extend(params.iter().map(|p| (*p).to_owned()));
         header.extend((1..=steps).map(|s| format!("{metric}_{s}")));
-        header.extend(["value", "start", "end", "error"].map(str::to_owned));
+        header.extend(["value", "start", "end", "error", "worker"].map(str::to_owned));
         w.write_record(&header)?;
         for r in &self.rows {
             let mut rec = vec![r.trial.id.to_string(), status_name(r.trial.status).into()];
@@ -139,6 +145,7 @@ impl CommandSummary {
             rec.push(rfc3339(r.started));
             rec.push(r.finished.map_or(String::new(), rfc3339));
             rec.push(r.error.clone().unwrap_or_default());
+            rec.push(r.worker.clone());
             w.write_record(&rec)?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)

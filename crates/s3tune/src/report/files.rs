@@ -187,7 +187,7 @@ fn trials_csv(s: &Summary) -> anyhow::Result<String> {
     header.extend(knobs.iter().map(|k| (*k).to_owned()));
     header.extend((1..=repeats).map(|r| format!("repeat_{r}_seconds")));
     header.extend(
-        ["mean_seconds", "mbps", "start", "end", "error"]
+        ["mean_seconds", "mbps", "start", "end", "error", "worker"]
             .iter()
             .map(|h| (*h).to_owned()),
     );
@@ -218,6 +218,7 @@ fn trials_csv(s: &Summary) -> anyhow::Result<String> {
         rec.push(rfc3339(r.record.started));
         rec.push(r.record.finished.map_or(String::new(), rfc3339));
         rec.push(r.record.error.clone().unwrap_or_default());
+        rec.push(r.record.worker.clone());
         w.write_record(&rec)?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)

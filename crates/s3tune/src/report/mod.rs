@@ -33,6 +33,10 @@ pub struct Settings {
     pub baseline: Option<Config>,
     /// The emulated network, when the target is the embedded emulator.
     pub emulated: Option<EmulatedNetwork>,
+    /// The embedded emulator's `--network` (a name or a file), so that workers joining
+    /// the study start the same one.
+    #[serde(default)]
+    pub network: Option<String>,
 }
 
 /// The embedded emulator's network, as the study ran against it.

@@ -8,31 +8,41 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use s3tune_hpo::{
-    Asha, BoSearcher, Fifo, GridSearcher, Limits, Mode, Objective, RandomSearcher, Scheduler,
-    Searcher, Status, StopReason, StudySpec, Tuner,
-};
+use s3tune_hpo::{Limits, Mode, Objective, Status, StopReason, Store, Study, StudySpec, Tuner};
 
+pub mod plan;
 mod race;
 mod runner;
-mod script;
+pub mod script;
 
-use race::{Stop, race};
+pub use race::Stop;
+use race::race;
 use runner::{Boto3, Boto3Target, Runner};
 
 use super::display::Display;
 use super::s3url::S3Url;
 use super::storage;
-use crate::cli::{ClientName, SchedulerName, SearcherName, TuneArgs};
+use crate::cli::{ClientName, ConnectArgs, SchedulerName, TuneArgs};
 use crate::experiment::{Experiment, ProgressSlot, Target, emulated, knobs};
 use crate::report::{EmulatedNetwork, Race, Settings, Summary};
+use plan::StudyBudget;
 
 /// The default time for trials: with the race and set-up, the main job takes about two
 /// minutes.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(90);
 
-/// How often a running trial's heartbeat is written.
-const HEARTBEAT: Duration = Duration::from_secs(5);
+/// `--heartbeat-timeout`, or the default.
+pub(super) fn heartbeat_timeout(text: Option<&str>) -> anyhow::Result<Duration> {
+    let Some(text) = text else {
+        return Ok(plan::HEARTBEAT_TIMEOUT);
+    };
+    let d = humantime::parse_duration(text)
+        .map_err(|e| anyhow!("--heartbeat-timeout `{text}`: {e} (write e.g. 30s, 2m)"))?;
+    if d < Duration::from_millis(300) {
+        bail!("--heartbeat-timeout {text}: at least 300ms, or live workers are taken for lost");
+    }
+    Ok(d)
+}
 
 pub(super) fn budget(args: &TuneArgs) -> anyhow::Result<Option<Duration>> {
     match &args.budget {
@@ -69,44 +79,13 @@ pub(super) fn study_name(args: &TuneArgs) -> anyhow::Result<String> {
     Ok(name)
 }
 
-fn searcher(args: &TuneArgs, baseline: Option<&s3tune_hpo::Config>) -> Arc<dyn Searcher> {
-    let points: Vec<_> = baseline.cloned().into_iter().collect();
-    match args.searcher {
-        SearcherName::Bo => {
-            let mut s = BoSearcher::new(objective());
-            s.points_to_evaluate = points;
-            // Downloads are expensive and the default space has 4 dimensions: the model
-            // takes over after the baseline and 4 random points (the library's default
-            // of 10 suits cheap benchmark functions).
-            s.initial_points = 5;
-            Arc::new(s)
-        }
-        SearcherName::Random => Arc::new(RandomSearcher {
-            points_to_evaluate: points,
-        }),
-        SearcherName::Grid => Arc::new(GridSearcher {
-            resolution: 5,
-            seed: args.seed,
-            points_to_evaluate: points,
-        }),
-    }
-}
-
-fn scheduler(args: &TuneArgs) -> Arc<dyn Scheduler> {
-    match (args.scheduler.unwrap_or(SchedulerName::Asha), args.repeats) {
-        // Rungs at 1, 3, 9… downloads below `repeats`; η = 3.
-        (SchedulerName::Asha, r) if r >= 2 => Arc::new(Asha::new(1, r, 3.0).expect("valid rungs")),
-        _ => Arc::new(Fifo),
-    }
-}
-
 /// The AWS settings a boto3 subprocess needs to reach the same bucket as we do.
-fn aws_env(args: &TuneArgs) -> Vec<(String, String)> {
+fn aws_env(s3: &ConnectArgs) -> Vec<(String, String)> {
     let mut env = Vec::new();
-    if let Some(r) = &args.s3.region {
+    if let Some(r) = &s3.region {
         env.push(("AWS_DEFAULT_REGION".to_owned(), r.clone()));
     }
-    if let Some(p) = &args.s3.profile {
+    if let Some(p) = &s3.profile {
         env.push(("AWS_PROFILE".to_owned(), p.clone()));
     }
     env
@@ -120,8 +99,8 @@ fn objective() -> Objective {
 }
 
 /// The destination folder: it must exist and be a folder.
-fn dest_dir(args: &TuneArgs) -> anyhow::Result<PathBuf> {
-    let dir = args.dest_dir.clone().unwrap_or_else(std::env::temp_dir);
+pub(super) fn dest_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
     if !dir.is_dir() {
         bail!(
             "--dest-dir {}: not an existing folder; create it or choose another",
@@ -131,11 +110,13 @@ fn dest_dir(args: &TuneArgs) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
+/// `tune`, or `study create` when `create_only` (the study and its budget are written,
+/// no trial is run).
+pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> {
     // From here on Ctrl-C is ours: it stops the run cleanly, never half-way.
     let stop = Stop::new();
     if args.script.command.is_some() {
-        return script::run(args, stop).await;
+        return script::run(args, stop, create_only).await;
     }
     for (set, flag) in [
         (args.script.metric.is_some(), "--metric"),
@@ -155,6 +136,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         bail!("--trials must be at least 1");
     }
     let budget = budget(&args)?;
+    let beat_timeout = heartbeat_timeout(args.heartbeat_timeout.as_deref())?;
     if args.client == ClientName::Boto3 {
         runner::probe(&args.python)?;
     }
@@ -169,8 +151,8 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("s3tune-results").join(&name));
-    let dest = dest_dir(&args)?;
-    storage::path(args.storage.as_deref(), &out)?;
+    let dest = dest_dir(args.dest_dir.as_deref())?;
+    let location = storage::parse(args.storage.as_deref(), &out)?;
     if args.target.is_some() && (args.network != "s3-scaled" || args.object_size.is_some()) {
         bail!(
             "--network and --object-size shape the embedded emulator; they do not apply to an s3:// target"
@@ -201,6 +183,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
             if size == 0 {
                 bail!("--object-size must be more than 0 bytes");
             }
+            // Created, a study of the emulator needs none running: its workers start theirs.
             let e = emulated::start(profile, size).await?;
             let network = EmulatedNetwork {
                 description,
@@ -211,8 +194,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let store = storage::open(args.storage.as_deref(), &out)?;
+    let store = storage::open_at(&location)?;
     let settings = Settings {
         target: target.url(),
         object_bytes: target.size,
@@ -224,6 +206,7 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
         .into(),
         baseline: baseline.clone(),
         emulated: emulated.clone(),
+        network: target_url.is_none().then(|| args.network.clone()),
     };
     let spec = StudySpec {
         name: name.clone(),
@@ -252,10 +235,21 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
             crate::report::client_label(&settings.client)
         );
     }
-    let lost = store.fail_stale(&study, Duration::ZERO, "the tuner stopped while it ran")?;
-    if !lost.is_empty() {
-        tracing::warn!(trials = ?lost, "trials left running by an earlier run are marked failed");
+    if study.spec.searcher != spec.searcher || study.spec.scheduler != spec.scheduler {
+        tracing::warn!(
+            "study `{name}` keeps its searcher `{}` and scheduler `{}`",
+            study.spec.searcher,
+            study.spec.scheduler
+        );
     }
+    StudyBudget::new(args.trials, budget, beat_timeout).save(store.as_ref(), &study)?;
+    let again = location.flag(store.as_ref());
+    if create_only {
+        println!("study {name} created in {}", store.location());
+        println!("start workers with: s3tune worker --storage {again} --study {name}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
 
     let display = Display::new();
     if let Some(e) = &emulated {
@@ -314,70 +308,35 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
     ));
 
     let slot = ProgressSlot::default();
-    // The best full trial so far (of earlier runs too): runs slower than a few times it
-    // are cut off.
-    let best_so_far = store
-        .trials(&study)?
-        .iter()
-        .filter(|t| t.trial.status == Status::Completed)
-        .filter_map(|t| t.trial.value())
-        .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))));
-    let experiment = Experiment {
-        target: Arc::new(target.clone()),
-        repeats: args.repeats,
-        dest_dir: dest.clone(),
-        slot: slot.clone(),
-        best: Arc::new(std::sync::Mutex::new(best_so_far)),
-    };
-    let runner = Arc::new(match args.client {
-        ClientName::S3tune => Runner::Engine(experiment),
-        ClientName::Boto3 => {
-            let (endpoint, env) = match &server {
-                Some(s) => (Some(s.endpoint()), s.client_env()),
-                None => (args.s3.endpoint_url.clone(), aws_env(&args)),
-            };
-            Runner::Boto3(Boto3::new(
-                &args.python,
-                &study.spec.space,
-                Boto3Target {
-                    endpoint,
-                    bucket: &target.bucket,
-                    key: &target.key,
-                    env,
-                },
-                args.repeats,
-                &dest,
-                &out,
-            )?)
-        }
-    });
-    let tuner = Tuner {
-        store: Arc::clone(&store),
-        study: study.clone(),
-        searcher: searcher(&args, baseline.as_ref()),
-        scheduler: scheduler(&args),
-        worker: format!("s3tune-{}", std::process::id()),
-        heartbeat: HEARTBEAT,
-        heartbeat_timeout: Some(HEARTBEAT * 6),
-    };
+    let runner = Arc::new(make_runner(
+        store.as_ref(),
+        &study,
+        &stored,
+        &target,
+        server.as_ref(),
+        &args.s3,
+        &args.python,
+        &dest,
+        &out,
+        &slot,
+    )?);
     let limits = Limits {
         max_trials: args.trials,
         budget,
         max_failures_in_a_row: Some(3),
     };
-    let live = display.start(baseline.clone(), target.size, slot.clone());
-    let why = tuner
-        .run(
-            &limits,
-            |ctx| {
-                let runner = Arc::clone(&runner);
-                async move { runner.trial(ctx).await }
-            },
-            stop.wait(),
-            |event| live.event(event),
-        )
-        .await?;
-    live.finish();
+    let why = download_trials(
+        &store,
+        &study,
+        &s3tune_hpo::worker::this_process(),
+        &runner,
+        &slot,
+        &limits,
+        beat_timeout,
+        &stop,
+        &display,
+    )
+    .await?;
 
     let mut code = ExitCode::SUCCESS;
     match why {
@@ -446,12 +405,115 @@ pub async fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
     }
     if code != ExitCode::SUCCESS {
         eprintln!(
-            "s3tune: interrupted; the study is saved — resume with: s3tune tune{} --study {name} --storage sqlite:{}",
+            "s3tune: interrupted; the study is saved — resume with: s3tune tune{} --study {name} --storage {again}",
             args.target
                 .as_deref()
                 .map_or(String::new(), |t| format!(" {t}")),
-            store.location()
         );
     }
     Ok(code)
+}
+
+/// Who downloads in a trial of `study`, as its settings say: s3tune's engine, or boto3.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn make_runner(
+    store: &dyn Store,
+    study: &Study,
+    settings: &Settings,
+    target: &Target,
+    server: Option<&emulated::Emulated>,
+    s3: &ConnectArgs,
+    python: &str,
+    dest: &Path,
+    out: &Path,
+    slot: &ProgressSlot,
+) -> anyhow::Result<Runner> {
+    // The best full trial so far (of earlier runs too): runs slower than a few times it
+    // are cut off.
+    let best_so_far = store
+        .trials(study)?
+        .iter()
+        .filter(|t| t.trial.status == Status::Completed)
+        .filter_map(|t| t.trial.value())
+        .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))));
+    Ok(match settings.client.as_str() {
+        "boto3" => {
+            let (endpoint, env) = match server {
+                Some(s) => (Some(s.endpoint()), s.client_env()),
+                None => (s3.endpoint_url.clone(), aws_env(s3)),
+            };
+            Runner::Boto3(Boto3::new(
+                python,
+                &study.spec.space,
+                Boto3Target {
+                    endpoint,
+                    bucket: &target.bucket,
+                    key: &target.key,
+                    env,
+                },
+                settings.repeats,
+                dest,
+                out,
+            )?)
+        }
+        _ => Runner::Engine(Experiment {
+            target: Arc::new(target.clone()),
+            repeats: settings.repeats,
+            dest_dir: dest.to_path_buf(),
+            slot: slot.clone(),
+            best: Arc::new(std::sync::Mutex::new(best_so_far)),
+        }),
+    })
+}
+
+/// Runs trials of a download study from this process until `limits` or `stop`, with the
+/// live display; `tune` and `worker` share it.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn download_trials(
+    store: &Arc<dyn Store>,
+    study: &Study,
+    worker: &str,
+    runner: &Arc<Runner>,
+    slot: &ProgressSlot,
+    limits: &Limits,
+    heartbeat_timeout: Duration,
+    stop: &Stop,
+    display: &Display,
+) -> anyhow::Result<StopReason> {
+    let settings: Settings = serde_json::from_value(study.spec.settings.clone())
+        .with_context(|| format!("study `{}` is not a download study", study.spec.name))?;
+    let tuner = Tuner {
+        store: Arc::clone(store),
+        study: study.clone(),
+        // Downloads are expensive and the default space has 4 dimensions: the model takes
+        // over after the baseline and 4 random points (the library's default of 10 suits
+        // cheap benchmark functions).
+        searcher: plan::searcher(
+            study,
+            settings.baseline.clone().into_iter().collect(),
+            Some(5),
+        )?,
+        scheduler: plan::scheduler(study, Some(settings.repeats))?,
+        worker: worker.to_owned(),
+        heartbeat: plan::heartbeat_every(heartbeat_timeout),
+        heartbeat_timeout: Some(heartbeat_timeout),
+    };
+    let live = display.start(
+        settings.baseline.clone(),
+        settings.object_bytes,
+        slot.clone(),
+    );
+    let why = tuner
+        .run(
+            limits,
+            |ctx| {
+                let runner = Arc::clone(runner);
+                async move { runner.trial(ctx).await }
+            },
+            stop.wait(),
+            |event| live.event(event),
+        )
+        .await?;
+    live.finish();
+    Ok(why)
 }

@@ -1,7 +1,8 @@
 //! `s3tune tune --command …`: tuning any script that speaks Syne Tune's entry-point
-//! protocol, with the same searchers, store, resume and reports as a download.
+//! protocol, with the same searchers, store, resume and reports as a download. The
+//! trials are run by [`work`], which `s3tune worker` shares.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,13 +10,13 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use s3tune_hpo::backend::SubprocessBackend;
 use s3tune_hpo::{
-    Asha, BoSearcher, Event, Fifo, GridSearcher, Limits, Mode, Objective, RandomSearcher,
-    Scheduler, Searcher, Space, Status, StopReason, StudySpec, Tuner,
+    Event, Limits, Mode, Objective, Space, Status, StopReason, Store, Study, StudySpec, Tuner,
 };
 
+use super::plan::{self, StudyBudget};
 use super::race::Stop;
-use super::{budget, study_name};
-use crate::cli::{ModeName, SchedulerName, SearcherName, TuneArgs};
+use super::{budget, heartbeat_timeout, study_name};
+use crate::cli::{ModeName, SchedulerName, TuneArgs};
 use crate::commands::storage;
 use crate::report::command::CommandSettings;
 
@@ -32,31 +33,8 @@ fn space(path: Option<&Path>) -> anyhow::Result<Space> {
     parsed.with_context(|| format!("--space {}", path.display()))
 }
 
-fn searcher(name: SearcherName, objective: &Objective, seed: u64) -> Arc<dyn Searcher> {
-    match name {
-        SearcherName::Bo => Arc::new(BoSearcher::new(objective.clone())),
-        SearcherName::Random => Arc::new(RandomSearcher::default()),
-        SearcherName::Grid => Arc::new(GridSearcher {
-            resolution: 5,
-            seed,
-            points_to_evaluate: Vec::new(),
-        }),
-    }
-}
-
-fn scheduler(args: &TuneArgs) -> anyhow::Result<Arc<dyn Scheduler>> {
-    Ok(match (args.scheduler, args.script.max_steps) {
-        (Some(SchedulerName::Asha), Some(max)) => {
-            Arc::new(Asha::new(1, max, 3.0).map_err(|e| anyhow!("--max-steps {max}: {e}"))?)
-        }
-        (Some(SchedulerName::Asha), None) => {
-            bail!("--scheduler asha needs --max-steps N: the most reports a trial makes")
-        }
-        _ => Arc::new(Fifo),
-    })
-}
-
-pub async fn run(args: TuneArgs, stop: Stop) -> anyhow::Result<ExitCode> {
+/// `tune --command`, or `study create --command` when `create_only`.
+pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Result<ExitCode> {
     let command = args.script.command.clone().unwrap_or_default();
     if command.trim().is_empty() {
         bail!("--command is empty: give the command that runs one trial");
@@ -88,8 +66,18 @@ pub async fn run(args: TuneArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         })
         .transpose()?;
     let budget = budget(&args)?;
+    let beat_timeout = heartbeat_timeout(args.heartbeat_timeout.as_deref())?;
     let space = space(args.space.as_deref())?;
-    let scheduler = scheduler(&args)?;
+    let asha = match (args.scheduler, args.script.max_steps) {
+        (Some(SchedulerName::Asha), Some(max)) => {
+            s3tune_hpo::Asha::new(1, max, 3.0).map_err(|e| anyhow!("--max-steps {max}: {e}"))?;
+            true
+        }
+        (Some(SchedulerName::Asha), None) => {
+            bail!("--scheduler asha needs --max-steps N: the most reports a trial makes")
+        }
+        _ => false,
+    };
     let objective = Objective {
         metric: metric.clone(),
         mode: match args.script.mode {
@@ -102,24 +90,20 @@ pub async fn run(args: TuneArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("s3tune-results").join(&name));
-    storage::path(args.storage.as_deref(), &out)?;
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let store = storage::open(args.storage.as_deref(), &out)?;
+    let location = storage::parse(args.storage.as_deref(), &out)?;
+    let store = storage::open_at(&location)?;
     let settings = CommandSettings {
         kind: "command".into(),
         command: command.clone(),
+        max_steps: args.script.max_steps.filter(|_| asha),
+        trial_timeout_secs: timeout.map(|t| t.as_secs_f64()),
     };
     let spec = StudySpec {
         name: name.clone(),
         space,
         objective: objective.clone(),
         searcher: format!("{:?}", args.searcher).to_lowercase(),
-        scheduler: if args.script.max_steps.is_some() {
-            "asha"
-        } else {
-            "fifo"
-        }
-        .into(),
+        scheduler: if asha { "asha" } else { "fifo" }.into(),
         seed: args.seed,
         settings: serde_json::to_value(&settings)?,
     };
@@ -130,35 +114,14 @@ pub async fn run(args: TuneArgs, stop: Stop) -> anyhow::Result<ExitCode> {
             "study `{name}` was made for another command or a download; use another --study name"
         );
     }
-    store.fail_stale(&study, Duration::ZERO, "the tuner stopped while it ran")?;
-
-    // Through sh, so the command is written as in a shell; the trial's arguments follow.
-    let backend = Arc::new(SubprocessBackend {
-        command: vec![
-            "/bin/sh".into(),
-            "-c".into(),
-            format!("{command} \"$@\""),
-            "s3tune-trial".into(),
-        ],
-        metric: metric.clone(),
-        trials_dir: out.join("trials"),
-        timeout,
-        env: Vec::new(),
-    });
-    let tuner = Tuner {
-        store: Arc::clone(&store),
-        study: study.clone(),
-        searcher: searcher(args.searcher, &objective, args.seed),
-        scheduler,
-        worker: format!("s3tune-{}", std::process::id()),
-        heartbeat: Duration::from_secs(5),
-        heartbeat_timeout: Some(Duration::from_secs(30)),
-    };
-    let limits = Limits {
-        max_trials: args.trials,
-        budget,
-        max_failures_in_a_row: None,
-    };
+    StudyBudget::new(args.trials, budget, beat_timeout).save(store.as_ref(), &study)?;
+    let again = location.flag(store.as_ref());
+    if create_only {
+        println!("study {name} created in {}", store.location());
+        println!("start workers with: s3tune worker --storage {again} --study {name}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     eprintln!(
         "study {name} in {}: `{command}`, {} {metric}, {} worker(s)",
         store.location(),
@@ -169,11 +132,75 @@ pub async fn run(args: TuneArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         },
         args.script.workers
     );
+    let limits = Limits {
+        max_trials: args.trials,
+        budget,
+        max_failures_in_a_row: None,
+    };
+    let why = work(
+        &store,
+        &study,
+        &s3tune_hpo::worker::this_process(),
+        &out,
+        args.script.workers,
+        &limits,
+        beat_timeout,
+        &stop,
+    )
+    .await?;
+    print!("{}", crate::report::render(store.as_ref(), &name, &out)?);
+    if why == StopReason::Interrupted {
+        eprintln!(
+            "s3tune: interrupted; the study is saved — resume with the same command and --study {name} --storage {again}"
+        );
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs trials of a script study (as stored) from this process, `workers` at once, one
+/// line on stderr as each ends, until `limits` or `stop`.
+#[allow(clippy::too_many_arguments)]
+pub async fn work(
+    store: &Arc<dyn Store>,
+    study: &Study,
+    worker: &str,
+    out: &Path,
+    workers: usize,
+    limits: &Limits,
+    heartbeat_timeout: Duration,
+    stop: &Stop,
+) -> anyhow::Result<StopReason> {
+    let settings: CommandSettings = serde_json::from_value(study.spec.settings.clone())
+        .with_context(|| format!("study `{}` is not a script study", study.spec.name))?;
+    let metric = study.spec.objective.metric.clone();
+    // Through sh, so the command is written as in a shell; the trial's arguments follow.
+    let backend = Arc::new(SubprocessBackend {
+        command: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            format!("{} \"$@\"", settings.command),
+            "s3tune-trial".into(),
+        ],
+        metric: metric.clone(),
+        trials_dir: PathBuf::from(out).join("trials"),
+        timeout: settings.trial_timeout_secs.map(Duration::from_secs_f64),
+        env: Vec::new(),
+    });
+    let tuner = Tuner {
+        store: Arc::clone(store),
+        study: study.clone(),
+        searcher: plan::searcher(study, Vec::new(), None)?,
+        scheduler: plan::scheduler(study, settings.max_steps)?,
+        worker: worker.to_owned(),
+        heartbeat: plan::heartbeat_every(heartbeat_timeout),
+        heartbeat_timeout: Some(heartbeat_timeout),
+    };
     let mut last: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
     let why = tuner
         .run_parallel(
-            args.script.workers,
-            &limits,
+            workers,
+            limits,
             |ctx| {
                 let b = Arc::clone(&backend);
                 async move { b.run(ctx).await }
@@ -198,18 +225,12 @@ pub async fn run(args: TuneArgs, stop: Stop) -> anyhow::Result<ExitCode> {
                     };
                     eprintln!("trial {trial:>3} {outcome}");
                 }
-                Event::Lost(trials) => eprintln!("{}", crate::commands::display::lost_line(trials)),
+                Event::Lost(trials) => {
+                    eprintln!("{}", crate::commands::display::lost_line(trials));
+                }
                 Event::Started(_) => {}
             },
         )
         .await?;
-    print!("{}", crate::report::render(store.as_ref(), &name, &out)?);
-    if why == StopReason::Interrupted {
-        eprintln!(
-            "s3tune: interrupted; the study is saved — resume with the same command and --study {name} --storage sqlite:{}",
-            store.location()
-        );
-        return Ok(ExitCode::from(130));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(why)
 }

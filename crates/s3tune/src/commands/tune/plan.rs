@@ -1,0 +1,127 @@
+//! What every process working on a study builds from the study as stored — its searcher,
+//! its scheduler, its budget — so that `tune`, a resumed `tune` and every `worker` on
+//! every machine decide alike.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail};
+use s3tune_hpo::{
+    Asha, BoSearcher, Config, Fifo, GridSearcher, RandomSearcher, Scheduler, Searcher, Store, Study,
+};
+use serde::{Deserialize, Serialize};
+
+/// The note a study's budget is kept in.
+const BUDGET_NOTE: &str = "budget";
+
+/// How often a running trial's heartbeat is written, for a heartbeat timeout.
+pub fn heartbeat_every(timeout: Duration) -> Duration {
+    (timeout / 6).clamp(Duration::from_millis(50), Duration::from_secs(5))
+}
+
+/// The default heartbeat timeout: a worker silent this long is taken for lost.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A study's budget, as its creator set it; workers that join stop when it is spent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StudyBudget {
+    /// The study ends with this many trials (lost ones do not count).
+    pub trials: Option<u64>,
+    /// No trial is claimed after this time (milliseconds since the Unix epoch).
+    pub until_ms: Option<i64>,
+    /// A running trial whose heartbeat is older than this is taken for lost.
+    pub heartbeat_timeout_ms: Option<u64>,
+}
+
+impl StudyBudget {
+    /// A budget of `trials`, and of `time` from now.
+    pub fn new(trials: Option<u64>, time: Option<Duration>, heartbeat_timeout: Duration) -> Self {
+        let until = time.map(|t| SystemTime::now() + t);
+        Self {
+            trials,
+            until_ms: until.map(|u| {
+                u.duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64)
+            }),
+            heartbeat_timeout_ms: Some(heartbeat_timeout.as_millis() as u64),
+        }
+    }
+
+    /// The study's budget (none when it was never set).
+    pub fn load(store: &dyn Store, study: &Study) -> anyhow::Result<Self> {
+        Ok(match store.notes(study)?.remove(BUDGET_NOTE) {
+            Some(v) => serde_json::from_value(v).map_err(|e| {
+                anyhow!("study `{}`: its budget is unreadable: {e}", study.spec.name)
+            })?,
+            None => Self::default(),
+        })
+    }
+
+    /// Records this as the study's budget.
+    pub fn save(&self, store: &dyn Store, study: &Study) -> anyhow::Result<()> {
+        store.put_note(study, BUDGET_NOTE, &serde_json::to_value(self)?)?;
+        Ok(())
+    }
+
+    /// The time left until the deadline (zero when it has passed), if there is one.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.until_ms.map(|ms| {
+            let until = SystemTime::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+            until
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        })
+    }
+
+    /// The study's heartbeat timeout, else the default.
+    pub fn heartbeat_timeout(&self) -> Duration {
+        self.heartbeat_timeout_ms
+            .map_or(HEARTBEAT_TIMEOUT, Duration::from_millis)
+    }
+}
+
+/// The searcher the study names, starting from `points` (e.g. boto3's defaults).
+/// `initial_points` overrides BO's random start.
+pub fn searcher(
+    study: &Study,
+    points: Vec<Config>,
+    initial_points: Option<usize>,
+) -> anyhow::Result<Arc<dyn Searcher>> {
+    Ok(match study.spec.searcher.as_str() {
+        "bo" => {
+            let mut s = BoSearcher::new(study.spec.objective.clone());
+            s.points_to_evaluate = points;
+            if let Some(n) = initial_points {
+                s.initial_points = n;
+            }
+            Arc::new(s)
+        }
+        "random" => Arc::new(RandomSearcher {
+            points_to_evaluate: points,
+        }),
+        "grid" => Arc::new(GridSearcher {
+            resolution: 5,
+            seed: study.spec.seed,
+            points_to_evaluate: points,
+        }),
+        other => bail!(
+            "study `{}` uses the searcher `{other}`, which this s3tune does not know",
+            study.spec.name
+        ),
+    })
+}
+
+/// The scheduler the study names: ASHA with rungs at 1, 3, 9… reports up to `max_steps`
+/// (η = 3), or FIFO.
+pub fn scheduler(study: &Study, max_steps: Option<usize>) -> anyhow::Result<Arc<dyn Scheduler>> {
+    Ok(match (study.spec.scheduler.as_str(), max_steps) {
+        ("asha", Some(max)) if max >= 2 => {
+            Arc::new(Asha::new(1, max, 3.0).map_err(|e| anyhow!("ASHA up to {max} steps: {e}"))?)
+        }
+        ("asha" | "fifo", _) => Arc::new(Fifo),
+        (other, _) => bail!(
+            "study `{}` uses the scheduler `{other}`, which this s3tune does not know",
+            study.spec.name
+        ),
+    })
+}
