@@ -192,6 +192,10 @@ impl Searcher for BoSearcher {
         // without the region of the best point being painted bad (as a liar at the worst
         // value does: 4 asynchronous workers then ended Hartmann6 at a median regret of
         // 0.22 against 0.0029 with believers, and 0.35 with liars at the best value).
+        // Local penalization (González et al., 2016) instead scored 0.065, and on top of
+        // believers 0.0045; believers that also lower the incumbent, 0.0051 (20 seeds
+        // each). In all of them 9 of 20 runs end in Hartmann6's local minimum, as
+        // sequential runs do; what four workers lose is the last digits in the others.
         let model = if pending.is_empty() {
             fitted
         } else {

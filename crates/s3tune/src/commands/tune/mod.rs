@@ -44,7 +44,9 @@ pub(super) fn heartbeat_timeout(text: Option<&str>) -> anyhow::Result<Duration> 
     Ok(d)
 }
 
-pub(super) fn budget(args: &TuneArgs) -> anyhow::Result<Option<Duration>> {
+/// `--budget`; by default 90 s for a run of `tune` with no `--trials`, and none for a
+/// study created for workers (they run until its trials are done, or Ctrl-C).
+pub(super) fn budget(args: &TuneArgs, create_only: bool) -> anyhow::Result<Option<Duration>> {
     match &args.budget {
         Some(text) => {
             let d = humantime::parse_duration(text)
@@ -54,7 +56,7 @@ pub(super) fn budget(args: &TuneArgs) -> anyhow::Result<Option<Duration>> {
             }
             Ok(Some(d))
         }
-        None if args.trials.is_some() => Ok(None),
+        None if args.trials.is_some() || create_only => Ok(None),
         None => Ok(Some(DEFAULT_BUDGET)),
     }
 }
@@ -135,7 +137,7 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
     if args.trials == Some(0) {
         bail!("--trials must be at least 1");
     }
-    let budget = budget(&args)?;
+    let budget = budget(&args, create_only)?;
     let beat_timeout = heartbeat_timeout(args.heartbeat_timeout.as_deref())?;
     if args.client == ClientName::Boto3 {
         runner::probe(&args.python)?;

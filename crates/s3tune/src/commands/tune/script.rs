@@ -65,7 +65,7 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
                 .map_err(|e| anyhow!("--trial-timeout `{t}`: {e} (write e.g. 30s, 10m)"))
         })
         .transpose()?;
-    let budget = budget(&args)?;
+    let budget = budget(&args, create_only)?;
     let beat_timeout = heartbeat_timeout(args.heartbeat_timeout.as_deref())?;
     let space = space(args.space.as_deref())?;
     let asha = match (args.scheduler, args.script.max_steps) {
