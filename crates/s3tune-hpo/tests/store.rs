@@ -718,3 +718,66 @@ fn a_sqlite_store_of_the_first_revision_is_migrated_keeping_its_trials() {
         .unwrap();
     assert_eq!(version, 2);
 }
+
+#[tokio::test]
+async fn a_tuner_takes_over_the_trial_of_a_worker_that_went_silent() {
+    // Worker A claims a trial and goes silent (its loop is dropped mid-trial, as a
+    // machine that dies leaves it); worker B finds the budget taken by A's trial, waits,
+    // marks it lost once its heartbeat is stale, and runs the study to its budget.
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let limits = Limits {
+        max_trials: Some(4),
+        budget: None,
+        max_failures_in_a_row: None,
+    };
+    let mut a = tuner(Arc::clone(&store), "shared", Arc::new(Fifo));
+    a.worker = "machine-a".into();
+    let started = Arc::new(tokio::sync::Notify::new());
+    let hang = {
+        let started = Arc::clone(&started);
+        move |_ctx: Arc<s3tune_hpo::TrialContext>| {
+            let started = Arc::clone(&started);
+            async move {
+                started.notify_one();
+                std::future::pending::<Result<(), String>>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = a.run(&limits, hang, std::future::pending(), |_| {}) => unreachable!(),
+        () = started.notified() => {}
+    }
+    // B, with three trials to go and A's trial counting, must not stop at the budget.
+    let mut b = tuner(Arc::clone(&store), "shared", Arc::new(Fifo));
+    b.worker = "machine-b".into();
+    b.heartbeat = Duration::from_millis(50);
+    b.heartbeat_timeout = Some(Duration::from_millis(300));
+    let mut lost = Vec::new();
+    let why = tokio::time::timeout(
+        Duration::from_secs(30),
+        b.run(
+            &limits,
+            |c| objective(c, 1),
+            std::future::pending(),
+            |e| {
+                if let Event::Lost(t) = e {
+                    lost.extend(t.clone());
+                }
+            },
+        ),
+    )
+    .await
+    .expect("B never finished")
+    .unwrap();
+    assert_eq!((why, lost), (StopReason::Trials, vec![1]));
+    let trials = store.trials(&b.study).unwrap();
+    assert_eq!(trials.len(), 5);
+    assert!(trials[0].lost && trials[0].worker == "machine-a");
+    assert!(trials[0].error.as_deref().unwrap().contains("no heartbeat"));
+    assert!(
+        trials[1..]
+            .iter()
+            .all(|t| t.trial.status == Status::Completed && t.worker == "machine-b")
+    );
+}

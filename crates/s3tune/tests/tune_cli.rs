@@ -4,13 +4,13 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
 use s3tune_emulator::{DedicatedEmulator, Emulator, EmulatorConfig};
 use s3tune_hpo::{SqliteStore, Status, Store, config_hash};
 
 mod common;
-use common::{ACCESS, SECRET, command, creds, one_line_error, run};
+use common::{ACCESS, SECRET, command, creds, ok, one_line_error, run};
 
 /// A quick study on the embedded emulator with no network shaping.
 fn quick<'a>(out: &'a str, dl: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -74,16 +74,6 @@ fn file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

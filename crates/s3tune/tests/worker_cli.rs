@@ -5,27 +5,17 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use s3tune_hpo::testing::TempDatabase;
 use s3tune_hpo::{PostgresStore, SqliteStore, Status, Store, TrialRecord, config_hash};
 
 mod common;
-use common::{command, one_line_error, run};
+use common::{command, ok, one_line_error, run};
 
 const BRANIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/branin.py");
 const SPACE: &str = "x1 = { float = [-5.0, 10.0] }\nx2 = { float = [0.0, 15.0] }\nepochs = 1\n";
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn space_file(home: &Path, text: &str) -> String {
     let path = home.join("space.toml");

@@ -38,3 +38,14 @@ pub fn one_line_error(out: &Output, needle: &str) {
     assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
     assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
 }
+
+/// The command's stdout, after checking that it succeeded (its output shown if not).
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

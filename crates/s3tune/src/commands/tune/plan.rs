@@ -80,6 +80,25 @@ impl StudyBudget {
     }
 }
 
+/// Records `budget` as the study's; when only creating the study, says how to start its
+/// workers. Returns what to write after `--storage` to reach the store again.
+pub fn save_budget(
+    store: &dyn Store,
+    study: &Study,
+    location: &crate::commands::storage::Location,
+    budget: &StudyBudget,
+    create_only: bool,
+) -> anyhow::Result<String> {
+    budget.save(store, study)?;
+    let again = location.flag(store);
+    if create_only {
+        let name = &study.spec.name;
+        println!("study {name} created in {}", store.location());
+        println!("start workers with: s3tune worker --storage {again} --study {name}");
+    }
+    Ok(again)
+}
+
 /// The searcher the study names, starting from `points` (e.g. boto3's defaults).
 /// `initial_points` overrides BO's random start.
 pub fn searcher(

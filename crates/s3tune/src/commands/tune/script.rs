@@ -114,11 +114,15 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
             "study `{name}` was made for another command or a download; use another --study name"
         );
     }
-    StudyBudget::new(args.trials, budget, beat_timeout).save(store.as_ref(), &study)?;
-    let again = location.flag(store.as_ref());
+    let budget_of_study = StudyBudget::new(args.trials, budget, beat_timeout);
+    let again = plan::save_budget(
+        store.as_ref(),
+        &study,
+        &location,
+        &budget_of_study,
+        create_only,
+    )?;
     if create_only {
-        println!("study {name} created in {}", store.location());
-        println!("start workers with: s3tune worker --storage {again} --study {name}");
         return Ok(ExitCode::SUCCESS);
     }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
