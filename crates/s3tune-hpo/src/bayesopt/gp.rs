@@ -143,6 +143,30 @@ impl Gp {
     /// its floor its gradient is 0.
     #[must_use]
     pub fn predict_with_grad(&self, at: &[f64]) -> Prediction {
+        self.predict_many_with_grad(at, std::slice::from_ref(&self.alpha))
+            .pop()
+            .expect("one prediction a weight vector")
+    }
+
+    /// `K⁻¹y` for other targets `y` at this model's points (same θ): the weights of a
+    /// posterior whose variance is this one's — e.g. with sampled results for running
+    /// trials ("fantasies").
+    #[must_use]
+    pub fn weights(&self, y: &DVector<f64>) -> DVector<f64> {
+        let z = self
+            .l
+            .solve_lower_triangular(y)
+            .unwrap_or_else(|| DVector::zeros(y.len()));
+        self.l
+            .tr_solve_lower_triangular(&z)
+            .unwrap_or_else(|| DVector::zeros(y.len()))
+    }
+
+    /// [`Gp::predict_with_grad`] for several targets at once (`weights` from
+    /// [`Gp::weights`]): one mean and mean gradient per weight vector, one variance. The
+    /// costly part — the kernel row and its triangular solves — is done once.
+    #[must_use]
+    pub fn predict_many_with_grad(&self, at: &[f64], weights: &[DVector<f64>]) -> Vec<Prediction> {
         let (lengths, signal, _) = unpack(&self.theta);
         let (n, d) = (self.x.len(), at.len());
         let inv_l2: Vec<f64> = lengths.iter().map(|l| 1.0 / (l * l)).collect();
@@ -156,7 +180,6 @@ impl Gp {
             kstar[i] = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
             coef[i] = -5.0 / 3.0 * signal * (1.0 + SQRT5 * r) * e;
         }
-        let mean = kstar.dot(&self.alpha);
         let v = self
             .l
             .solve_lower_triangular(&kstar)
@@ -166,42 +189,83 @@ impl Gp {
             .l
             .tr_solve_lower_triangular(&v)
             .unwrap_or_else(|| DVector::zeros(n));
-        let mut dmean = vec![0.0; d];
         let mut dvar = vec![0.0; d];
         for (i, xi) in self.x.iter().enumerate() {
-            let (a, b) = (self.alpha[i] * coef[i], -2.0 * kinv_k[i] * coef[i]);
+            let b = -2.0 * kinv_k[i] * coef[i];
             for m in 0..d {
-                let diff = (at[m] - xi[m]) * inv_l2[m];
-                dmean[m] += a * diff;
-                dvar[m] += b * diff;
+                dvar[m] += b * (at[m] - xi[m]) * inv_l2[m];
             }
         }
         if raw_var <= VAR_FLOOR {
             dvar.iter_mut().for_each(|g| *g = 0.0);
         }
-        Prediction {
-            mean,
-            var: raw_var.max(VAR_FLOOR),
-            dmean,
-            dvar,
-        }
+        weights
+            .iter()
+            .map(|w| {
+                let mut dmean = vec![0.0; d];
+                for (i, xi) in self.x.iter().enumerate() {
+                    let a = w[i] * coef[i];
+                    for m in 0..d {
+                        dmean[m] += a * (at[m] - xi[m]) * inv_l2[m];
+                    }
+                }
+                Prediction {
+                    mean: kstar.dot(w),
+                    var: raw_var.max(VAR_FLOOR),
+                    dmean,
+                    dvar: dvar.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The joint posterior of the latent function at `points`: their means and
+    /// covariance.
+    #[must_use]
+    pub fn joint(&self, points: &[Vec<f64>]) -> (DVector<f64>, DMatrix<f64>) {
+        let (lengths, signal, _) = unpack(&self.theta);
+        let n = self.x.len();
+        let vs: Vec<DVector<f64>> = points
+            .iter()
+            .map(|p| {
+                let k = DVector::from_iterator(
+                    n,
+                    self.x.iter().map(|xi| matern52(p, xi, &lengths, signal)),
+                );
+                self.l
+                    .solve_lower_triangular(&k)
+                    .unwrap_or_else(|| DVector::zeros(n))
+            })
+            .collect();
+        let means = DVector::from_iterator(points.len(), points.iter().map(|p| self.predict(p).0));
+        let cov = DMatrix::from_fn(points.len(), points.len(), |i, j| {
+            matern52(&points[i], &points[j], &lengths, signal) - vs[i].dot(&vs[j])
+        });
+        (means, cov)
     }
 
     /// Posterior mean and variance (of the latent function, without noise) at `at`.
     #[must_use]
     pub fn predict(&self, at: &[f64]) -> (f64, f64) {
+        let (means, var) = self.predict_many(at, std::slice::from_ref(&self.alpha));
+        (means[0], var)
+    }
+
+    /// [`Gp::predict`] for several targets at once (`weights` from [`Gp::weights`]): a
+    /// mean per weight vector, and the one variance.
+    #[must_use]
+    pub fn predict_many(&self, at: &[f64], weights: &[DVector<f64>]) -> (Vec<f64>, f64) {
         let (lengths, signal, _) = unpack(&self.theta);
         let kstar = DVector::from_iterator(
             self.x.len(),
             self.x.iter().map(|xi| matern52(at, xi, &lengths, signal)),
         );
-        let mean = kstar.dot(&self.alpha);
         let v = self
             .l
             .solve_lower_triangular(&kstar)
             .unwrap_or_else(|| DVector::zeros(self.x.len()));
         let var = (signal - v.dot(&v)).max(VAR_FLOOR);
-        (mean, var)
+        (weights.iter().map(|w| kstar.dot(w)).collect(), var)
     }
 }
 
@@ -306,5 +370,42 @@ mod tests {
         // A smooth sine: the fitted model predicts a held-out point well.
         let (m, _) = gp.predict(&[0.5 / 11.0]);
         assert!((m - (8.0 * 0.5 / 11.0f64).sin()).abs() < 0.05, "{m}");
+    }
+
+    #[test]
+    fn other_targets_share_the_variance_and_the_joint_posterior_matches_the_marginals() {
+        let x = vec![vec![0.1, 0.2], vec![0.5, 0.9], vec![0.8, 0.3]];
+        // ℓ = (0.3, 0.5), σ² = 1, σₙ² = e⁻¹⁴.
+        let theta = vec![0.3f64.ln(), 0.5f64.ln(), 0.0, -14.0];
+        let y = DVector::from_vec(vec![1.0, -0.5, 0.25]);
+        let other = DVector::from_vec(vec![-2.0, 0.3, 1.5]);
+        let gp = Gp::with_theta(x.clone(), &y, theta.clone()).unwrap();
+        let gp_other = Gp::with_theta(x, &other, theta).unwrap();
+        let at = [0.4, 0.5];
+        let w = [gp.weights(&y), gp.weights(&other)];
+        let (means, var) = gp.predict_many(&at, &w);
+        let many = gp.predict_many_with_grad(&at, &w);
+        for (k, model) in [&gp, &gp_other].into_iter().enumerate() {
+            let (m, v) = model.predict(&at);
+            let p = model.predict_with_grad(&at);
+            assert!((means[k] - m).abs() < 1e-9 && (var - v).abs() < 1e-12);
+            assert!((many[k].mean - p.mean).abs() < 1e-9);
+            for (a, b) in many[k].dmean.iter().zip(&p.dmean) {
+                assert!((a - b).abs() < 1e-9);
+            }
+        }
+        // The joint posterior's diagonal is the marginal variance; it is symmetric.
+        let pts = vec![vec![0.4, 0.5], vec![0.45, 0.55], vec![0.9, 0.9]];
+        let (m, cov) = gp.joint(&pts);
+        for (i, p) in pts.iter().enumerate() {
+            let (mi, vi) = gp.predict(p);
+            assert!((m[i] - mi).abs() < 1e-12);
+            assert!((cov[(i, i)] - vi).abs() < 1e-9, "{} {vi}", cov[(i, i)]);
+            for j in 0..pts.len() {
+                assert!((cov[(i, j)] - cov[(j, i)]).abs() < 1e-12);
+            }
+        }
+        // Nearby points are correlated, far ones less.
+        assert!(cov[(0, 1)] > cov[(0, 2)].abs());
     }
 }
