@@ -570,7 +570,6 @@ fn tunes_objects_in_a_bucket_checking_their_bytes() {
 #[test]
 fn tunes_a_script_with_four_workers_and_asha() {
     let home = tempfile::tempdir().unwrap();
-    let (out, _) = dirs(home.path());
     let space = file(
         home.path(),
         "space.toml",
@@ -578,33 +577,48 @@ fn tunes_a_script_with_four_workers_and_asha() {
     );
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/branin.py");
     let command = format!("python3 {script}");
-    let stdout = ok(&run(
-        home.path(),
-        &[],
-        &[
-            "tune",
-            "--command",
-            &command,
-            "--space",
-            space.to_str().unwrap(),
-            "--metric",
-            "loss",
-            "--workers",
-            "4",
-            "--trials",
-            "40",
-            "--scheduler",
-            "asha",
-            "--max-steps",
-            "3",
-            "--study",
-            "b",
-            "--out",
-            &out,
-        ],
-    ));
+    // A study of 40 trials, 4 at once, with seed `seed`: its output folder and stdout.
+    let run_study = |seed: u64| {
+        let out = home.path().join(format!("results-{seed}"));
+        let seed = seed.to_string();
+        let stdout = ok(&run(
+            home.path(),
+            &[],
+            &[
+                "tune",
+                "--command",
+                &command,
+                "--space",
+                space.to_str().unwrap(),
+                "--metric",
+                "loss",
+                "--workers",
+                "4",
+                "--trials",
+                "40",
+                "--scheduler",
+                "asha",
+                "--max-steps",
+                "3",
+                "--study",
+                "b",
+                "--seed",
+                &seed,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ));
+        (out, stdout)
+    };
+    let regret = |out: &Path| {
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        summary["best_value"].as_f64().unwrap() - 0.397_887
+    };
+    let (out, stdout) = run_study(0);
     assert!(stdout.contains("best (loss min)"), "{stdout}");
-    let out = Path::new(&out);
+    let out = out.as_path();
     let store = SqliteStore::open(out.join("study.db")).unwrap();
     let study = store.study("b").unwrap().unwrap();
     let trials = store.trials(&study).unwrap();
@@ -630,13 +644,16 @@ fn tunes_a_script_with_four_workers_and_asha() {
     assert_eq!(csv.lines().count(), 41);
     assert!(csv.contains(",stopped,"));
     assert!(out.join("trials").read_dir().unwrap().count() >= 40);
-    // Regret against Branin's minimum, from the summary.
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    let regret = summary["best_value"].as_f64().unwrap() - 0.397_887;
-    eprintln!("branin regret after 40 trials with 4 workers: {regret:.4}");
-    // Random search ends near 0.9 at 30 trials; the model must do far better.
-    assert!((0.0..0.5).contains(&regret), "regret {regret}");
+    // Regret against Branin's minimum, from the summaries of five seeds: which trials
+    // run at once depends on timing, and a single run has a tail (one in many ends at
+    // the box's edge near 1.5), so the median is what must be far better than random
+    // search's (near 0.9 at 30 trials).
+    let mut regrets = vec![regret(out)];
+    regrets.extend((1..5).map(|seed| regret(&run_study(seed).0)));
+    eprintln!("branin regrets after 40 trials with 4 workers, 5 seeds: {regrets:.4?}");
+    regrets.sort_by(f64::total_cmp);
+    assert!(regrets[0] >= 0.0, "{regrets:?}");
+    assert!(regrets[2] < 0.5, "median regret {}", regrets[2]);
 }
 
 #[test]
