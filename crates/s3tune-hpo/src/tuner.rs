@@ -9,10 +9,11 @@
 //! workers that are gone (their heartbeat is older than [`Tuner::heartbeat_timeout`], or
 //! their process on this machine has ended). A tuner whose trial limit is taken up by
 //! other workers' running trials waits for them rather than leaving: if one is lost, its
-//! slot is claimed again, so the study still ends with its budget of trials. A trial runs as an async function (the
-//! in-process backend) that reports through its [`TrialContext`]; it is dropped — which
-//! must cancel it cleanly — when the budget runs out or the run is interrupted, and is
-//! then recorded as stopped.
+//! slot is claimed again, so the study still ends with its budget of trials.
+//!
+//! A trial runs as an async function (the in-process backend) that reports through its
+//! [`TrialContext`]; it is dropped — which must cancel it cleanly — when the budget runs
+//! out or the run is interrupted, and is then recorded as stopped.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -242,9 +243,9 @@ impl Tuner {
         })
     }
 
-    /// Marks lost the running trials of workers that are gone: stale heartbeats, and
-    /// ended processes of this machine. Returns their numbers.
-    fn reap(&self) -> Result<Vec<u64>, StoreError> {
+    /// Marks lost the running trials of workers that are gone — stale heartbeats, and
+    /// ended processes of this machine — and tells `on_event` which they were.
+    fn reap(&self, on_event: &mut impl FnMut(&Event)) -> Result<(), StoreError> {
         let mut lost = Vec::new();
         if let Some(t) = self.heartbeat_timeout {
             let reason = format!(
@@ -264,8 +265,11 @@ impl Tuner {
             let reason = format!("lost: its worker {worker} stopped while it ran");
             lost.extend(self.store.fail_trials(&self.study, &trials, &reason)?);
         }
-        lost.sort_unstable();
-        Ok(lost)
+        if !lost.is_empty() {
+            lost.sort_unstable();
+            on_event(&Event::Lost(lost));
+        }
+        Ok(())
     }
 
     /// How a trial ended, from what its function returned (`Err(why)`: it was dropped
@@ -351,10 +355,7 @@ impl Tuner {
         let mut running: Vec<Running<Fut>> = Vec::new();
         let mut ending: Option<StopReason> = None;
         let mut failures = 0;
-        let lost = self.reap()?;
-        if !lost.is_empty() {
-            on_event(&Event::Lost(lost));
-        }
+        self.reap(&mut on_event)?;
         loop {
             let mut waiting = false;
             while ending.is_none() && running.len() < workers.max(1) && !passed() {
@@ -408,10 +409,7 @@ impl Tuner {
                     decision,
                 }),
                 Wake::Poll => {
-                    let lost = self.reap()?;
-                    if !lost.is_empty() {
-                        on_event(&Event::Lost(lost));
-                    }
+                    self.reap(&mut on_event)?;
                 }
                 Wake::Beat => {
                     let mut i = 0;
@@ -432,10 +430,7 @@ impl Tuner {
                             Err(e) => return Err(e.into()),
                         }
                     }
-                    let lost = self.reap()?;
-                    if !lost.is_empty() {
-                        on_event(&Event::Lost(lost));
-                    }
+                    self.reap(&mut on_event)?;
                 }
                 Wake::Done(i, result) => {
                     let done = running.swap_remove(i);

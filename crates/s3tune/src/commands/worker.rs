@@ -132,13 +132,11 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         )
         .await?
     };
-    let mine: Vec<_> = store
-        .trials(&study)?
-        .into_iter()
-        .filter(|t| t.worker == me)
-        .collect();
+    let trials = store.trials(&study)?;
+    let mine: Vec<_> = trials.iter().filter(|t| t.worker == me).collect();
     let count = |s: Status| mine.iter().filter(|t| t.trial.status == s).count();
-    let history = store.history(&study)?;
+    // Lost trials do not count towards the budget.
+    let counted = trials.iter().filter(|t| !t.lost).count();
     eprintln!(
         "worker {me}: {} — ran {} trials ({} completed, {} stopped, {} failed); the study has {}{} trials",
         match why {
@@ -152,7 +150,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         count(Status::Completed),
         count(Status::Stopped),
         count(Status::Failed),
-        history.trials.len(),
+        counted,
         budget.trials.map_or(String::new(), |t| format!(" of {t}")),
     );
     eprintln!(

@@ -185,7 +185,8 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
             if size == 0 {
                 bail!("--object-size must be more than 0 bytes");
             }
-            // Created, a study of the emulator needs none running: its workers start theirs.
+            // Started to learn the object as a client sees it; `study create` stops it
+            // again at once (each worker of the study starts its own).
             let e = emulated::start(profile, size).await?;
             let network = EmulatedNetwork {
                 description,
