@@ -4,7 +4,9 @@
 //! minimum) at half and full budget, and the median time of one BO suggestion at 10, 50,
 //! 100 and 200 observations. `bo×4` is BO as four asynchronous workers see it: four
 //! trials always pending, the oldest finishing next, each suggestion made with the other
-//! three pending (the same evaluations, in the order a shared study would get them).
+//! three pending (the same evaluations, in the order a shared study would get them);
+//! the last lines say after how many evaluations sequential BO is as good as `bo×4`
+//! after all of them (by the mean log10 regret over the seeds).
 //! `--json`: one JSON object per line instead.
 //!
 //! Run: `cargo run --release -p s3tune-hpo --example benchmark [-- --json]`
@@ -124,6 +126,22 @@ fn run(p: &Problem, kind: &str, seed: u64, workers: usize) -> Vec<f64> {
     best
 }
 
+/// Mean log10 regret over the runs after `n` evaluations.
+fn mean_log_regret(runs: &[Vec<f64>], n: usize, p: &Problem) -> f64 {
+    let logs: Vec<f64> = runs
+        .iter()
+        .map(|r| (r[(n - 1).min(r.len() - 1)] - p.minimum).max(1e-12).log10())
+        .collect();
+    logs.iter().sum::<f64>() / logs.len() as f64
+}
+
+/// The fewest evaluations after which sequential BO's mean log10 regret is as low as
+/// parallel BO's at the full budget: how many evaluations the parallel runs are worth.
+fn matching(sequential: &[Vec<f64>], parallel: &[Vec<f64>], p: &Problem) -> Option<usize> {
+    let target = mean_log_regret(parallel, p.budget, p);
+    (1..=p.budget).find(|&n| mean_log_regret(sequential, n, p) <= target)
+}
+
 fn quantile(v: &[f64], q: f64) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
@@ -163,10 +181,17 @@ fn main() {
             "problem", "searcher", "budget", "at half budget", "at full budget"
         );
     }
+    let mut lags = Vec::new();
     for p in &problems {
+        let mut sequential_bo = Vec::new();
         for (kind, workers) in [("random", 1), ("grid", 1), ("bo", 1), ("bo×4", 4)] {
             let t0 = Instant::now();
             let runs: Vec<Vec<f64>> = (0..seeds).map(|s| run(p, kind, s, workers)).collect();
+            if kind == "bo" {
+                sequential_bo.clone_from(&runs);
+            } else if kind == "bo×4" {
+                lags.push((p.name, p.budget, matching(&sequential_bo, &runs, p)));
+            }
             let at = |n: usize| -> Vec<f64> {
                 runs.iter()
                     .map(|r| r[(n - 1).min(r.len() - 1)] - p.minimum)
@@ -200,6 +225,17 @@ fn main() {
                     t0.elapsed().as_secs_f64()
                 );
             }
+        }
+    }
+    for (name, budget, n) in lags {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"problem": name, "searcher": "bo×4", "budget": budget, "sequential_bo_equivalent": n})
+            );
+        } else {
+            let n = n.map_or_else(|| format!("more than {budget}"), |n| n.to_string());
+            println!("{name}: bo×4 after {budget} evaluations = bo after {n} (mean log10 regret)");
         }
     }
     // Suggestion latency of BO on Hartmann6 histories of growing size.

@@ -401,3 +401,73 @@ fn bayesian_optimization_homes_in_and_respects_the_history() {
     };
     assert_ne!(config_hash(&again), config_hash(&next));
 }
+
+/// Parallel workers spend no more random points than one worker does: running trials
+/// count towards BO's random start, as long as half of it has results.
+#[test]
+fn running_trials_count_towards_the_random_start() {
+    let space = Space::from_toml("x = { float = [0, 1] }\ny = { float = [0, 1] }").unwrap();
+    let bo = BoSearcher::new(Objective {
+        metric: "f".into(),
+        mode: Mode::Min,
+    });
+    assert_eq!(bo.initial_points, 10);
+    let mut rng = StdRng::seed_from_u64(3);
+    // `completed` results and `running` running trials, all at random points.
+    let history = |completed: usize, running: usize, rng: &mut StdRng| History {
+        trials: (0..completed + running)
+            .map(|i| {
+                let c = space.sample(rng);
+                if i < completed {
+                    let v = c
+                        .values()
+                        .map(|v| match v {
+                            Value::Float(f) => *f,
+                            _ => panic!("floats only"),
+                        })
+                        .sum::<f64>();
+                    trial(i as u64, c, Status::Completed, vec![v])
+                } else {
+                    trial(i as u64, c, Status::Pending, vec![])
+                }
+            })
+            .collect(),
+    };
+    // Random while the suggestion is the same as the random searcher's from the same
+    // random stream.
+    let is_random = |h: &History, seed: u64| {
+        let from_bo = bo
+            .suggest(&space, h, &mut StdRng::seed_from_u64(seed))
+            .unwrap();
+        let from_random = RandomSearcher::default()
+            .suggest(&space, h, &mut StdRng::seed_from_u64(seed))
+            .unwrap();
+        from_bo == from_random
+    };
+    for seed in 0..5 {
+        assert!(
+            is_random(&history(9, 0, &mut rng), seed),
+            "9 results: random"
+        );
+        assert!(
+            !is_random(&history(10, 0, &mut rng), seed),
+            "10 results: BO"
+        );
+        assert!(
+            !is_random(&history(7, 3, &mut rng), seed),
+            "7 results + 3 running: BO"
+        );
+        assert!(
+            is_random(&history(6, 3, &mut rng), seed),
+            "6 + 3 running: random"
+        );
+        assert!(
+            is_random(&history(4, 8, &mut rng), seed),
+            "4 + 8 running: random"
+        );
+        assert!(
+            !is_random(&history(5, 8, &mut rng), seed),
+            "5 + 8 running: BO"
+        );
+    }
+}
