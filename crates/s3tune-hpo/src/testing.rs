@@ -7,6 +7,21 @@ use tokio_postgres::NoTls;
 /// The environment variable naming the test server.
 pub const SERVER_VAR: &str = "S3TUNE_TEST_POSTGRES";
 
+/// The environment variable naming the PEM file of the CA that signed the test server's
+/// certificate (made out to `localhost` only).
+pub const CA_VAR: &str = "S3TUNE_TEST_POSTGRES_CA";
+
+/// The test server's CA certificate file. Panics with what to do when it is not set.
+#[must_use]
+pub fn server_ca() -> String {
+    std::env::var(CA_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{CA_VAR} is not set: run scripts/test (its throwaway PostgreSQL has TLS), or set \
+             {CA_VAR} to the CA file of the {SERVER_VAR} server's certificate (made out to localhost)"
+        )
+    })
+}
+
 /// A database created for one test; dropped (with everything in it) on drop.
 #[derive(Debug)]
 pub struct TempDatabase {
@@ -29,6 +44,12 @@ pub fn server_url() -> String {
 
 /// Runs `sql` on the database `url` names.
 fn execute(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
+    query(url, sql).map(|_| ())
+}
+
+/// Runs `sql` on the database `url` names; the first column of its first row, if it
+/// returned one of 64-bit integers.
+fn query(url: &str, sql: &str) -> Result<Option<i64>, tokio_postgres::Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -36,7 +57,12 @@ fn execute(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
     runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
         let driver = tokio::spawn(connection);
-        let result = client.batch_execute(sql).await;
+        let result = client.simple_query(sql).await.map(|messages| {
+            messages.iter().find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
+                _ => None,
+            })
+        });
         drop(client);
         let _ = driver.await;
         result
@@ -57,6 +83,14 @@ impl TempDatabase {
             .unwrap_or_else(|e| panic!("creating a test database on {SERVER_VAR}: {e}"));
         let url = with_dbname(&server, &name);
         Self { server, name, url }
+    }
+
+    /// The integer `sql` returns (e.g. a `count(*)`), run on this database.
+    #[must_use]
+    pub fn number(&self, sql: &str) -> i64 {
+        query(&self.url, sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: returned no number"))
     }
 
     /// Its URL, password included.

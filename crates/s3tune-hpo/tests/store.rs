@@ -271,6 +271,65 @@ fn postgres_store_conforms() {
     assert!(!again.location().contains(password), "{}", again.location());
 }
 
+/// TLS as libpq's `sslmode` says, against the test server (TLS on, plain connections
+/// allowed, its certificate made out to `localhost` only): each connection is counted
+/// as encrypted or not by the server itself.
+#[test]
+fn postgres_connections_use_tls_as_sslmode_says() {
+    let db = TempDatabase::create();
+    let ca = s3tune_hpo::testing::server_ca();
+    let url = |query: &str| format!("{}?{query}", db.url());
+    let named = |query: &str| url(query).replacen("@127.0.0.1:", "@localhost:", 1);
+    assert!(
+        url("").contains("@127.0.0.1:"),
+        "the test server is on 127.0.0.1"
+    );
+    let sessions = |ssl: bool| {
+        db.number(&format!(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE ssl = {ssl} AND application_name = 's3tune' AND datname = current_database()"
+        ))
+    };
+    // Every store stays open, so the counts only grow.
+    let mut open = Vec::new();
+    for (query, encrypted) in [
+        ("sslmode=disable".to_owned(), false),
+        (String::new(), true), // prefer, as libpq
+        ("sslmode=require".to_owned(), true),
+        (format!("sslmode=verify-ca&sslrootcert={ca}"), true), // the name is not checked
+    ] {
+        let before = (sessions(false), sessions(true));
+        open.push(PostgresStore::connect(&url(&query)).unwrap_or_else(|e| panic!("{query}: {e}")));
+        let want = if encrypted {
+            (before.0, before.1 + 1)
+        } else {
+            (before.0 + 1, before.1)
+        };
+        assert_eq!((sessions(false), sessions(true)), want, "{query}");
+    }
+    let full = format!("sslmode=verify-full&sslrootcert={ca}");
+    open.push(PostgresStore::connect(&named(&full)).unwrap());
+    assert_eq!((sessions(false), sessions(true)), (1, 4));
+    // Refused, in one line, before anything is written: a certificate made out to
+    // another name, and one no trusted root signed.
+    for (bad, says) in [
+        (url(&full), "sslmode=verify-ca"),
+        (
+            named("sslmode=verify-full&sslrootcert=system"),
+            "sslrootcert=",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let Err(e) = PostgresStore::connect(&bad) else {
+            panic!("{bad}: connected")
+        };
+        let e = e.to_string();
+        assert!(e.contains(says) && !e.contains('\n'), "{bad}: {e}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    assert_eq!((sessions(false), sessions(true)), (1, 4));
+}
+
 #[test]
 fn concurrent_sqlite_claims_never_collide() {
     let dir = tempfile::tempdir().unwrap();

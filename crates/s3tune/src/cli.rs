@@ -57,10 +57,12 @@ pub enum StudyCommand {
 #[command(after_help = "Examples:\n  \
     s3tune worker --storage postgres://s3tune@db.internal:5432/studies --study branin\n  \
     PGPASSWORD=secret s3tune worker --storage postgres://s3tune@db/studies --study big --workers 2\n  \
+    s3tune worker --storage 'postgres://s3tune@db.example.com/studies?sslmode=verify-full&sslrootcert=/etc/ssl/rds-ca.pem' --study big\n  \
     s3tune worker --storage sqlite:s3tune-results/nightly/study.db --study nightly")]
 pub struct WorkerArgs {
     /// Where the study is: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (the password may
-    /// come from PGPASSWORD), or sqlite:PATH for workers on one machine.
+    /// come from PGPASSWORD; TLS as libpq's ?sslmode= and &sslrootcert= say, or
+    /// PGSSLMODE and PGSSLROOTCERT), or sqlite:PATH for workers on one machine.
     #[arg(long, value_name = "URL")]
     pub storage: String,
     /// The study to join (made by `s3tune tune --storage URL` or `s3tune study create`).

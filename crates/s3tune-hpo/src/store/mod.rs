@@ -22,6 +22,7 @@
 mod postgres;
 mod rows;
 mod sqlite;
+mod tls;
 
 use std::time::{Duration, SystemTime};
 

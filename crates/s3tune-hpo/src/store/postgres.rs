@@ -16,13 +16,15 @@
 //!   inside an async runtime or not.
 //!
 //! The password comes from the URL, or from `PGPASSWORD` as libpq reads it; the user
-//! from the URL, `PGUSER` or the login name. No TLS yet: the connection is plain TCP.
+//! from the URL, `PGUSER` or the login name; TLS as libpq's `sslmode` and `sslrootcert`
+//! say (see [`super::tls`]).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::executor::block_on;
-use tokio_postgres::{Client, Config, GenericClient, NoTls, Row};
+use tokio_postgres::{Client, Config, GenericClient, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::rows::{append_report, claimed, config_text, history_of, next_number, parse_reports};
 use super::{
@@ -145,7 +147,9 @@ impl PostgresStore {
             location: url.split('@').next_back().unwrap_or_default().to_owned(),
             reason,
         };
-        let mut config: Config = url
+        let (rest, tls) =
+            super::tls::take_settings(url, |k| std::env::var(k).ok()).map_err(&unparsed)?;
+        let mut config: Config = rest
             .parse()
             .map_err(|e| unparsed(format!("not a PostgreSQL URL ({e})")))?;
         if config.get_hosts().is_empty() {
@@ -169,11 +173,18 @@ impl PostgresStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("s3tune");
+        config.ssl_mode(tls.mode.ssl_mode());
         let location = describe(&config);
-        let client = spawn_connection(config).map_err(|reason| StoreError::Database {
-            location: location.clone(),
-            reason,
-        })?;
+        let connector = super::tls::connector(&tls, std::env::var_os("HOME").map(Into::into))
+            .map_err(|reason| StoreError::Database {
+                location: location.clone(),
+                reason,
+            })?;
+        let client =
+            spawn_connection(config, connector).map_err(|reason| StoreError::Database {
+                location: location.clone(),
+                reason,
+            })?;
         let store = Self {
             location,
             client: Mutex::new(client),
@@ -380,7 +391,7 @@ fn numbers_of(rows: &[Row]) -> Vec<u64> {
 
 /// Connects, and drives the connection on a thread of its own until the client is
 /// dropped.
-fn spawn_connection(config: Config) -> Result<Client, String> {
+fn spawn_connection(config: Config, tls: MakeRustlsConnect) -> Result<Client, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("s3tune-postgres".into())
@@ -398,7 +409,7 @@ fn spawn_connection(config: Config) -> Result<Client, String> {
             runtime.block_on(async move {
                 // The connect timeout covers each address; this covers a server that
                 // accepts the connection and then says nothing.
-                let connect = config.connect(NoTls);
+                let connect = config.connect(tls);
                 match tokio::time::timeout(STARTUP_TIMEOUT, connect).await {
                     Ok(Ok((client, connection))) => {
                         let _ = tx.send(Ok(client));
@@ -406,7 +417,7 @@ fn spawn_connection(config: Config) -> Result<Client, String> {
                         let _ = connection.await;
                     }
                     Ok(Err(e)) => {
-                        let _ = tx.send(Err(reason(&e)));
+                        let _ = tx.send(Err(super::tls::explain(reason(&e))));
                     }
                     Err(_) => {
                         let _ = tx.send(Err(format!(

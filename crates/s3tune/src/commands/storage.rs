@@ -1,6 +1,7 @@
 //! `--storage URL`: where studies live. `sqlite:PATH` (the default, `study.db` in the
 //! output folder) for one machine; `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` for
-//! workers on many machines (the password may also come from `PGPASSWORD`).
+//! workers on many machines (the password may also come from `PGPASSWORD`; TLS as
+//! libpq's `sslmode` and `sslrootcert` say, in the URL or `PGSSLMODE`/`PGSSLROOTCERT`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
