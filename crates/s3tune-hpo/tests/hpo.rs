@@ -471,3 +471,63 @@ fn running_trials_count_towards_the_random_start() {
         );
     }
 }
+
+/// A run of BO on Branin that settled on the box's edge: the data say the function falls
+/// towards x1 = 10, nothing was tried just inside it (the minimum is at x1 = 9.42), and
+/// the model kept proposing (10, 3.003) again, a few 10⁻⁴ apart. It must try something
+/// else: nothing within 10⁻³ of the range of a point already tried.
+#[test]
+fn bayesian_optimization_does_not_try_the_same_point_again_and_again() {
+    let space = Space::from_toml("x1 = { float = [-5, 10] }\nx2 = { float = [0, 15] }").unwrap();
+    #[rustfmt::skip]
+    let tried = [
+        (-0.3716, 13.1105), (-0.8614, 6.9846), (7.9704, 13.6646), (7.9123, 0.2217),
+        (1.6501, 5.2056), (0.6088, 12.8414), (-1.9596, 14.9717), (8.8994, 11.3180),
+        (8.5493, 3.6297), (0.5437, 7.6607), (-0.1900, 1.6266), (5.4776, 2.8196),
+        (10.0, 3.0374), (-5.0, 1.3401), (10.0, 2.0829), (10.0, 4.8614), (-5.0, 3.8065),
+        (10.0, 1.0166), (10.0, 3.6528), (-5.0, 9.8708), (10.0, 3.2446), (10.0, 2.9052),
+        (-5.0, 12.6905), (10.0, 2.9906), (10.0, 2.9946), (-5.0, 15.0), (10.0, 3.0045),
+        (3.5799, 0.0), (10.0, 3.0033),
+    ];
+    let branin = |x1: f64, x2: f64| {
+        let pi = std::f64::consts::PI;
+        let b = 5.1 / (4.0 * pi * pi);
+        (x2 - b * x1 * x1 + 5.0 / pi * x1 - 6.0).powi(2)
+            + 10.0 * (1.0 - 1.0 / (8.0 * pi)) * x1.cos()
+            + 10.0
+    };
+    let history = History {
+        trials: tried
+            .iter()
+            .enumerate()
+            .map(|(i, &(x1, x2))| {
+                let mut c = Config::new();
+                c.insert("x1".into(), Value::Float(x1));
+                c.insert("x2".into(), Value::Float(x2));
+                trial(i as u64, c, Status::Completed, vec![branin(x1, x2)])
+            })
+            .collect(),
+    };
+    let bo = BoSearcher::new(Objective {
+        metric: "f".into(),
+        mode: Mode::Min,
+    });
+    for seed in 0..10 {
+        let Suggestion::Config(c) = bo
+            .suggest(&space, &history, &mut StdRng::seed_from_u64(seed))
+            .unwrap()
+        else {
+            panic!("exhausted")
+        };
+        let x = space.encode(&c).unwrap();
+        for t in &history.trials {
+            let y = space.encode(&t.config).unwrap();
+            let close = x.iter().zip(&y).all(|(a, b)| (a - b).abs() < 1e-3);
+            assert!(
+                !close,
+                "seed {seed}: {c:?} is next to trial {} ({:?})",
+                t.id, t.config
+            );
+        }
+    }
+}

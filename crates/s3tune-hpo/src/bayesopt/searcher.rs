@@ -15,7 +15,7 @@
 //! 3. score a randomly shifted Halton set plus perturbations of the best points by log EI,
 //!    climb log EI by gradient ascent (projected L-BFGS, in length-scale units) from the
 //!    best of them and from the best points tried, and propose the best candidate not
-//!    tried yet. Random or local search without gradients cannot place the point
+//!    tried yet, nor within 10⁻³ of a point tried (see [`REPEAT`]). Random or local search without gradients cannot place the point
 //!    precisely enough in 6-D; the gradient brings the last digits of regret. Every
 //!    candidate goes through decode → encode first, so integer and ordinal parameters
 //!    are scored at the values that will run (the climb treats them as real numbers; its
@@ -207,14 +207,32 @@ impl Searcher for BoSearcher {
             self.candidates,
             rng,
         );
+        let tried: Vec<&Vec<f64>> = xs.iter().chain(&pending).collect();
         for (_, x) in refined {
             let c = space.decode(&x);
-            if !seen.contains(&config_hash(&c)) {
+            if !repeats(&x, &tried) && !seen.contains(&config_hash(&c)) {
                 return Ok(Suggestion::Config(c));
             }
         }
         RandomSearcher::default().suggest(space, history, rng)
     }
+}
+
+/// How close, in every parameter (as a fraction of its range), a candidate may come to a
+/// point already tried before it counts as trying that point again.
+const REPEAT: f64 = 1e-3;
+
+/// Whether `x` is within [`REPEAT`] of one of `tried` in every coordinate. Such a point
+/// mostly measures the same thing again. And a model sure of a false optimum keeps
+/// proposing just those: in rare runs it settles on the box's edge, where the data
+/// say the function falls towards the bound and nothing was tried just inside it
+/// (Branin, 300 seeds of 40 evaluations: 5 sequential runs and 2 with four workers
+/// ended at x1 = 10, regret 1.545; none when such points are passed over, and the
+/// median regret fell a little; Hartmann6's 100-seed figures did not change).
+fn repeats(x: &[f64], tried: &[&Vec<f64>]) -> bool {
+    tried
+        .iter()
+        .any(|t| t.iter().zip(x).all(|(a, b)| (a - b).abs() < REPEAT))
 }
 
 /// Candidates ranked by the acquisition (best first), rounded to what would run.
