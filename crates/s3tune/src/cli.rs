@@ -50,6 +50,22 @@ pub enum StudyCommand {
             --command 'python3 examples/branin.py' --space branin.toml --metric value --trials 200\n  \
         s3tune study create s3://data/big.bin --study big --trials 60 --storage postgres://s3tune@db/studies")]
     Create(Box<TuneArgs>),
+    /// List the studies in a storage: their trials, budgets and best results.
+    #[command(after_help = "Examples:\n  \
+        s3tune study list --storage postgres://s3tune@db:5432/studies\n  \
+        s3tune study list --storage sqlite:s3tune-results/nightly/study.db --json")]
+    List(StudyListArgs),
+}
+
+/// `s3tune study list`.
+#[derive(Debug, Args)]
+pub struct StudyListArgs {
+    /// Where the studies are: postgres://… or sqlite:PATH.
+    #[arg(long, value_name = "URL")]
+    pub storage: String,
+    /// One JSON object per study, one per line, instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `s3tune worker`.

@@ -226,6 +226,42 @@ fn a_killed_worker_s_trial_is_lost_within_two_heartbeat_timeouts_and_the_study_c
     assert_eq!(counted.len(), 12);
     assert!(counted.iter().all(|t| t.trial.status == Status::Completed));
     assert!(all.iter().all(|t| t.trial.status != Status::Pending));
+
+    // `study list` tells the same story.
+    let listed = ok(&run(
+        home.path(),
+        &[],
+        &["study", "list", "--storage", db.url(), "--json"],
+    ));
+    let rows: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "{listed}");
+    let best = counted
+        .iter()
+        .filter_map(|t| t.trial.value())
+        .fold(f64::INFINITY, f64::min);
+    let lost_count = all.iter().filter(|t| t.lost).count();
+    assert!(lost_count >= 1);
+    let row = &rows[0];
+    assert_eq!(row["study"], "br");
+    assert_eq!(row["completed"], 12);
+    assert_eq!(row["running"], 0);
+    assert_eq!(row["failed"], 0);
+    assert_eq!(row["lost"], lost_count);
+    assert_eq!(row["budget_trials"], 12);
+    assert_eq!(row["best"].as_f64(), Some(best));
+}
+
+#[test]
+fn study_list_of_a_storage_that_is_not_there_says_so_and_creates_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("studies.db");
+    let storage = format!("sqlite:{}", path.display());
+    let out = run(home.path(), &[], &["study", "list", "--storage", &storage]);
+    one_line_error(&out, "no study storage at");
+    assert!(!path.exists(), "a database was left behind");
 }
 
 #[test]

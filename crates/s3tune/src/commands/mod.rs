@@ -6,6 +6,7 @@ mod report;
 mod s3url;
 mod serve;
 mod storage;
+mod study;
 mod transfer;
 mod tune;
 mod worker;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(args),
         Command::Worker(args) => runtime.block_on(worker::run(args)),
         Command::Study(StudyCommand::Create(args)) => runtime.block_on(tune::run(*args, true)),
+        Command::Study(StudyCommand::List(args)) => study::list(&args),
     }
 }
 
