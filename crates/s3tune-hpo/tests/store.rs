@@ -309,6 +309,9 @@ fn postgres_connections_use_tls_as_sslmode_says() {
     }
     let full = format!("sslmode=verify-full&sslrootcert={ca}");
     open.push(PostgresStore::connect(&named(&full)).unwrap());
+    // Its location, which hints print for the next command, keeps the TLS settings.
+    let shown = open.last().unwrap().location();
+    assert!(shown.ends_with(&format!("?{full}")), "{shown}");
     assert_eq!((sessions(false), sessions(true)), (1, 4));
     // Refused, in one line, before anything is written: a certificate made out to
     // another name, and one no trusted root signed.

@@ -98,8 +98,8 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
-/// `url` as it can be shown: no password.
-fn describe(config: &Config) -> String {
+/// `url` as it can be shown: no password, its TLS settings kept.
+fn describe(config: &Config, tls: &super::tls::Settings) -> String {
     let host = config
         .get_hosts()
         .first()
@@ -112,12 +112,13 @@ fn describe(config: &Config) -> String {
         .first()
         .map_or_else(String::new, |p| format!(":{p}"));
     format!(
-        "postgres://{}@{host}{port}/{}",
+        "postgres://{}@{host}{port}/{}{}",
         config.get_user().unwrap_or_default(),
         config
             .get_dbname()
             .or(config.get_user())
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        tls.query()
     )
 }
 
@@ -174,7 +175,7 @@ impl PostgresStore {
         }
         config.application_name("s3tune");
         config.ssl_mode(tls.mode.ssl_mode());
-        let location = describe(&config);
+        let location = describe(&config, &tls);
         let connector = super::tls::connector(&tls, std::env::var_os("HOME").map(Into::into))
             .map_err(|reason| StoreError::Database {
                 location: location.clone(),

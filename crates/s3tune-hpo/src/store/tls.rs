@@ -74,6 +74,41 @@ pub(super) struct Settings {
     pub(super) root_cert: Option<String>,
 }
 
+impl Settings {
+    /// The settings as a URL query (`?sslmode=…&sslrootcert=…`, empty for the default),
+    /// so that the store's location, shown in hints, reaches the server the same way.
+    pub(super) fn query(&self) -> String {
+        let mut parts = Vec::new();
+        let mode = match self.mode {
+            Mode::Disable => Some("disable"),
+            Mode::Prefer => None,
+            Mode::Require => Some("require"),
+            Mode::VerifyCa => Some("verify-ca"),
+            Mode::VerifyFull => Some("verify-full"),
+        };
+        if let Some(m) = mode {
+            parts.push(format!("sslmode={m}"));
+        }
+        if let Some(r) = &self.root_cert {
+            const VALUE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+                .add(b' ')
+                .add(b'&')
+                .add(b'#')
+                .add(b'%')
+                .add(b'?');
+            parts.push(format!(
+                "sslrootcert={}",
+                percent_encoding::utf8_percent_encode(r, VALUE)
+            ));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+}
+
 /// Takes `sslmode` and `sslrootcert` out of `url` (a `postgres://` URL or libpq's
 /// `key=value` form), falling back to `PGSSLMODE` and `PGSSLROOTCERT`; returns the rest
 /// of the URL, for tokio-postgres, and the settings.
@@ -315,6 +350,7 @@ mod tests {
         assert_eq!(rest, "postgres://u:p@h:5432/db?connect_timeout=3");
         assert_eq!(s.mode, Mode::VerifyFull);
         assert_eq!(s.root_cert.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(s.query(), "?sslmode=verify-full&sslrootcert=/etc/ca.pem");
         let (rest, s) = take_settings("postgres://u@h/db?sslmode=require", none).unwrap();
         assert_eq!(
             (rest.as_str(), s.mode),
@@ -340,6 +376,7 @@ mod tests {
         let (_, s) = take_settings("postgres://u@h/db?sslmode=disable", env).unwrap();
         assert_eq!(s.mode, Mode::Disable);
         let (_, s) = take_settings("postgres://u@h/db", none).unwrap();
+        assert_eq!(s.query(), "");
         assert_eq!((s.mode, s.root_cert), (Mode::Prefer, None));
     }
 

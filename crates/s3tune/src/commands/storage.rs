@@ -19,11 +19,20 @@ pub enum Location {
 }
 
 impl Location {
-    /// What to write after `--storage` to reach this store again (no password).
+    /// What to write after `--storage` to reach this store again (no password), quoted
+    /// for a shell when it needs to be (a URL with `&`, a path with spaces).
     pub fn flag(&self, store: &dyn Store) -> String {
-        match self {
+        let flag = match self {
             Location::Sqlite(p) => format!("sqlite:{}", p.display()),
             Location::Postgres(_) => store.location(),
+        };
+        if flag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c))
+        {
+            flag
+        } else {
+            format!("'{}'", flag.replace('\'', r"'\''"))
         }
     }
 }
@@ -67,4 +76,25 @@ pub fn parse(url: Option<&str>, out: &Path) -> anyhow::Result<Location> {
             Location::Sqlite(path.into())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_quoted_for_a_shell_when_they_need_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Location::Sqlite(dir.path().join("s.db"));
+        let store = open_at(&plain).unwrap();
+        assert_eq!(
+            plain.flag(store.as_ref()),
+            format!("sqlite:{}", dir.path().join("s.db").display())
+        );
+        let spaced = Location::Sqlite(dir.path().join("my studies").join("it's.db"));
+        let store = open_at(&spaced).unwrap();
+        let flag = spaced.flag(store.as_ref());
+        let path = dir.path().join("my studies").join("it'\\''s.db");
+        assert_eq!(flag, format!("'sqlite:{}'", path.display()));
+    }
 }
