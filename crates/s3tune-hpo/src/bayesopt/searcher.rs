@@ -4,10 +4,11 @@
 //! Each suggestion is a function of the history and the random stream only:
 //!
 //! 1. `points_to_evaluate`, then uniformly random points until `initial_points` trials
-//!    have results or are running (at least half with results). Random, not space-filling: designs that maximize the distance between
-//!    points crowd the boundary of the cube, where an interior optimum leaves little
-//!    trace (over 40 seeds, 22 Hartmann6 runs instead of 19 escaped its local minimum,
-//!    and Branin's median regret was a little lower);
+//!    have results or are running (at least half with results). Random, not
+//!    space-filling: designs that maximize the distance between points crowd the
+//!    boundary of the cube, where an interior optimum leaves little trace (over 40
+//!    seeds, 22 Hartmann6 runs instead of 19 escaped its local minimum, and Branin's
+//!    median regret was a little lower);
 //! 2. otherwise fit the GP to the completed trials (losses log-transformed when all
 //!    positive, then standardized); pending trials enter as *fantasies*: joint samples
 //!    of their results from the posterior, EI averaged over them, each with its own
@@ -15,11 +16,11 @@
 //! 3. score a randomly shifted Halton set plus perturbations of the best points by log EI,
 //!    climb log EI by gradient ascent (projected L-BFGS, in length-scale units) from the
 //!    best of them and from the best points tried, and propose the best candidate not
-//!    tried yet, nor within 10⁻³ of a point tried (see [`REPEAT`]). Random or local search without gradients cannot place the point
-//!    precisely enough in 6-D; the gradient brings the last digits of regret. Every
-//!    candidate goes through decode → encode first, so integer and ordinal parameters
-//!    are scored at the values that will run (the climb treats them as real numbers; its
-//!    end point is rounded and rescored).
+//!    tried yet, nor within 10⁻³ of a point tried (see [`REPEAT`]). Random or local
+//!    search without gradients cannot place the point precisely enough in 6-D; the
+//!    gradient brings the last digits of regret. Every candidate goes through decode →
+//!    encode first, so integer and ordinal parameters are scored at the values that will
+//!    run (the climb treats them as real numbers; its end point is rounded and rescored).
 
 use nalgebra::DVector;
 use rand::Rng;
@@ -246,7 +247,6 @@ fn propose(
     rng: &mut StdRng,
 ) -> Vec<(f64, Vec<f64>)> {
     let d = space.dims();
-    // Candidates, rounded to what would run.
     let round = |x: &[f64]| space.encode(&space.decode(x)).ok();
     let weights: Vec<DVector<f64>> = fantasies.iter().map(|(w, _)| w.clone()).collect();
     // ln of the mean EI over the fantasies, with its gradient.

@@ -59,10 +59,7 @@ fn row(store: &dyn Store, study: &Study) -> anyhow::Result<Row> {
     let count =
         |want: &dyn Fn(&s3tune_hpo::TrialRecord) -> bool| trials.iter().filter(|t| want(t)).count();
     let objective = &study.spec.objective;
-    let best = trials
-        .iter()
-        .filter_map(|t| t.trial.value())
-        .min_by(|a, b| objective.loss(*a).total_cmp(&objective.loss(*b)));
+    let best = crate::report::best_trial(&trials, objective).and_then(|i| trials[i].trial.value());
     Ok(Row {
         study: study.spec.name.clone(),
         metric: objective.metric.clone(),

@@ -45,16 +45,7 @@ impl CommandSummary {
             return Ok(None);
         }
         let rows = store.trials(&study)?;
-        let objective = &study.spec.objective;
-        let fastest = |full: bool| {
-            rows.iter()
-                .enumerate()
-                .filter(|(_, r)| !full || r.trial.status == Status::Completed)
-                .filter_map(|(i, r)| r.trial.value().map(|v| (i, objective.loss(v))))
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(i, _)| i)
-        };
-        let best = fastest(true).or_else(|| fastest(false));
+        let best = super::best_trial(&rows, &study.spec.objective);
         let elapsed_seconds = super::elapsed(&study, rows.iter());
         Ok(Some(Self {
             study,

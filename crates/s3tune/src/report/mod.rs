@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use s3tune_hpo::{Config, Status, Store, Study, TrialRecord};
+use s3tune_hpo::{Config, Objective, Status, Store, Study, TrialRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::knobs;
@@ -100,6 +100,30 @@ pub struct Summary {
     pub elapsed_seconds: f64,
 }
 
+/// The position of a study's best trial among `records`: the best that completed, else
+/// the best with any result (one stopped early), so that a trial judged on fewer steps
+/// or runs does not win over those that ran them all.
+pub fn best_trial<'a>(
+    records: impl IntoIterator<Item = &'a TrialRecord>,
+    objective: &Objective,
+) -> Option<usize> {
+    let mut completed = None;
+    let mut any = None;
+    for (i, r) in records.into_iter().enumerate() {
+        let Some(loss) = r.trial.value().map(|v| objective.loss(v)) else {
+            continue;
+        };
+        let better = |best: Option<(usize, f64)>| best.is_none_or(|(_, b)| loss < b);
+        if better(any) {
+            any = Some((i, loss));
+        }
+        if r.trial.status == Status::Completed && better(completed) {
+            completed = Some((i, loss));
+        }
+    }
+    completed.or(any).map(|(i, _)| i)
+}
+
 impl Summary {
     /// Reads the study `name` from `store`.
     pub fn load(store: &dyn Store, name: &str) -> anyhow::Result<Self> {
@@ -124,15 +148,7 @@ impl Summary {
             rows.iter()
                 .position(|r| &r.record.trial.config == b && r.mean.is_some())
         });
-        let fastest = |full: bool| {
-            rows.iter()
-                .enumerate()
-                .filter(|(_, r)| r.mean.is_some())
-                .filter(|(_, r)| !full || r.record.trial.status == Status::Completed)
-                .min_by(|a, b| a.1.mean.unwrap().total_cmp(&b.1.mean.unwrap()))
-                .map(|(i, _)| i)
-        };
-        let best = fastest(true).or_else(|| fastest(false));
+        let best = best_trial(rows.iter().map(|r| &r.record), &study.spec.objective);
         let race: Option<Race> = notes
             .get("race")
             .and_then(|v| serde_json::from_value(v.clone()).ok());
