@@ -46,13 +46,13 @@ pub enum StartError {
     Config(#[from] ConfigError),
     /// The listen address could not be bound (in use, not local, no permission).
     #[error(
-        "cannot listen on {addr}: {source} (pick another with --listen, or 127.0.0.1:0 for any free port)"
+        "cannot listen on {addr}: {reason} (pick another with --listen, or 127.0.0.1:0 for any free port)"
     )]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS's words (said once: not also a source of this error).
+        reason: String,
     },
     /// The data directory cannot be created, read or written.
     #[error("data dir {path}: {reason}")]

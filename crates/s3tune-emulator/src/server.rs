@@ -22,7 +22,7 @@ use crate::s3::Service;
 use crate::store::Store;
 
 /// How long shutdown waits for open connections to finish their responses.
-const DRAIN: Duration = Duration::from_secs(5);
+const DRAIN: Duration = Duration::from_secs(1);
 
 /// The embedded S3 server. See [`Emulator::start`] and [`Emulator::start_dedicated`].
 #[derive(Debug)]
@@ -64,17 +64,12 @@ impl Emulator {
                 .map_err(failed)?;
         }
         let store = Arc::new(store);
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        let bind_err = |e: std::io::Error| StartError::Bind {
             addr: config.listen,
-            source,
-        })?;
+            reason: crate::units::io_reason(&e),
+        };
+        let listener = TcpListener::bind(config.listen).await.map_err(bind_err)?;
+        let addr = listener.local_addr().map_err(bind_err)?;
 
         let mut builder =
             S3ServiceBuilder::new(Service::new(Arc::clone(&store), config.region.clone()));
@@ -119,10 +114,18 @@ impl Emulator {
 }
 
 impl EmulatorHandle {
-    /// `http://ADDR`: the endpoint URL for clients (path-style).
+    /// `http://ADDR`: the endpoint URL for clients (path-style). A server bound to every
+    /// address (`0.0.0.0`, `::`) is reached on this machine at the loopback address.
     #[must_use]
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{addr}")
     }
 
     /// The bound address.

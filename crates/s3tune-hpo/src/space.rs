@@ -121,6 +121,81 @@ pub enum SpaceError {
         /// What is wrong.
         reason: String,
     },
+    /// The description as a whole is not a table of parameters (or not TOML/JSON).
+    #[error("{0}")]
+    Malformed(String),
+    /// An error in a description's text, and where: line and column (1-based) of the
+    /// parser's complaint, or of the parameter at fault.
+    #[error("line {line}, column {column}: {error}")]
+    At {
+        /// The line.
+        line: usize,
+        /// The column.
+        column: usize,
+        /// What is wrong there.
+        error: Box<SpaceError>,
+    },
+}
+
+impl SpaceError {
+    /// The parameter at fault, if one is.
+    #[must_use]
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            SpaceError::Inverted(n)
+            | SpaceError::NonPositiveLog(n)
+            | SpaceError::NonFinite(n)
+            | SpaceError::EmptyChoices(n)
+            | SpaceError::Syntax { name: n, .. }
+            | SpaceError::BadConfig { name: n, .. } => Some(n),
+            SpaceError::At { error, .. } => error.param(),
+            SpaceError::Empty | SpaceError::Malformed(_) => None,
+        }
+    }
+
+    /// This error placed at byte `offset` of `text`, or where its parameter is set.
+    fn placed(self, text: &str, offset: Option<usize>) -> Self {
+        let offset = offset.or_else(|| self.param().and_then(|p| key_offset(text, p)));
+        match offset {
+            Some(o) => {
+                let (line, column) = line_col(text, o);
+                SpaceError::At {
+                    line,
+                    column,
+                    error: Box::new(self),
+                }
+            }
+            None => self,
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Where parameter `key` is set in a TOML or JSON description: the start of the first
+/// line that begins with it (a space is one flat table).
+fn key_offset(text: &str, key: &str) -> Option<usize> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        let rest = t.strip_prefix('"').unwrap_or(t);
+        if let Some(after) = rest.strip_prefix(key)
+            && after
+                .trim_start_matches('"')
+                .trim_start()
+                .starts_with(['=', ':'])
+        {
+            return Some(at + line.len() - t.len());
+        }
+        at += line.len();
+    }
+    None
 }
 
 impl Domain {
@@ -327,30 +402,38 @@ impl Space {
         Ok(Self { params })
     }
 
-    /// Parses the TOML description (see the module docs).
+    /// Parses the TOML description (see the module docs). Errors say where in `text`
+    /// ([`SpaceError::At`]).
     pub fn from_toml(text: &str) -> Result<Self, SpaceError> {
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| SpaceError::Syntax {
-                name: "(file)".into(),
-                reason: e.message().to_owned(),
-            })?;
-        let json = serde_json::to_value(&table).map_err(|e| syntax("(file)", &e.to_string()))?;
-        Self::from_value(&json)
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            SpaceError::Malformed(e.message().to_owned()).placed(text, e.span().map(|s| s.start))
+        })?;
+        let json =
+            serde_json::to_value(&table).map_err(|e| SpaceError::Malformed(e.to_string()))?;
+        Self::from_value(&json).map_err(|e| e.placed(text, None))
     }
 
     /// Parses the same description written as JSON:
     /// `{"max_concurrency": {"int": [1, 256], "scale": "log"}, "bucket": "data"}`.
     pub fn from_json(text: &str) -> Result<Self, SpaceError> {
-        let json: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| syntax("(file)", &e.to_string()))?;
-        Self::from_value(&json)
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            let reason = e.to_string();
+            let reason = reason
+                .rsplit_once(" at line ")
+                .map_or(reason.as_str(), |(r, _)| r);
+            SpaceError::At {
+                line: e.line(),
+                column: e.column(),
+                error: Box::new(SpaceError::Malformed(reason.to_owned())),
+            }
+        })?;
+        Self::from_value(&json).map_err(|e| e.placed(text, None))
     }
 
     fn from_value(json: &serde_json::Value) -> Result<Self, SpaceError> {
-        let obj = json
-            .as_object()
-            .ok_or_else(|| syntax("(file)", "a space is a table of parameters"))?;
+        let obj = json.as_object().ok_or_else(|| {
+            SpaceError::Malformed("a space is a table of parameters, one per line".to_owned())
+        })?;
         let mut params = Vec::new();
         for (name, v) in obj {
             params.push((name.clone(), parse_domain(name, v)?));

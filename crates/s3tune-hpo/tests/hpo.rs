@@ -103,12 +103,32 @@ fn bad_spaces_are_clear_errors() {
         ("x = { int = [1.5, 2] }", "whole numbers"),
         ("bucket = \"only-fixed\"", "search space is empty"),
         ("", "search space is empty"),
-        ("x = [[[", "(file)"),
+        ("x = [[[", "line 1, column"),
     ];
     for (text, want) in cases {
         let e = Space::from_toml(text).unwrap_err().to_string();
         assert!(e.contains(want), "{text}: {e}");
+        assert!(!e.contains("(file)"), "{text}: {e}");
     }
+}
+
+#[test]
+fn space_file_errors_name_the_line_column_and_parameter() {
+    let text = "a = { int = [1, 8] }\n\nb = { int = [9, 2] }\n";
+    let e = Space::from_toml(text).unwrap_err();
+    assert_eq!(e.param(), Some("b"));
+    assert!(
+        e.to_string().starts_with("line 3, column 1: parameter `b`"),
+        "{e}"
+    );
+    let e =
+        Space::from_json("{\n  \"a\": {\"int\": [1, 8]},\n  \"b\": {\"range\": 3}\n}").unwrap_err();
+    assert!(
+        e.to_string().starts_with("line 3, column 3: parameter `b`"),
+        "{e}"
+    );
+    let e = Space::from_json("{\"a\": ").unwrap_err();
+    assert!(e.to_string().starts_with("line 1, column"), "{e}");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! `TransferConfig`: boto3's eight knobs, with boto3's names, defaults and meaning, so a
-//! configuration tuned here can be pasted into `boto3.s3.transfer.TransferConfig(...)`.
+//! configuration tuned here can be pasted into `boto3.s3.transfer.TransferConfig(...)`;
+//! and the two timeouts of every request, with botocore's names.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -30,6 +32,19 @@ pub const MAX_CONCURRENCY: usize = 1024;
 /// | `io_chunksize` | 256 KiB | size of each piece read from a response body |
 /// | `use_threads` | true | false: one request at a time |
 /// | `max_bandwidth` | none | bytes/s cap over the whole transfer |
+///
+/// and, from botocore's `Config` rather than boto3's `TransferConfig` (so not among the
+/// knobs a study tunes, nor in [`TransferConfig::to_boto3`]):
+///
+/// | setting | default | meaning |
+/// |---|---|---|
+/// | `connect_timeout` | 5 s | longest wait for a connection (TCP and TLS) |
+/// | `read_timeout` | 5 s | longest silence: no byte sent or received while a request waits |
+///
+/// boto3 waits 60 s for each. S3 itself answers in a fraction of a second and streams
+/// without pauses, so five seconds of silence is a fault (a dead proxy, a lost route);
+/// the attempt fails, and the client's retries (five attempts) try again on a fresh
+/// connection. A silent endpoint is thus reported in about half a minute, not five.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TransferConfig {
@@ -53,6 +68,23 @@ pub struct TransferConfig {
     /// Bytes per second over the whole transfer, if capped.
     #[serde(with = "rate")]
     pub max_bandwidth: Option<u64>,
+    /// Longest wait for a connection to be made (botocore's `connect_timeout`).
+    #[serde(with = "seconds", skip_serializing_if = "is_default_timeout")]
+    pub connect_timeout: Duration,
+    /// Longest silence while a request waits (botocore's `read_timeout`): no byte of its
+    /// body taken, no byte of the answer come.
+    #[serde(with = "seconds", skip_serializing_if = "is_default_timeout")]
+    pub read_timeout: Duration,
+}
+
+/// The default of both timeouts.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest timeout accepted.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_timeout(d: &Duration) -> bool {
+    *d == DEFAULT_TIMEOUT
 }
 
 impl Default for TransferConfig {
@@ -66,6 +98,8 @@ impl Default for TransferConfig {
             io_chunksize: 256 * KIB,
             use_threads: true,
             max_bandwidth: None,
+            connect_timeout: DEFAULT_TIMEOUT,
+            read_timeout: DEFAULT_TIMEOUT,
         }
     }
 }
@@ -125,6 +159,18 @@ impl TransferConfig {
         if self.max_bandwidth == Some(0) {
             return err("max_bandwidth", &0, "must be at least 1 byte/s (or unset)");
         }
+        for (knob, d) in [
+            ("connect_timeout", self.connect_timeout),
+            ("read_timeout", self.read_timeout),
+        ] {
+            if d.is_zero() || d > MAX_TIMEOUT {
+                return err(
+                    knob,
+                    &humantime::format_duration(d),
+                    "must be more than 0 and at most 1h",
+                );
+            }
+        }
         Ok(())
     }
 
@@ -168,6 +214,136 @@ impl TransferConfig {
     }
 }
 
+/// What is wrong with a configuration file, and where: the line and column when the
+/// parser or the field's place in the text tells, and the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}{reason}", position(*.line, *.column), .field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default())]
+pub struct FileError {
+    /// 1-based line.
+    pub line: Option<usize>,
+    /// 1-based column.
+    pub column: Option<usize>,
+    /// The knob (or setting) at fault.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn position(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!("line {l}, column {c}: "),
+        (Some(l), None) => format!("line {l}: "),
+        _ => String::new(),
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Where `key` is set in a flat TOML or JSON text: the start of the first line that
+/// begins with it.
+fn key_offset(text: &str, key: &str) -> Option<usize> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        let rest = t.strip_prefix('"').unwrap_or(t);
+        if let Some(after) = rest.strip_prefix(key)
+            && after
+                .trim_start_matches('"')
+                .trim_start()
+                .starts_with(['=', ':'])
+        {
+            return Some(at + line.len() - t.len());
+        }
+        at += line.len();
+    }
+    None
+}
+
+impl FileError {
+    fn new(text: &str, offset: Option<usize>, field: Option<String>, reason: String) -> Self {
+        let offset = offset.or_else(|| field.as_deref().and_then(|f| key_offset(text, f)));
+        let (line, column) = offset.map(|o| line_col(text, o)).unzip();
+        Self {
+            line,
+            column,
+            field,
+            reason,
+        }
+    }
+
+    fn checked(text: &str, c: TransferConfig) -> Result<TransferConfig, Self> {
+        c.validate().map_err(|e| {
+            Self::new(
+                text,
+                None,
+                Some(e.knob.to_owned()),
+                format!("{} is out of range: {}", e.value, e.limit),
+            )
+        })?;
+        Ok(c)
+    }
+}
+
+/// The field a deserializer's path names (`.` is the whole document).
+fn field_of(path: &serde_path_to_error::Path) -> Option<String> {
+    let p = path.to_string();
+    (p != "." && !p.is_empty()).then_some(p)
+}
+
+impl TransferConfig {
+    /// A configuration written as TOML (`max_concurrency = 32`, `multipart_chunksize =
+    /// "16MiB"`, `read_timeout = "10s"`), checked; knobs left out keep boto3's defaults.
+    pub fn from_toml(text: &str) -> Result<Self, FileError> {
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            FileError::new(
+                text,
+                e.span().map(|s| s.start),
+                None,
+                e.message().to_owned(),
+            )
+        })?;
+        let c: Self = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = field_of(e.path());
+            let inner = e.inner();
+            FileError::new(
+                text,
+                inner.span().map(|s| s.start),
+                field,
+                inner.message().to_owned(),
+            )
+        })?;
+        FileError::checked(text, c)
+    }
+
+    /// The same, written as JSON.
+    pub fn from_json(text: &str) -> Result<Self, FileError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let c: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let field = field_of(e.path());
+            let inner = e.inner();
+            let reason = inner.to_string();
+            // serde_json ends its message with the position, which goes in front instead.
+            let reason = reason
+                .rsplit_once(" at line ")
+                .map_or(reason.as_str(), |(r, _)| r)
+                .to_owned();
+            FileError {
+                line: (inner.line() > 0).then_some(inner.line()),
+                column: (inner.column() > 0).then_some(inner.column()),
+                field,
+                reason,
+            }
+        })?;
+        FileError::checked(text, c)
+    }
+}
+
 /// Parses `8MiB`, `8MB`, `8388608`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -186,6 +362,71 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     parse_size(body).map_err(|_| format!("`{text}` is not a rate: use e.g. 50MB/s or 52428800"))
 }
 
+/// A size or rate as a file may write it: a whole number of bytes, or a string such as
+/// `8MiB` (`50MB/s` for a rate). Anything else is refused with what was found, so the
+/// message names the mistake (serde's untagged enums only say that nothing matched).
+struct SizeVisitor {
+    rate: bool,
+}
+
+impl<'de> serde::de::Visitor<'de> for SizeVisitor {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rate {
+            f.write_str("a rate in bytes per second, such as 52428800 or \"50MB/s\"")
+        } else {
+            f.write_str("a size in bytes, such as 8388608 or \"8MiB\"")
+        }
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        u64::try_from(v).map(Some).map_err(|_| {
+            E::custom(format!(
+                "{v} is negative: expected {}",
+                if self.rate {
+                    "a rate such as \"50MB/s\""
+                } else {
+                    "a size such as \"8MiB\""
+                }
+            ))
+        })
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Err(E::custom(format!(
+            "{v} is not a whole number of bytes: write e.g. 8388608 or \"8MiB\""
+        )))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if self.rate {
+            if v == "none" || v == "unlimited" {
+                return Ok(None);
+            }
+            parse_rate(v).map(Some).map_err(E::custom)
+        } else {
+            parse_size(v).map(Some).map_err(E::custom)
+        }
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
 /// Serde for sizes: a number of bytes or a string such as `8MiB`.
 mod size {
     use super::*;
@@ -195,16 +436,8 @@ mod size {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Num(u64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Num(n) => Ok(n),
-            Raw::Text(t) => parse_size(&t).map_err(serde::de::Error::custom),
-        }
+        d.deserialize_any(SizeVisitor { rate: false })?
+            .ok_or_else(|| serde::de::Error::custom("expected a size such as \"8MiB\""))
     }
 }
 
@@ -220,19 +453,59 @@ mod rate {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Num(u64),
-            Text(String),
+        d.deserialize_option(SizeVisitor { rate: true })
+    }
+}
+
+/// Serde for timeouts: a string such as `5s` or `500ms`, or a number of seconds (as
+/// botocore writes them).
+mod seconds {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*v).to_string())
+    }
+
+    struct V;
+
+    impl serde::de::Visitor<'_> for V {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration such as \"5s\" or \"500ms\", or a number of seconds")
         }
-        match Option::<Raw>::deserialize(d)? {
-            None => Ok(None),
-            Some(Raw::Num(n)) => Ok(Some(n)),
-            Some(Raw::Text(t)) if t == "none" || t == "unlimited" => Ok(None),
-            Some(Raw::Text(t)) => parse_rate(&t).map(Some).map_err(serde::de::Error::custom),
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
+            Ok(Duration::from_secs(v))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+            u64::try_from(v).map(Duration::from_secs).map_err(|_| {
+                E::custom(format!(
+                    "{v} is negative: expected a duration such as \"5s\""
+                ))
+            })
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
+            Duration::try_from_secs_f64(v)
+                .map_err(|_| E::custom(format!("{v} is not a duration: write e.g. \"5s\"")))
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
+            parse_duration(v).map_err(E::custom)
         }
     }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses `5s`, `500ms`, `1m 30s` (humantime's syntax), in words when it is not one.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. 90s, 500ms, 10m or 1h"))
 }
 
 #[cfg(test)]
@@ -336,6 +609,37 @@ mod tests {
         assert_eq!(j, c);
         assert!(toml::from_str::<TransferConfig>("max_concurrenci = 3").is_err());
         assert!(toml::from_str::<TransferConfig>("io_chunksize = \"big\"").is_err());
+    }
+
+    #[test]
+    fn file_errors_say_where_and_which_field() {
+        let e = TransferConfig::from_toml("max_concurrency = 4\nmultipart_chunksize = -5\n")
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(23)), "{e}");
+        assert_eq!(e.field.as_deref(), Some("multipart_chunksize"));
+        assert!(e.to_string().contains("negative"), "{e}");
+        let e = TransferConfig::from_toml("max_concurrency = 4\n\nmax_io_queue = 0\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.column, e.field.as_deref()),
+            (Some(3), Some(1), Some("max_io_queue")),
+            "{e}"
+        );
+        let e = TransferConfig::from_toml("max_concurrency = [").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+        let e = TransferConfig::from_toml("read_timeout = \"soon\"").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("read_timeout"), "{e}");
+        let e = TransferConfig::from_json("{\n  \"max_concurrency\": \"many\"\n}").unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("max_concurrency")),
+            "{e}"
+        );
+        assert!(!e.to_string().contains(" at line "), "{e}");
+        let c = TransferConfig::from_toml("read_timeout = \"10s\"\nconnect_timeout = 2").unwrap();
+        assert_eq!(
+            (c.read_timeout, c.connect_timeout),
+            (Duration::from_secs(10), Duration::from_secs(2))
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! and runs downloads ([`Transfer::download`], [`Transfer::download_to`]) and uploads
 //! ([`Transfer::upload`]). Each returns [`TransferStats`]; a shared [`Progress`] can be
 //! polled meanwhile for a progress bar. Failures are [`TransferError`]s whose messages
-//! say what to do; a failed download leaves no file behind.
+//! say what to do; a failed download leaves no file behind (see [`sweep`] for what a
+//! killed process leaves). Every request has a connect and a read timeout
+//! ([`TransferConfig::connect_timeout`], [`TransferConfig::read_timeout`]).
 
 mod bandwidth;
 pub mod config;
@@ -16,14 +18,16 @@ mod dest;
 mod download;
 pub mod error;
 pub mod stats;
+mod timeout;
 mod upload;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use config::{ConfigError, TransferConfig, parse_rate, parse_size};
+pub use config::{ConfigError, FileError, TransferConfig, parse_duration, parse_rate, parse_size};
+pub use dest::{Copy, sweep};
 pub use download::Discovery;
-pub use error::TransferError;
+pub use error::{Cause, TransferError};
 pub use stats::{Progress, TransferStats};
 
 /// Counts the client's HTTP attempts into [`Progress`].
@@ -67,9 +71,13 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    /// Transfers with `client` configured by `config`.
+    /// Transfers with `client` configured by `config`. The client's HTTP connections
+    /// and timeouts become the transfer's own: the SDK's default HTTPS client, watched
+    /// for `config`'s connect and read timeouts (see the `timeout` module).
     #[must_use]
     pub fn new(client: aws_sdk_s3::Client, config: TransferConfig) -> Self {
+        use aws_sdk_s3::config::StalledStreamProtectionConfig;
+        use aws_sdk_s3::config::timeout::TimeoutConfig;
         // Count every HTTP attempt, so the SDK's own retries show in the stats.
         let progress = Arc::new(Progress::default());
         let client = aws_sdk_s3::Client::from_conf(
@@ -77,6 +85,19 @@ impl Transfer {
                 .config()
                 .to_builder()
                 .interceptor(AttemptCounter(Arc::clone(&progress)))
+                .http_client(timeout::http_client(config.read_timeout))
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(config.connect_timeout)
+                        .build(),
+                )
+                // A backstop for the small bodies the SDK reads itself; never sooner
+                // than the read timeout that governs the rest.
+                .stalled_stream_protection(
+                    StalledStreamProtectionConfig::enabled()
+                        .grace_period(config.read_timeout.max(std::time::Duration::from_secs(20)))
+                        .build(),
+                )
                 .build(),
         );
         Self {
@@ -124,8 +145,10 @@ impl Transfer {
         })
     }
 
-    /// Downloads `s3://bucket/key` to `dest` (a file path, or a directory that receives
-    /// the key's last component). Returns the file written and the figures.
+    /// Downloads `s3://bucket/key` to `dest`: a file path, or a directory that receives
+    /// the key's last component. A regular file is written under a partial name and
+    /// renamed when complete; a device or FIFO is written in order as a stream; a
+    /// symbolic link is written through. Returns what was written and the figures.
     pub async fn download(
         &self,
         bucket: &str,
@@ -144,7 +167,8 @@ impl Transfer {
         .await
     }
 
-    /// Downloads `s3://bucket/key` into `out` with the bytes in order (e.g. stdout).
+    /// Downloads `s3://bucket/key` into `out` with the bytes in order (e.g. stdout, which
+    /// errors call `-`).
     pub async fn download_to(
         &self,
         bucket: &str,
@@ -156,7 +180,29 @@ impl Transfer {
             bucket,
             key,
             out,
+            Path::new("-"),
             &self.config,
+            self.progress(),
+        )
+        .await
+    }
+
+    /// Downloads `s3://bucket/key` into a locked partial file in `dir` that is never
+    /// given a name of its own: a copy to read back and throw away (dropping the
+    /// [`Copy`] removes it). Timed like [`Transfer::download`], less the rename.
+    pub async fn download_copy(
+        &self,
+        bucket: &str,
+        key: &str,
+        dir: &Path,
+    ) -> Result<(Copy, TransferStats), TransferError> {
+        download::to_copy(
+            &self.client,
+            bucket,
+            key,
+            dir,
+            &self.config,
+            self.discovery,
             self.progress(),
         )
         .await

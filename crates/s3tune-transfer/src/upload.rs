@@ -4,6 +4,12 @@
 //!
 //! When `stop` completes (Ctrl-C), the upload is aborted and `Cancelled` returned.
 //!
+//! The source must not change while it is read: its size and modification time are
+//! checked after the last part, before the upload is completed, and a file that changed
+//! (or shrank under a part being read) fails the upload with that said, its multipart
+//! upload aborted or its single PUT deleted, so no mixture of two versions is left in the
+//! bucket.
+//!
 //! Part bodies stream from the file (read in `io_chunksize` buffers) and can be replayed,
 //! so the SDK retries a failed part request itself. `max_bandwidth` is paid before each
 //! request for its whole body.
@@ -11,6 +17,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -23,11 +30,46 @@ use crate::config::TransferConfig;
 use crate::error::TransferError;
 use crate::stats::{Counters, Progress, TransferStats};
 
+/// What identifies the version of a file being uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Version {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+fn version_of(src: &Path) -> Result<Version, TransferError> {
+    let meta = std::fs::metadata(src).map_err(|e| TransferError::Source {
+        path: src.to_owned(),
+        reason: crate::error::io_reason(&e),
+    })?;
+    Ok(Version {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    })
+}
+
+/// `Some(error)` when `src` is no longer the version the upload began with.
+fn changed(src: &Path, was: Version) -> Option<TransferError> {
+    let now = version_of(src).ok()?;
+    (now != was).then(|| TransferError::Source {
+        path: src.to_owned(),
+        reason: if now.len == was.len {
+            "was modified during the upload; nothing was left in the bucket".to_owned()
+        } else {
+            format!(
+                "changed during the upload (it was {} bytes, it is now {}); nothing was left in the bucket",
+                was.len, now.len
+            )
+        },
+    })
+}
+
 async fn file_body(
     src: &Path,
     offset: u64,
     len: u64,
     io: u64,
+    was: Version,
 ) -> Result<ByteStream, TransferError> {
     ByteStream::read_from()
         .path(src)
@@ -36,9 +78,11 @@ async fn file_body(
         .buffer_size(usize::try_from(io).unwrap_or(usize::MAX))
         .build()
         .await
-        .map_err(|e| TransferError::Source {
-            path: src.to_owned(),
-            reason: e.to_string(),
+        .map_err(|e| {
+            changed(src, was).unwrap_or_else(|| TransferError::Source {
+                path: src.to_owned(),
+                reason: crate::error::describe(&e),
+            })
         })
 }
 
@@ -55,8 +99,10 @@ pub(crate) async fn from_path(
     config.validate()?;
     let meta = std::fs::metadata(src).map_err(|e| TransferError::Source {
         path: src.to_owned(),
-        reason: e.to_string(),
+        reason: crate::error::io_reason(&e),
     })?;
+    let was = version_of(src)?;
+    let mut stop = std::pin::pin!(stop);
     if !meta.is_file() {
         return Err(TransferError::Source {
             path: src.to_owned(),
@@ -71,17 +117,33 @@ pub(crate) async fn from_path(
         if let Some(l) = &limiter {
             l.take(size).await;
         }
-        let body = file_body(src, 0, size, config.io_chunksize).await?;
+        let body = file_body(src, 0, size, config.io_chunksize, was).await?;
         counters.request();
-        client
+        let put = client
             .put_object()
             .bucket(bucket)
             .key(key)
             .content_length(i64::try_from(size).unwrap_or(i64::MAX))
             .body(body)
-            .send()
-            .await
-            .map_err(|e| TransferError::from_sdk("PutObject", bucket, key, e))?;
+            .send();
+        // Dropped mid-body, a PUT stores nothing.
+        let sent = tokio::select! {
+            sent = put => sent,
+            () = &mut stop => return Err(TransferError::Cancelled),
+        };
+        sent.map_err(|e| {
+            changed(src, was)
+                .unwrap_or_else(|| TransferError::from_sdk("PutObject", bucket, key, e))
+        })?;
+        if let Some(e) = changed(src, was) {
+            // What was stored mixes two versions of the file: take it away again.
+            let _ = tokio::time::timeout(
+                config.read_timeout * 2,
+                client.delete_object().bucket(bucket).key(key).send(),
+            )
+            .await;
+            return Err(e);
+        }
         progress.add(size);
         return Ok(counters.finish(size, 0, 1));
     }
@@ -97,13 +159,16 @@ pub(crate) async fn from_path(
         "multipart upload starting"
     );
     counters.request();
-    let created = client
+    let create = client
         .create_multipart_upload()
         .bucket(bucket)
         .key(key)
-        .send()
-        .await
-        .map_err(|e| TransferError::from_sdk("CreateMultipartUpload", bucket, key, e))?;
+        .send();
+    let created = tokio::select! {
+        created = create => created,
+        () = &mut stop => return Err(TransferError::Cancelled),
+    }
+    .map_err(|e| TransferError::from_sdk("CreateMultipartUpload", bucket, key, e))?;
     let upload_id = created
         .upload_id()
         .ok_or_else(|| {
@@ -144,7 +209,7 @@ pub(crate) async fn from_path(
                 if let Some(l) = &*limiter {
                     l.take(len).await;
                 }
-                let body = file_body(src, start, len, io).await?;
+                let body = file_body(src, start, len, io, was).await?;
                 tracing::debug!(part = i + 1, start, len, "uploading part");
                 counters.request();
                 let number = i32::try_from(i + 1).expect("at most 10,000 parts");
@@ -158,7 +223,11 @@ pub(crate) async fn from_path(
                     .body(body)
                     .send()
                     .await
-                    .map_err(|e| TransferError::from_sdk("UploadPart", bucket, key, e))?;
+                    .map_err(|e| {
+                        changed(src, was).unwrap_or_else(|| {
+                            TransferError::from_sdk("UploadPart", bucket, key, e)
+                        })
+                    })?;
                 let etag = r.e_tag().ok_or_else(|| {
                     TransferError::BadResponse("UploadPart without an ETag".into())
                 })?;
@@ -174,7 +243,6 @@ pub(crate) async fn from_path(
     }
     let mut completed = Vec::with_capacity(usize::try_from(parts).unwrap_or(0));
     let mut failure = None;
-    let mut stop = std::pin::pin!(stop);
     loop {
         let joined = tokio::select! {
             joined = workers.join_next() => joined,
@@ -201,7 +269,7 @@ pub(crate) async fn from_path(
             }
         }
     }
-    let result = match failure {
+    let result = match failure.or_else(|| changed(src, was)) {
         Some(e) => Err(e),
         None => {
             completed.sort_by_key(|p| p.part_number());
@@ -223,14 +291,20 @@ pub(crate) async fn from_path(
         }
     };
     if let Err(e) = result {
-        // Best effort: parts of an abandoned upload cost money until aborted.
-        let _ = client
+        // Parts of an abandoned upload cost money until aborted: try, for a bounded time
+        // (the endpoint may be the reason for the failure), and say so if it fails.
+        let abort = client
             .abort_multipart_upload()
             .bucket(bucket)
             .key(key)
             .upload_id(&upload_id)
-            .send()
-            .await;
+            .send();
+        let aborted = tokio::time::timeout(config.read_timeout * 2, abort).await;
+        if !matches!(aborted, Ok(Ok(_))) {
+            tracing::warn!(
+                "could not abort the multipart upload of s3://{bucket}/{key}; its parts are kept (and billed) until it is: aws s3api abort-multipart-upload --bucket {bucket} --key {key} --upload-id {upload_id}"
+            );
+        }
         return Err(e);
     }
     Ok(counters.finish(size, part_size, parts))

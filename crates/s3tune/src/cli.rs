@@ -1,7 +1,6 @@
 //! Command-line syntax. Only this module knows clap; commands turn these raw values into
 //! the libraries' configuration types.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -85,7 +84,7 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "NAME")]
     pub study: String,
     /// Trials this worker runs at once.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub workers: usize,
     /// This worker's name in the study [default: HOST:PID:BOOT, which lets workers on the
     /// same machine see at once that it is gone; with a name, only its heartbeat tells].
@@ -148,30 +147,31 @@ pub struct TuneArgs {
     #[command(flatten)]
     pub s3: ConnectArgs,
     /// The embedded emulator's network (no target only): s3-scaled (S3's shape scaled
-    /// down to fit this machine), s3-like, unlimited, faulty, or a TOML profile.
-    #[arg(long, default_value = "s3-scaled", value_name = "NAME|FILE")]
-    pub network: String,
+    /// down to fit this machine), s3-like, unlimited, faulty, or a TOML profile
+    /// [default: s3-scaled, or the study's].
+    #[arg(long, value_name = "NAME|FILE")]
+    pub network: Option<String>,
     /// Size of the embedded emulator's synthetic object (no target only) [default: 128MiB].
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
     pub object_size: Option<u64>,
     /// Time for the trials (the confirmation race comes after), e.g. 90s, 10m.
     #[arg(long, value_name = "DURATION")]
     pub budget: Option<String>,
     /// Stop when the study has this many trials (a resumed study counts its old ones).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub trials: Option<u64>,
-    /// Downloads per trial; the metric is their mean time.
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub repeats: usize,
-    /// The searcher.
-    #[arg(long, value_enum, default_value_t = SearcherName::Bo)]
-    pub searcher: SearcherName,
+    /// Downloads per trial; the metric is their mean time [default: 3, or the study's].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
+    pub repeats: Option<usize>,
+    /// The searcher [default: bo, or the study's].
+    #[arg(long, value_enum)]
+    pub searcher: Option<SearcherName>,
     /// The scheduler [default: asha for downloads, fifo for --command].
     #[arg(long, value_enum)]
     pub scheduler: Option<SchedulerName>,
-    /// Seed of the searcher's random choices.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of the searcher's random choices [default: 0, or the study's].
+    #[arg(long, allow_negative_numbers = true, value_parser = whole::<u64>)]
+    pub seed: Option<u64>,
     /// The study's name (default: tune-DATE-TIME); an existing study is resumed.
     #[arg(long, value_name = "NAME")]
     pub study: Option<String>,
@@ -199,12 +199,13 @@ pub struct TuneArgs {
     #[arg(long)]
     pub no_baseline: bool,
     /// Runs of best and baseline, interleaved, in the confirmation race (0: none).
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(long, default_value_t = 5, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub confirm: usize,
     /// Who downloads: s3tune's engine, or boto3's download_file (the seed's experiment,
     /// run by the bundled examples/boto3_download.py), to tune boto3 itself.
-    #[arg(long, value_enum, default_value_t = ClientName::S3tune)]
-    pub client: ClientName,
+    /// [default: s3tune, or the study's]
+    #[arg(long, value_enum)]
+    pub client: Option<ClientName>,
     /// The Python that runs boto3 for --client boto3.
     #[arg(long, default_value = "python3", value_name = "PATH")]
     pub python: String,
@@ -219,6 +220,14 @@ pub enum ClientName {
     S3tune,
     /// boto3's download_file.
     Boto3,
+}
+
+impl std::fmt::Display for ClientName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum;
+        let v = self.to_possible_value().expect("every client has a name");
+        f.write_str(v.get_name())
+    }
 }
 
 /// Tuning any script that reports like Syne Tune's `Reporter`.
@@ -237,13 +246,13 @@ pub struct ScriptArgs {
     #[arg(long, value_enum, default_value_t = ModeName::Min)]
     pub mode: ModeName,
     /// Trials run at once on this machine.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub workers: usize,
     /// A trial running longer than this is killed and failed, e.g. 10m.
     #[arg(long, value_name = "DURATION")]
     pub trial_timeout: Option<String>,
     /// With --scheduler asha: the most reports a trial makes (e.g. its epochs).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub max_steps: Option<usize>,
 }
 
@@ -328,9 +337,17 @@ pub struct ConnectArgs {
     /// AWS region (default: from the environment or profile, else us-east-1).
     #[arg(long)]
     pub region: Option<String>,
-    /// AWS credential profile (from ~/.aws/config and ~/.aws/credentials).
+    /// AWS credential profile (from ~/.aws/config and ~/.aws/credentials); its
+    /// credentials win over AWS_ACCESS_KEY_ID and friends, as with the AWS CLI.
     #[arg(long)]
     pub profile: Option<String>,
+    /// Longest wait for a connection to S3, e.g. 5s [default: 5s; boto3's is 60s].
+    #[arg(long, value_name = "DURATION", visible_alias = "cli-connect-timeout")]
+    pub connect_timeout: Option<String>,
+    /// Longest silence while a request waits — nothing sent, nothing received — before
+    /// the attempt is retried, e.g. 5s [default: 5s; boto3's is 60s].
+    #[arg(long, value_name = "DURATION", visible_alias = "cli-read-timeout")]
+    pub read_timeout: Option<String>,
 }
 
 /// boto3's TransferConfig knobs, one flag each (defaults are boto3's).
@@ -338,33 +355,41 @@ pub struct ConnectArgs {
 #[command(next_help_heading = "TransferConfig (boto3's knobs; defaults are boto3's)")]
 pub struct KnobArgs {
     /// Objects this size or larger go in parts [default: 8MiB].
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
     pub multipart_threshold: Option<u64>,
     /// Requests in flight [default: 10].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub max_concurrency: Option<usize>,
     /// Size of each ranged GET or uploaded part, 5MiB to 5GiB [default: 8MiB].
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
     pub multipart_chunksize: Option<u64>,
     /// Attempts per part when its body breaks mid-stream [default: 5].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
     pub num_download_attempts: Option<u32>,
     /// Pieces read but not yet written, at most [default: 100].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub max_io_queue: Option<usize>,
     /// Size of each read from a response body [default: 256KiB].
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
     pub io_chunksize: Option<u64>,
     /// false: one request at a time [default: true].
     #[arg(long, value_name = "BOOL")]
     pub use_threads: Option<bool>,
     /// Cap in bytes per second, e.g. 50MB/s [default: none].
-    #[arg(long, value_name = "RATE", value_parser = rate)]
+    #[arg(long, value_name = "RATE", value_parser = rate, allow_negative_numbers = true)]
     pub max_bandwidth: Option<u64>,
 }
 
 fn size(s: &str) -> Result<u64, String> {
     s3tune_transfer::parse_size(s)
+}
+
+/// A whole number, said in words when it is not one (without this, clap takes `-1` for
+/// a flag it does not know).
+fn whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number of 0 or more"))
 }
 
 fn rate(s: &str) -> Result<u64, String> {
@@ -378,9 +403,10 @@ fn rate(s: &str) -> Result<u64, String> {
     s3tune serve --listen 127.0.0.1:0 --json --data-dir /tmp/s3data\n  \
     s3tune serve --network faulty --network-seed 7 --link-bandwidth 500MB/s")]
 pub struct ServeArgs {
-    /// Address to listen on; 127.0.0.1:0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:9000")]
-    pub listen: SocketAddr,
+    /// Address to listen on, HOST:PORT (a name such as localhost, or an IP address);
+    /// 127.0.0.1:0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:9000", value_name = "HOST:PORT")]
+    pub listen: String,
 
     /// Network profile: unlimited, s3-like, faulty, or a TOML file.
     #[arg(long, default_value = "unlimited", value_name = "NAME|FILE")]
@@ -426,7 +452,7 @@ pub struct NetworkOverrides {
     #[arg(long, value_name = "DURATION")]
     pub first_byte_latency: Option<String>,
     /// Log-normal sigma of the first-byte latency (0 = constant).
-    #[arg(long, value_name = "SIGMA")]
+    #[arg(long, value_name = "SIGMA", allow_negative_numbers = true)]
     pub first_byte_jitter: Option<f64>,
     /// Bandwidth per TCP connection, e.g. 88MB/s, or "unlimited".
     #[arg(long, value_name = "RATE")]
@@ -435,24 +461,24 @@ pub struct NetworkOverrides {
     #[arg(long, value_name = "RATE")]
     pub link_bandwidth: Option<String>,
     /// GET/HEAD requests per second before 503 SlowDown.
-    #[arg(long, value_name = "PER_SEC")]
+    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
     pub get_rate_limit: Option<f64>,
     /// PUT/POST/DELETE requests per second before 503 SlowDown.
-    #[arg(long, value_name = "PER_SEC")]
+    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
     pub put_rate_limit: Option<f64>,
     /// Concurrent requests before 503 SlowDown.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
     pub max_concurrent_requests: Option<u32>,
     /// Probability of an injected 503 SlowDown per request.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub slowdown_probability: Option<f64>,
     /// Probability of an injected 500 InternalError per request.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub internal_error_probability: Option<f64>,
     /// Probability that a response body is cut off mid-way.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub reset_probability: Option<f64>,
     /// Seed of latency and fault draws, to replay a run.
-    #[arg(long, value_name = "SEED")]
+    #[arg(long, value_name = "SEED", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub network_seed: Option<u64>,
 }

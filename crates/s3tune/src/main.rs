@@ -20,9 +20,14 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            // One line, with the chain of causes: what failed and why.
-            eprintln!("s3tune: error: {err:#}");
-            ExitCode::FAILURE
+            let code = commands::code_of(&err);
+            if code == commands::exit::INTERRUPTED {
+                eprintln!("s3tune: interrupted; nothing was left behind");
+            } else {
+                // One line, with the chain of causes: what failed and why.
+                eprintln!("s3tune: error: {err:#}");
+            }
+            ExitCode::from(code)
         }
     }
 }
@@ -47,11 +52,15 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         "s3tune: error: {first}{}; see --help",
         values.map_or(String::new(), |v| format!(" {v}"))
     );
-    ExitCode::from(2)
+    ExitCode::from(commands::exit::USAGE)
 }
 
 /// Logs go to stderr: warnings by default, `-v` info (e.g. each request the emulator
 /// serves), `-vv` debug, `-vvv` trace. `RUST_LOG` overrides.
+///
+/// Without `-v` only s3tune's own warnings show: the AWS SDK's are about its inner
+/// workings (each credential provider it tried on the way to "no credentials", in debug
+/// form), and the error that follows them says what the user needs to know.
 ///
 /// Two kinds of crates are held back whatever the verbosity. The s3s crate logs every S3
 /// error it answers (a 404 for a missing key, say) at ERROR level; those are the
@@ -63,7 +72,7 @@ fn init_logging(verbose: u8) {
         aws_smithy_runtime_api=info,aws_smithy_http_client=info,aws_smithy_types=info,aws_sdk_s3=info,\
         aws_credential_types=info,hyper=info,hyper_util=info,h2=info,rustls=info";
     let default = match verbose {
-        0 => "warn,s3s=off".to_owned(),
+        0 => "off,s3tune=warn,s3tune_hpo=warn,s3tune_transfer=warn,s3tune_emulator=warn".to_owned(),
         1 => format!("info,s3s=off,{SDK_QUIET}"),
         2 => format!("debug,{SDK_QUIET}"),
         _ => format!("trace,{SDK_QUIET}"),

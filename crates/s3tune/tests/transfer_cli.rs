@@ -177,7 +177,7 @@ fn bad_input_gets_one_clear_line() {
                 "http://127.0.0.1:1",
             ],
         ),
-        "Connection refused",
+        "http://127.0.0.1:1 refused the connection",
     );
     assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     // Nothing was left behind by any of it.

@@ -52,6 +52,30 @@ impl Default for NetworkProfile {
     }
 }
 
+/// 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Where `key` is set in a profile's text: the start of the first line that begins
+/// with it.
+fn key_offset(text: &str, key: &str) -> Option<usize> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if let Some(after) = t.strip_prefix(key)
+            && after.trim_start().starts_with('=')
+        {
+            return Some(at + line.len() - t.len());
+        }
+        at += line.len();
+    }
+    None
+}
+
 /// The names accepted by [`NetworkProfile::named`].
 pub const PROFILE_NAMES: [&str; 3] = ["unlimited", "s3-like", "faulty"];
 
@@ -129,24 +153,54 @@ impl NetworkProfile {
     }
 
     /// Parses a TOML profile; fields left out come from `base` (default `unlimited`).
+    /// An error says where: `line L, column C: field: what is wrong`.
     pub fn from_toml(text: &str) -> Result<Self, String> {
+        let at = |offset: Option<usize>, field: Option<&str>, reason: &str| {
+            let offset = offset.or_else(|| field.and_then(|f| key_offset(text, f)));
+            let place = offset.map_or_else(String::new, |o| {
+                let (l, c) = line_col(text, o);
+                format!("line {l}, column {c}: ")
+            });
+            let field = field.map_or_else(String::new, |f| format!("{f}: "));
+            format!("{place}{field}{reason}")
+        };
         let mut table: toml::Table = text
             .parse()
-            .map_err(|e: toml::de::Error| e.message().to_owned())?;
+            .map_err(|e: toml::de::Error| at(e.span().map(|s| s.start), None, e.message()))?;
         let base = match table.remove("base") {
             None => Self::unlimited(),
-            Some(toml::Value::String(name)) => Self::named(&name).map_err(|e| e.to_string())?,
-            Some(other) => return Err(format!("`base` must be a profile name, not {other}")),
+            Some(toml::Value::String(name)) => {
+                Self::named(&name).map_err(|e| at(None, Some("base"), &e.to_string()))?
+            }
+            Some(other) => {
+                return Err(at(
+                    None,
+                    Some("base"),
+                    &format!("must be a profile name, not {other}"),
+                ));
+            }
         };
         // Overlay the file's fields on the base, field by field, through serde.
         let mut merged = toml::Table::try_from(&base).map_err(|e| e.to_string())?;
         for (k, v) in table {
             merged.insert(k, v);
         }
-        let profile: Self = merged
-            .try_into()
-            .map_err(|e: toml::de::Error| e.message().to_owned())?;
-        profile.validate().map_err(|e| e.to_string())?;
+        let profile: Self =
+            serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
+                let path = e.path().to_string();
+                let field = (path != ".").then_some(path);
+                let message = e.inner().message().to_owned();
+                // An unknown field is named in the message; find its line by it.
+                let named = message
+                    .strip_prefix("unknown field `")
+                    .and_then(|m| m.split('`').next())
+                    .map(str::to_owned);
+                at(None, field.as_deref().or(named.as_deref()), &message)
+            })?;
+        profile.validate().map_err(|e| match e {
+            ConfigError::OutOfRange { field, reason } => at(None, Some(field), &reason),
+            other => other.to_string(),
+        })?;
         Ok(profile)
     }
 
@@ -287,5 +341,25 @@ mod tests {
         let e = NetworkProfile::from_toml("link_bandwidth = \"fast\"").unwrap_err();
         assert!(e.contains("not a rate"), "{e}");
         assert!(NetworkProfile::from_toml("[[[").is_err());
+    }
+
+    #[test]
+    fn toml_errors_say_where() {
+        let e = NetworkProfile::from_toml("base = \"s3-like\"\n\n  reset_probability = 2.0")
+            .unwrap_err();
+        assert!(
+            e.starts_with("line 3, column 3: reset_probability: "),
+            "{e}"
+        );
+        let e =
+            NetworkProfile::from_toml("base = \"s3-like\"\nlink_bandwidth = \"fast\"").unwrap_err();
+        assert!(e.starts_with("line 2, column 1: link_bandwidth: "), "{e}");
+        let e = NetworkProfile::from_toml("seed = 1\nbandwidth = 3").unwrap_err();
+        assert!(
+            e.starts_with("line 2, column 1: bandwidth: unknown field"),
+            "{e}"
+        );
+        let e = NetworkProfile::from_toml("seed = [").unwrap_err();
+        assert!(e.starts_with("line 1, column"), "{e}");
     }
 }

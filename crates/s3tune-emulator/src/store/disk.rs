@@ -34,8 +34,36 @@ pub(super) struct Loaded {
     pub buckets: Vec<(String, u64, Vec<Object>)>,
 }
 
-/// A file written under `tmp/`, waiting to be renamed into place.
-pub(super) struct Staged(PathBuf);
+/// A file written under `tmp/`, waiting to be renamed into place; removed when dropped
+/// unless it was (a write that failed half-way, on a full disk say, leaves nothing).
+pub(super) struct Staged {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Staged {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            renamed: false,
+        }
+    }
+
+    /// Renames it to `to`.
+    fn rename_to(mut self, to: &Path) -> Result<(), StoreError> {
+        fs::rename(&self.path, to).map_err(|e| io_err(to, &e))?;
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 struct BucketFile {
@@ -53,10 +81,10 @@ fn io_err(path: &Path, e: &std::io::Error) -> StoreError {
 }
 
 fn write_json(path: &Path, tmp_dir: &Path, value: &impl Serialize) -> Result<(), StoreError> {
-    let tmp = tmp_dir.join(format!("{}.json", hex::encode(rand::random::<[u8; 8]>())));
+    let tmp = Staged::new(tmp_dir.join(format!("{}.json", hex::encode(rand::random::<[u8; 8]>()))));
     let text = serde_json::to_vec(value).map_err(|e| StoreError::Io(e.to_string()))?;
-    fs::write(&tmp, text).map_err(|e| io_err(&tmp, &e))?;
-    fs::rename(&tmp, path).map_err(|e| io_err(path, &e))
+    fs::write(&tmp.path, text).map_err(|e| io_err(&tmp.path, &e))?;
+    tmp.rename_to(path)
 }
 
 fn key_stem(key: &str) -> String {
@@ -160,27 +188,27 @@ impl Disk {
     }
 
     fn new_staged(&self) -> Staged {
-        Staged(self.tmp().join(hex::encode(rand::random::<[u8; 16]>())))
+        Staged::new(self.tmp().join(hex::encode(rand::random::<[u8; 16]>())))
     }
 
     pub fn stage_blob(&self, blob: &Blob) -> Result<Staged, StoreError> {
         let staged = self.new_staged();
-        let mut f = fs::File::create(&staged.0).map_err(|e| io_err(&staged.0, &e))?;
+        let mut f = fs::File::create(&staged.path).map_err(|e| io_err(&staged.path, &e))?;
         for c in blob.chunks() {
-            f.write_all(c).map_err(|e| io_err(&staged.0, &e))?;
+            f.write_all(c).map_err(|e| io_err(&staged.path, &e))?;
         }
         Ok(staged)
     }
 
     pub fn stage_copy(&self, src: &Path) -> Result<Staged, StoreError> {
         let staged = self.new_staged();
-        fs::copy(src, &staged.0).map_err(|e| io_err(src, &e))?;
+        fs::copy(src, &staged.path).map_err(|e| io_err(src, &e))?;
         Ok(staged)
     }
 
     pub fn stage_concat(&self, files: &[PathBuf]) -> Result<Staged, StoreError> {
         let staged = self.new_staged();
-        let mut out = fs::File::create(&staged.0).map_err(|e| io_err(&staged.0, &e))?;
+        let mut out = fs::File::create(&staged.path).map_err(|e| io_err(&staged.path, &e))?;
         for p in files {
             let mut f = fs::File::open(p).map_err(|e| io_err(p, &e))?;
             std::io::copy(&mut f, &mut out).map_err(|e| io_err(p, &e))?;
@@ -204,7 +232,7 @@ impl Disk {
             .and_then(|t| serde_json::from_slice::<MetaFile>(&t).ok());
         let data_file = format!("{stem}.{}.data", hex::encode(rand::random::<[u8; 8]>()));
         let data = dir.join(&data_file);
-        fs::rename(&staged.0, &data).map_err(|e| io_err(&data, &e))?;
+        staged.rename_to(&data)?;
         write_json(
             &meta_path,
             &self.tmp(),
@@ -244,7 +272,7 @@ impl Disk {
             .join("uploads")
             .join(id)
             .join(format!("{number}.part"));
-        fs::rename(&staged.0, &path).map_err(|e| io_err(&path, &e))?;
+        staged.rename_to(&path)?;
         Ok(path)
     }
 

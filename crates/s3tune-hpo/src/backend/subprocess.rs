@@ -17,6 +17,13 @@
 //! a spent budget or Ctrl-C — kills the whole group: a training script's data loaders
 //! or a shell script's background jobs must not outlive the trial, go on using the
 //! machine and skew the next trial's measurement.
+//!
+//! That holds even when the tuner itself is killed with SIGKILL and can do nothing: the
+//! program is started by a small shell guard ([`GUARD`]) that leads the group and
+//! holds the read end of a pipe whose write end only the tuner has. When the tuner dies,
+//! the kernel closes that end, the guard reads end-of-file and kills the group. (The
+//! other way, `PR_SET_PDEATHSIG`, needs code run between fork and exec, which is unsafe
+//! Rust; this needs none.)
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -44,6 +51,48 @@ pub const REPORT_PREFIX: &str = "[tune-metric]:";
 /// may be together: enough for a Python exception, short enough for one line of a table.
 const TAIL_LINES: usize = 5;
 const TAIL_CHARS: usize = 500;
+
+/// Runs the trial (`"$@"`) in this process group, and kills the group when its stdin —
+/// a pipe from the tuner, never written — reaches its end: the tuner is gone. Otherwise it
+/// waits for the trial and ends as it did (by the same signal, or with its exit status).
+pub const GUARD: &str = r#"exec 3<&0
+"$@" 3<&- </dev/null &
+trial=$!
+{ while read -r _; do :; done; kill -KILL 0; } <&3 &
+watch=$!
+exec 3<&-
+wait "$trial" 2>/dev/null
+status=$?
+kill "$watch" 2>/dev/null
+if [ "$status" -gt 128 ]; then
+  kill -s "$(kill -l "$status")" $$
+fi
+exit "$status"
+"#;
+
+/// Whether `program` can be started: a path that is an executable file, or a name found
+/// as one on `PATH`. Said as the OS would have said it, since the guard's shell starts it.
+fn startable(program: &str) -> Result<(), std::io::Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).and_then(|m| {
+            if m.is_file() && m.permissions().mode() & 0o111 != 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+            }
+        })
+    };
+    if program.contains('/') {
+        return executable(Path::new(program));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| executable(&dir.join(program)).is_ok()) {
+        Ok(())
+    } else {
+        Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+}
 
 /// After the program exits, how long its stdout may stay open (a process outside its
 /// group still holding it) before the last lines are given up on.
@@ -129,11 +178,13 @@ impl SubprocessBackend {
         let out_path = dir.join("std.out");
         let mut stdout_file = File::create(&out_path).map_err(|e| cannot_write(&out_path, &e))?;
 
-        let mut command = Command::new(program);
+        startable(program).map_err(|e| format!("cannot start `{program}`: {}", io_reason(&e)))?;
+        let mut command = Command::new("/bin/sh");
         command
+            .args(["-c", GUARD, "s3tune-trial-guard", program])
             .args(own_args)
             .args(Self::arguments(ctx.config(), &dir))
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
             .process_group(0);
@@ -147,8 +198,10 @@ impl SubprocessBackend {
             .spawn()
             .map_err(|e| format!("cannot start `{program}`: {}", io_reason(&e)))?;
         let stdout = child.stdout.take().expect("stdout is piped");
+        // Held, never written: the guard's lifeline to this process.
+        let lifeline = child.stdin.take();
         // From here on, however this function ends or is dropped, the group dies.
-        let mut group = Group::new(child);
+        let mut group = Group::new(child, lifeline);
 
         let timeout = async {
             match self.timeout {
@@ -355,16 +408,21 @@ fn number_of(value: &serde_json::Value) -> Option<f64> {
 struct Group {
     child: Child,
     pgid: Option<Pid>,
+    _lifeline: Option<tokio::process::ChildStdin>,
 }
 
 impl Group {
-    fn new(child: Child) -> Self {
+    fn new(child: Child, lifeline: Option<tokio::process::ChildStdin>) -> Self {
         // The child leads its own group (`process_group(0)`): the group id is its pid.
         let pgid = child
             .id()
             .and_then(|id| i32::try_from(id).ok())
             .map(Pid::from_raw);
-        Self { child, pgid }
+        Self {
+            child,
+            pgid,
+            _lifeline: lifeline,
+        }
     }
 
     /// Sends SIGKILL to every process of the group. The group outlives its leader as

@@ -144,6 +144,17 @@ impl PostgresStore {
     /// or libpq's `key=value` form) and creates s3tune's tables there if it has none.
     /// Gives up after a few seconds when the server does not answer.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, false)
+    }
+
+    /// Connects as [`PostgresStore::connect`] does, but only to read: the session is
+    /// read-only, and nothing is created — a database without s3tune's tables is an
+    /// error. For reports of a study that may be running elsewhere.
+    pub fn connect_read_only(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, true)
+    }
+
+    fn connect_with(url: &str, read_only: bool) -> Result<Self, StoreError> {
         let unparsed = |reason: String| StoreError::Database {
             location: url.split('@').next_back().unwrap_or_default().to_owned(),
             reason,
@@ -174,6 +185,9 @@ impl PostgresStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("s3tune");
+        if read_only {
+            config.options("-c default_transaction_read_only=on");
+        }
         config.ssl_mode(tls.mode.ssl_mode());
         let location = describe(&config, &tls);
         let connector = super::tls::connector(&tls, std::env::var_os("HOME").map(Into::into))
@@ -190,8 +204,46 @@ impl PostgresStore {
             location,
             client: Mutex::new(client),
         };
-        store.migrate()?;
+        if read_only {
+            store.check_schema()?;
+        } else {
+            store.migrate()?;
+        }
         Ok(store)
+    }
+
+    /// The schema is there, and one this code knows.
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let mut client = self.lock();
+        let version: Option<i32> = block_on(async {
+            let db = |e: tokio_postgres::Error| self.db(&e);
+            let tx = client.transaction().await.map_err(db)?;
+            let exists: Option<String> = tx
+                .query_one("SELECT to_regclass('s3tune_schema')::text", &[])
+                .await
+                .map_err(db)?
+                .get(0);
+            if exists.is_none() {
+                return Ok(None);
+            }
+            tx.query_one("SELECT max(version) FROM s3tune_schema", &[])
+                .await
+                .map_err(db)
+                .map(|r| r.get(0))
+        })?;
+        match version {
+            Some(VERSION) => Ok(()),
+            None => Err(StoreError::Database {
+                location: self.location.clone(),
+                reason: "this database has no s3tune studies".to_owned(),
+            }),
+            Some(v) => Err(StoreError::Database {
+                location: self.location.clone(),
+                reason: format!(
+                    "schema version {v} is not one this s3tune knows ({VERSION}); use the s3tune that made it"
+                ),
+            }),
+        }
     }
 
     fn db(&self, e: &tokio_postgres::Error) -> StoreError {

@@ -70,6 +70,52 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens the store at `path` only to read it: nothing is created or changed (a
+    /// missing file, or one that holds no studies, is an error). For reports of a study
+    /// that may be running elsewhere. A file of an older revision must be opened for
+    /// writing once first, which migrates it.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        use rusqlite::OpenFlags;
+        let location = path.as_ref().display().to_string();
+        let db = |e: rusqlite::Error| StoreError::Database {
+            location: location.clone(),
+            reason: e.to_string(),
+        };
+        if !path.as_ref().is_file() {
+            return Err(StoreError::Database {
+                location,
+                reason: "no such file".to_owned(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path.as_ref(),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| StoreError::Database {
+                location: location.clone(),
+                reason: format!("not a study store ({e})"),
+            })?;
+        match version {
+            VERSION => Ok(Self {
+                path: location,
+                conn: Mutex::new(conn),
+            }),
+            0 => Err(StoreError::Database {
+                location,
+                reason: "not a study store (it holds no s3tune studies)".to_owned(),
+            }),
+            v if v > VERSION => Err(too_new(location, v)),
+            _ => Err(StoreError::Database {
+                location,
+                reason: "made by an older s3tune: run `s3tune tune` or `s3tune worker` on it once, which updates it".to_owned(),
+            }),
+        }
+    }
+
     /// Opens (creating if needed) the store at `path`; its folder must exist. A file of
     /// an older revision is migrated; one of a newer revision is refused.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {

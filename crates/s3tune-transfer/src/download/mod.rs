@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 
 use crate::bandwidth::Limiter;
 use crate::config::TransferConfig;
-use crate::dest::{TempFile, resolve};
+use crate::dest::{Copy, Destination, PartFile, resolve};
 use crate::error::TransferError;
 use crate::stats::{Counters, Progress, TransferStats};
 
@@ -207,6 +207,24 @@ async fn discover_by_get(
 }
 
 /// Downloads `bucket/key` to the file or directory `dest`.
+/// A download written into a locked partial file, not yet renamed.
+struct Written {
+    part: PartFile,
+    file: std::fs::File,
+    counters: Arc<Counters>,
+    size: u64,
+    part_size: u64,
+    parts: u64,
+}
+
+impl Written {
+    fn stats(&self) -> TransferStats {
+        self.counters.finish(self.size, self.part_size, self.parts)
+    }
+}
+
+/// Downloads `bucket/key` to the file or directory `dest`: into a partial file renamed
+/// into place, or — for a device or FIFO — in order, as a stream.
 pub(crate) async fn to_path(
     client: &Client,
     bucket: &str,
@@ -217,7 +235,71 @@ pub(crate) async fn to_path(
     progress: Arc<Progress>,
 ) -> Result<(PathBuf, TransferStats), TransferError> {
     config.validate()?;
-    let target = resolve(dest, key)?;
+    match resolve(dest, key)? {
+        Destination::File(target) => {
+            let w = to_part(client, bucket, key, &target, config, discovery, progress).await?;
+            // The lock belongs to the open file, and goes with it through the rename.
+            w.part.commit(&target)?;
+            drop(w.file);
+            let stats = w.counters.finish(w.size, w.part_size, w.parts);
+            Ok((target, stats))
+        }
+        Destination::Stream(path) => {
+            let opened = path.clone();
+            // A FIFO's open waits for its reader: off the async threads.
+            let file = tokio::task::spawn_blocking(move || {
+                std::fs::OpenOptions::new().write(true).open(&opened)
+            })
+            .await
+            .map_err(|e| TransferError::BadResponse(format!("opening the output: {e}")))?
+            .map_err(|e| TransferError::Destination {
+                path: path.clone(),
+                reason: crate::error::io_reason(&e),
+            })?;
+            let mut out = tokio::fs::File::from_std(file);
+            let stats = to_writer(client, bucket, key, &mut out, &path, config, progress).await?;
+            Ok((path, stats))
+        }
+    }
+}
+
+/// Downloads `bucket/key` into a locked partial file in `dir` that is never renamed: a
+/// copy to read back and throw away.
+pub(crate) async fn to_copy(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    dir: &Path,
+    config: &TransferConfig,
+    discovery: Discovery,
+    progress: Arc<Progress>,
+) -> Result<(Copy, TransferStats), TransferError> {
+    config.validate()?;
+    let name = key.rsplit('/').find(|n| !n.is_empty()).unwrap_or("object");
+    let written = to_part(
+        client,
+        bucket,
+        key,
+        &dir.join(name),
+        config,
+        discovery,
+        progress,
+    )
+    .await?;
+    let stats = written.stats();
+    Ok((Copy::new(written.part, written.file), stats))
+}
+
+/// Discovery, then every part written into a partial file beside `target`.
+async fn to_part(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    target: &Path,
+    config: &TransferConfig,
+    discovery: Discovery,
+    progress: Arc<Progress>,
+) -> Result<Written, TransferError> {
     let counters = Arc::new(Counters::new(&progress));
     // With a threshold above the part size, an object between the two must come in one
     // GET (boto3's rule), which a first range of one part cannot promise: ask with HEAD.
@@ -239,92 +321,106 @@ pub(crate) async fn to_path(
     };
     let job = Arc::new(job);
     progress.set_total(job.size);
-    let (temp, file) = TempFile::create(&target, job.size)?;
+    let (part, file) = PartFile::create(target, job.size)?;
     let (part_size, ranges) = job.ranges(first.as_ref().map(|f| f.0));
     // Everything is ranged once discovery asked for a range.
     let ranged = part_size > 0 || first.is_some();
     tracing::info!(bucket, key, size = job.size, parts = ranges.len(), part_size, dest = %target.display(), "download starting");
-    if !ranges.is_empty() {
-        let (queue, writer) = writer::start(
+    let parts = ranges.len() as u64;
+    if ranges.is_empty() {
+        return Ok(Written {
+            part,
             file,
-            target.clone(),
-            config.max_io_queue,
-            Arc::clone(&counters),
-            Arc::clone(&progress),
+            counters,
+            size: 0,
+            part_size: 0,
+            parts: 0,
+        });
+    }
+    let (queue, writer) = writer::start(
+        file,
+        target.to_owned(),
+        config.max_io_queue,
+        Arc::clone(&counters),
+        Arc::clone(&progress),
+    );
+    let ranges = Arc::new(ranges);
+    let next = Arc::new(AtomicUsize::new(usize::from(first.is_some())));
+    let mut first_body = first.map(|f| f.1);
+    let mut workers = JoinSet::new();
+    for _ in 0..config.concurrency().min(ranges.len()) {
+        let (job, next, ranges, mut queue) = (
+            Arc::clone(&job),
+            Arc::clone(&next),
+            Arc::clone(&ranges),
+            queue.clone(),
         );
-        let ranges = Arc::new(ranges);
-        let next = Arc::new(AtomicUsize::new(usize::from(first.is_some())));
-        let mut first_body = first.map(|f| f.1);
-        let mut workers = JoinSet::new();
-        for _ in 0..config.concurrency().min(ranges.len()) {
-            let (job, next, ranges, mut queue) = (
-                Arc::clone(&job),
-                Arc::clone(&next),
-                Arc::clone(&ranges),
-                queue.clone(),
-            );
-            let body = first_body.take();
-            workers.spawn(async move {
-                // One worker starts with the body discovery already has in hand.
-                if let Some(body) = body {
-                    let (start, end) = ranges[0];
-                    part::fetch_with(&job, start, end, true, Some(body), &mut queue).await?;
-                }
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(start, end)) = ranges.get(i) else {
-                        return Ok(());
-                    };
-                    part::fetch(&job, start, end, ranged, &mut queue).await?;
-                }
-            });
-        }
-        drop(queue);
-        let mut failure = None;
-        while let Some(done) = workers.join_next().await {
-            let result = done.unwrap_or_else(|e| {
-                Err(TransferError::BadResponse(format!(
-                    "a download task failed: {e}"
-                )))
-            });
-            if let Err(e) = result {
-                // The first error decides; stop the rest (their pieces are dropped).
-                failure.get_or_insert(e);
-                workers.abort_all();
+        let body = first_body.take();
+        workers.spawn(async move {
+            // One worker starts with the body discovery already has in hand.
+            if let Some(body) = body {
+                let (start, end) = ranges[0];
+                part::fetch_with(&job, start, end, true, Some(body), &mut queue).await?;
             }
-        }
-        let written = writer.await.unwrap_or_else(|e| {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(start, end)) = ranges.get(i) else {
+                    return Ok(());
+                };
+                part::fetch(&job, start, end, ranged, &mut queue).await?;
+            }
+        });
+    }
+    drop(queue);
+    let mut failure = None;
+    while let Some(done) = workers.join_next().await {
+        let result = done.unwrap_or_else(|e| {
             Err(TransferError::BadResponse(format!(
-                "the writer failed: {e}"
+                "a download task failed: {e}"
             )))
         });
-        // A write error (disk full, say) explains the workers' "writer stopped".
-        written?;
-        if let Some(e) = failure {
-            return Err(e);
+        if let Err(e) = result {
+            // The first error decides; stop the rest (their pieces are dropped).
+            failure.get_or_insert(e);
+            workers.abort_all();
         }
-        temp.commit()?;
-        let stats = counters.finish(job.size, part_size, ranges.len() as u64);
-        tracing::info!(
-            bucket,
-            key,
-            seconds = stats.seconds,
-            mb_per_sec = stats.bytes_per_sec / 1e6,
-            retries = stats.retries,
-            "download done"
-        );
-        return Ok((target, stats));
     }
-    temp.commit()?;
-    Ok((target, counters.finish(0, 0, 0)))
+    let written = writer.await.unwrap_or_else(|e| {
+        Err(TransferError::BadResponse(format!(
+            "the writer failed: {e}"
+        )))
+    });
+    // A write error (disk full, say) explains the workers' "writer stopped".
+    let file = written?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let w = Written {
+        part,
+        file,
+        counters,
+        size: job.size,
+        part_size,
+        parts,
+    };
+    tracing::info!(
+        bucket,
+        key,
+        seconds = w.stats().seconds,
+        retries = w.stats().retries,
+        "download done"
+    );
+    Ok(w)
 }
 
-/// Downloads `bucket/key` to `out` (standard output), bytes in order.
+/// Downloads `bucket/key` to `out` (standard output, a device, a FIFO), bytes in order;
+/// `label` names it in errors.
 pub(crate) async fn to_writer(
     client: &Client,
     bucket: &str,
     key: &str,
     out: &mut (impl tokio::io::AsyncWrite + Unpin),
+    label: &Path,
     config: &TransferConfig,
     progress: Arc<Progress>,
 ) -> Result<TransferStats, TransferError> {
@@ -339,11 +435,16 @@ pub(crate) async fn to_writer(
     let (part_size, ranges) = job.ranges(None);
     let ranged = part_size > 0;
     let parts = ranges.len() as u64;
-    let stdout_err = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::BrokenPipe => TransferError::OutputClosed,
+    let written = std::sync::atomic::AtomicU64::new(0);
+    let out_err = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => TransferError::OutputClosed {
+            path: label.to_owned(),
+            written: written.load(Ordering::Relaxed),
+            total: job.size,
+        },
         _ => TransferError::Destination {
-            path: "-".into(),
-            reason: e.to_string(),
+            path: label.to_owned(),
+            reason: crate::error::io_reason(&e),
         },
     };
     let fetches = futures::stream::iter(ranges).map(|(start, end)| {
@@ -358,11 +459,13 @@ pub(crate) async fn to_writer(
     let mut in_order = fetches.buffered(config.concurrency());
     while let Some(pieces) = in_order.next().await {
         for piece in pieces? {
-            out.write_all(&piece).await.map_err(stdout_err)?;
+            out.write_all(&piece).await.map_err(out_err)?;
+            written.fetch_add(piece.len() as u64, Ordering::Relaxed);
             counters.release(piece.len() as u64);
             progress.add(piece.len() as u64);
         }
     }
-    out.flush().await.map_err(stdout_err)?;
+    // Every write is checked: a buffered writer's last error shows at the flush.
+    out.flush().await.map_err(out_err)?;
     Ok(counters.finish(job.size, part_size, parts))
 }

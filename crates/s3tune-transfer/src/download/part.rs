@@ -5,7 +5,8 @@
 //! throttling (503 SlowDown), 5xx or connection errors, with exponential backoff and
 //! jitter (standard retry mode). A body that breaks *after* a 200/206 is ours: the bytes
 //! already received are kept, and the rest is asked for again, up to
-//! `num_download_attempts` attempts, as boto3 does.
+//! `num_download_attempts` attempts, as boto3 does. A body that goes silent for
+//! `read_timeout` counts as broken the same way: a stall is retried, never waited out.
 
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::{Bytes, BytesMut};
@@ -77,8 +78,15 @@ pub(crate) async fn fetch_with(
             None => request(job, start, pos, end, ranged).await?,
         };
         let mut piece = BytesMut::new();
+        let stall = job.config.read_timeout;
         let broke = loop {
-            match body.next().await {
+            let Ok(next) = tokio::time::timeout(stall, body.next()).await else {
+                break Some(format!(
+                    "no byte came for {}s (read_timeout)",
+                    stall.as_secs_f64()
+                ));
+            };
+            match next {
                 Some(Ok(mut chunk)) => {
                     job.counters.first_byte();
                     while !chunk.is_empty() {
@@ -101,7 +109,7 @@ pub(crate) async fn fetch_with(
                         }
                     }
                 }
-                Some(Err(e)) => break Some(e.to_string()),
+                Some(Err(e)) => break Some(crate::error::describe(&e)),
                 None => break None,
             }
         };
@@ -184,14 +192,17 @@ pub(crate) fn check_response(
     if ranged {
         let want = format!("bytes {pos}-{}/{}", end - 1, job.size);
         if content_range != Some(want.as_str()) {
-            return Err(TransferError::BadResponse(format!(
-                "Content-Range {content_range:?}, expected `{want}`"
-            )));
+            return Err(TransferError::BadResponse(match content_range {
+                Some(got) => format!("the answer's Content-Range is `{got}`, not `{want}`"),
+                None => format!("the answer has no Content-Range; expected `{want}`"),
+            }));
         }
     }
-    if content_length.is_some() && content_length != want_len {
+    if let (Some(got), Some(want)) = (content_length, want_len)
+        && got != want
+    {
         return Err(TransferError::BadResponse(format!(
-            "Content-Length {content_length:?}, expected {want_len:?}"
+            "the answer's Content-Length is {got}, not {want}"
         )));
     }
     Ok(())

@@ -47,15 +47,16 @@ fn stopped() -> TransferError {
     TransferError::BadResponse("the writer stopped".into())
 }
 
-/// Starts the writer; it ends when every [`Queue`] clone is dropped, returning the first
-/// write error, if any.
+/// Starts the writer; it ends when every [`Queue`] clone is dropped, returning the file
+/// (still open, so its lock is held until the caller is done with it) or the first
+/// write error.
 pub(crate) fn start(
     file: File,
     path: std::path::PathBuf,
     max_io_queue: usize,
     counters: Arc<Counters>,
     progress: Arc<Progress>,
-) -> (Queue, tokio::task::JoinHandle<Result<(), TransferError>>) {
+) -> (Queue, tokio::task::JoinHandle<Result<File, TransferError>>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Piece>();
     let slots = Arc::new(Semaphore::new(max_io_queue));
     let handle = tokio::task::spawn_blocking(move || {
@@ -64,13 +65,13 @@ pub(crate) fn start(
             file.write_all_at(&piece.data, piece.offset).map_err(|e| {
                 TransferError::Destination {
                     path: path.clone(),
-                    reason: e.to_string(),
+                    reason: crate::error::io_reason(&e),
                 }
             })?;
             counters.release(len);
             progress.add(len);
         }
-        Ok(())
+        Ok(file)
     });
     (Queue { tx, slots }, handle)
 }

@@ -105,5 +105,6 @@ pub fn random_config(rng: &mut rand::rngs::StdRng) -> TransferConfig {
         io_chunksize: pick(rng, 4 * 1024, 16 * MIB),
         use_threads: rng.random_bool(0.8),
         max_bandwidth: None,
+        ..TransferConfig::default()
     }
 }

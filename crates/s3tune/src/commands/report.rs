@@ -16,7 +16,21 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             out.join("study.db").display()
         );
     }
-    let store = super::storage::open(args.storage.as_deref(), &out)?;
+    let location = super::storage::parse(args.storage.as_deref(), &out)?;
+    let store = super::storage::open_read_only(&location)?;
+    if store.study(&args.study)?.is_none() {
+        let known = store.studies()?;
+        anyhow::bail!(
+            "no study named `{}` in {}{}",
+            args.study,
+            store.location(),
+            if known.is_empty() {
+                " (it has none)".to_owned()
+            } else {
+                format!(" (it has {})", known.join(", "))
+            }
+        );
+    }
     print!(
         "{}",
         crate::report::render(store.as_ref(), &args.study, &out)?

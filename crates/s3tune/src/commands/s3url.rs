@@ -28,10 +28,11 @@ impl S3Url {
         })
     }
 
-    /// Like [`S3Url::parse`], but the key must name an object.
+    /// Like [`S3Url::parse`], but the key must name an object. A key may end in `/`:
+    /// S3 keys are names, not paths, and such objects exist (folder markers among them).
     pub fn parse_object(text: &str) -> anyhow::Result<Self> {
         let url = Self::parse(text)?;
-        if url.key.is_empty() || url.key.ends_with('/') {
+        if url.key.is_empty() {
             bail!("`{text}` names no object: write s3://BUCKET/KEY");
         }
         Ok(url)
@@ -61,8 +62,9 @@ mod tests {
         for bad in ["b/k", "http://b/k", "s3:///k", "s3://"] {
             assert!(S3Url::parse(bad).is_err(), "{bad}");
         }
-        for bad in ["s3://b", "s3://b/", "s3://b/dir/"] {
+        for bad in ["s3://b", "s3://b/"] {
             assert!(S3Url::parse_object(bad).is_err(), "{bad}");
         }
+        assert_eq!(S3Url::parse_object("s3://b/dir/").unwrap().key, "dir/");
     }
 }

@@ -3,10 +3,37 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use anyhow::{anyhow, bail};
 use s3tune_emulator::{Emulator, EmulatorConfig, NetworkProfile, ObjectSpec, Rate};
 
+use super::{Stop, files};
 use crate::cli::{NetworkOverrides, ServeArgs};
+
+/// `--listen HOST:PORT`: an address, or a name resolved here (an IPv4 address first, as
+/// clients that are given `localhost` mostly try it first too).
+fn listen_addr(text: &str) -> anyhow::Result<SocketAddr> {
+    if let Ok(a) = text.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        bail!("--listen `{text}`: write HOST:PORT, e.g. 127.0.0.1:9000 or localhost:9000");
+    };
+    if port.parse::<u16>().is_err() {
+        bail!("--listen `{text}`: `{port}` is not a port (0 to 65535)");
+    }
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| anyhow!("--listen `{text}`: cannot resolve `{host}`: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| anyhow!("--listen `{text}`: `{host}` has no address"))
+}
 
 /// Applies `--first-byte-latency` and friends on top of the chosen profile.
 fn apply_overrides(p: &mut NetworkProfile, o: &NetworkOverrides) -> anyhow::Result<()> {
@@ -19,9 +46,8 @@ fn apply_overrides(p: &mut NetworkProfile, o: &NetworkOverrides) -> anyhow::Resu
             .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
     };
     if let Some(v) = &o.first_byte_latency {
-        p.first_byte_latency = humantime::parse_duration(v).with_context(|| {
-            format!("--first-byte-latency: `{v}` is not a duration (use e.g. 30ms)")
-        })?;
+        p.first_byte_latency =
+            s3tune_transfer::parse_duration(v).map_err(|e| anyhow!("--first-byte-latency {e}"))?;
     }
     if let Some(v) = o.first_byte_jitter {
         p.first_byte_jitter = v;
@@ -59,7 +85,7 @@ fn apply_overrides(p: &mut NetworkProfile, o: &NetworkOverrides) -> anyhow::Resu
 
 /// Turns the flags into an emulator configuration, without I/O beyond reading a profile.
 fn config(args: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
-    let mut network = NetworkProfile::from_name_or_file(&args.network)?;
+    let mut network = files::network(&args.network)?;
     apply_overrides(&mut network, &args.overrides)?;
     let objects = args
         .objects
@@ -70,7 +96,7 @@ fn config(args: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
         bail!("--access-key and --secret-key must not be empty");
     }
     Ok(EmulatorConfig {
-        listen: args.listen,
+        listen: listen_addr(&args.listen)?,
         network,
         data_dir: args.data_dir.clone(),
         objects,
@@ -81,7 +107,9 @@ fn config(args: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
     })
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+/// Serves until Ctrl-C or SIGTERM — the way a server is meant to stop, so the exit code
+/// is 0 (open responses get a second to finish).
+pub async fn run(args: ServeArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     let config = config(&args)?;
     if !config.listen.ip().is_loopback() {
         eprintln!(
@@ -92,9 +120,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!(listen = %config.listen, "binding a non-loopback address");
     }
     let objects = config.objects.clone();
-    // Handle Ctrl-C/SIGTERM from before the ready line: a script that stops the server
-    // as soon as it has read the line must get a clean shutdown.
-    let stop = super::interrupted();
+    // Ctrl-C/SIGTERM before the ready line is seen too (`stop` was made at the start): a
+    // script that stops the server as soon as it has read the line gets a clean shutdown.
     let server = Emulator::start(config).await?;
 
     let mut out = std::io::stdout().lock();
@@ -109,6 +136,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(out, "s3tune emulator ready")?;
         writeln!(out, "  endpoint    {}", server.endpoint())?;
+        if server.addr().ip().is_unspecified() {
+            writeln!(
+                out,
+                "  listening   on every address, port {}",
+                server.addr().port()
+            )?;
+        }
         writeln!(out, "  region      {}", server.region())?;
         writeln!(out, "  access key  {}", server.access_key())?;
         writeln!(out, "  secret key  {}", server.secret_key())?;
@@ -138,7 +172,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     drop(out);
 
-    stop.await;
+    stop.wait().await;
     tracing::info!("shutting down");
     let stats = server.stats();
     server.shutdown().await;

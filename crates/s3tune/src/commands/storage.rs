@@ -37,12 +37,25 @@ impl Location {
     }
 }
 
-/// Opens `url`, or `study.db` in `out` when none is given.
-pub fn open(url: Option<&str>, out: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    open_at(&parse(url, out)?)
+/// Opens the store at `location` only to read it (`report`, `study list`): nothing is
+/// created or written, and a store that is not there is an error.
+pub fn open_read_only(location: &Location) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match location {
+        Location::Sqlite(path) => Arc::new(SqliteStore::open_read_only(path)?),
+        Location::Postgres(url) => Arc::new(PostgresStore::connect_read_only(url)?),
+    })
 }
 
-/// Opens the store at `location`.
+/// Opens the store at `location` if it is there (a SQLite file that does not exist is
+/// `None`, and is not created; a PostgreSQL database is connected to).
+pub fn open_existing(location: &Location) -> anyhow::Result<Option<Arc<dyn Store>>> {
+    match location {
+        Location::Sqlite(path) if !path.is_file() => Ok(None),
+        _ => open_at(location).map(Some),
+    }
+}
+
+/// Opens the store at `location`, creating it if needed.
 pub fn open_at(location: &Location) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match location {
         Location::Sqlite(path) => {

@@ -35,7 +35,7 @@ pub fn list(args: &StudyListArgs) -> anyhow::Result<ExitCode> {
     {
         bail!("no study storage at {}", path.display());
     }
-    let store = storage::open_at(&location)?;
+    let store = storage::open_read_only(&location)?;
     let mut rows = Vec::new();
     for name in store.studies()? {
         if let Some(study) = store.study(&name)? {

@@ -6,26 +6,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
-use s3tune_transfer::{Progress, Transfer, TransferConfig, TransferError, TransferStats};
+use anyhow::anyhow;
+use s3tune_transfer::{Progress, Transfer, TransferConfig, TransferStats};
 
+use super::client::Timeouts;
 use super::s3url::S3Url;
+use super::{Stop, files};
 use crate::cli::{GetArgs, KnobArgs, PutArgs, TransferArgs};
 
-/// The configuration from `--config` (TOML or JSON), then the knob flags on top.
+/// The configuration from `--config` (TOML or JSON), then the flags on top.
 fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
     let mut c = match &args.config {
         None => TransferConfig::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("--config {}", path.display()))?;
-            let parsed = if path.extension().is_some_and(|e| e == "json") {
-                serde_json::from_str(&text).map_err(|e| anyhow!("{e}"))
-            } else {
-                toml::from_str(&text).map_err(|e| anyhow!("{}", e.message()))
-            };
-            parsed.with_context(|| format!("--config {}", path.display()))?
-        }
+        Some(path) => files::transfer_config(path)?,
     };
     let KnobArgs {
         multipart_threshold,
@@ -45,6 +38,7 @@ fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
     c.io_chunksize = io_chunksize.unwrap_or(c.io_chunksize);
     c.use_threads = use_threads.unwrap_or(c.use_threads);
     c.max_bandwidth = max_bandwidth.or(c.max_bandwidth);
+    let c = Timeouts::from_args(&args.s3)?.apply(c);
     c.validate()?;
     Ok(c)
 }
@@ -120,33 +114,37 @@ fn report(
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM stopped the transfer, which cleaned up after itself.
-fn cancelled() -> ExitCode {
-    eprintln!("s3tune: interrupted; nothing was left behind");
-    ExitCode::from(130)
+/// Removes the partial files that killed runs left where `dest` goes.
+fn sweep_for(dest: &Path) {
+    let dir = if dest.is_dir() {
+        dest
+    } else {
+        match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    };
+    for p in s3tune_transfer::sweep(dir) {
+        tracing::info!(
+            "removed {}, a partial download left by a killed s3tune",
+            p.display()
+        );
+    }
 }
 
-pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
+pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     let url = S3Url::parse_object(&args.source)?;
     let config = transfer_config(&args.transfer)?;
-    let transfer = Transfer::new(
-        super::client::s3_client(&args.transfer.s3).await?,
-        config.clone(),
-    );
+    let client = stop
+        .or_stop(super::client::s3_client(&args.transfer.s3))
+        .await??;
+    let transfer = Transfer::new(client, config.clone());
     let label = format!("get {url}");
     if args.dest == Path::new("-") {
         let mut out = tokio::io::stdout();
-        let result = with_progress(
-            transfer.progress(),
-            label,
-            transfer.download_to(&url.bucket, &url.key, &mut out),
-        )
-        .await;
-        // A reader that stops early (`| head`) is not an error, as for any Unix tool.
-        if let Err(TransferError::OutputClosed) = result {
-            return Ok(ExitCode::SUCCESS);
-        }
-        let stats = result?;
+        let work = stop.or_stop(transfer.download_to(&url.bucket, &url.key, &mut out));
+        // A reader that stops early (`| head`) leaves the download incomplete: an error.
+        let stats = with_progress(transfer.progress(), label, work).await??;
         // Standard output carries the bytes: figures go to stderr unless asked for JSON.
         if std::io::stderr().is_terminal() && !args.transfer.json {
             report(
@@ -161,11 +159,9 @@ pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let work = transfer.download_until(&url.bucket, &url.key, &args.dest, super::interrupted());
-    let (path, stats) = match with_progress(transfer.progress(), label, work).await {
-        Err(TransferError::Cancelled) => return Ok(cancelled()),
-        other => other?,
-    };
+    sweep_for(&args.dest);
+    let work = transfer.download_until(&url.bucket, &url.key, &args.dest, stop.wait());
+    let (path, stats) = with_progress(transfer.progress(), label, work).await?;
     report(
         args.transfer.json,
         "downloaded",
@@ -178,7 +174,7 @@ pub async fn get(args: GetArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn put(args: PutArgs) -> anyhow::Result<ExitCode> {
+pub async fn put(args: PutArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     let mut url = S3Url::parse(&args.dest)?;
     if url.key.is_empty() || url.key.ends_with('/') {
         let name = args.source.file_name().ok_or_else(|| {
@@ -190,15 +186,12 @@ pub async fn put(args: PutArgs) -> anyhow::Result<ExitCode> {
         url.key.push_str(&name.to_string_lossy());
     }
     let config = transfer_config(&args.transfer)?;
-    let transfer = Transfer::new(
-        super::client::s3_client(&args.transfer.s3).await?,
-        config.clone(),
-    );
-    let work = transfer.upload_until(&args.source, &url.bucket, &url.key, super::interrupted());
-    let stats = match with_progress(transfer.progress(), format!("put {url}"), work).await {
-        Err(TransferError::Cancelled) => return Ok(cancelled()),
-        other => other?,
-    };
+    let client = stop
+        .or_stop(super::client::s3_client(&args.transfer.s3))
+        .await??;
+    let transfer = Transfer::new(client, config.clone());
+    let work = transfer.upload_until(&args.source, &url.bucket, &url.key, stop.wait());
+    let stats = with_progress(transfer.progress(), format!("put {url}"), work).await?;
     report(
         args.transfer.json,
         "uploaded",

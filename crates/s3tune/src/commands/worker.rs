@@ -15,39 +15,34 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use s3tune_hpo::{Limits, Status, StopReason, Store, Study};
 
+use super::client::Timeouts;
 use super::display::Display;
 use super::s3url::S3Url;
-use super::storage;
-use super::tune::plan::StudyBudget;
-use super::tune::{self, Stop};
+use super::tune::plan::{self, RunOutcome, StudyBudget};
+use super::tune::{self};
+use super::{Stop, exit, storage};
 use crate::cli::WorkerArgs;
 use crate::experiment::{ProgressSlot, Target, emulated};
 use crate::report::Settings;
 use crate::report::command::CommandSettings;
 
-pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
-    let stop = Stop::new();
+pub async fn run(args: WorkerArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     if args.workers == 0 {
         bail!("--workers must be at least 1");
     }
     let own_budget = args
         .budget
         .as_deref()
-        .map(|t| {
-            humantime::parse_duration(t)
-                .map_err(|e| anyhow!("--budget `{t}`: {e} (write e.g. 90s, 10m, 1h)"))
-        })
+        .map(|t| super::duration("--budget", t))
         .transpose()?;
+    let timeouts = Timeouts::from_args(&args.s3)?;
     let location = storage::parse(Some(&args.storage), Path::new("."))?;
-    if let storage::Location::Sqlite(path) = &location
-        && !path.is_file()
-    {
-        bail!(
+    let store = storage::open_existing(&location)?.ok_or_else(|| {
+        anyhow!(
             "--storage {}: no such file; a worker joins a study that exists",
             args.storage
-        );
-    }
-    let store = storage::open_at(&location)?;
+        )
+    })?;
     let study = store.study(&args.study)?.ok_or_else(|| {
         let known = store.studies().unwrap_or_default();
         anyhow!(
@@ -75,7 +70,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let limits = Limits {
         max_trials: budget.trials,
         budget: time,
-        max_failures_in_a_row: None,
+        max_failures_in_a_row: Some(plan::MAX_FAILURES_IN_A_ROW),
     };
     if time == Some(Duration::ZERO) {
         eprintln!(
@@ -100,9 +95,8 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         describe_budget(&budget, own_budget)
     );
 
-    let is_script = serde_json::from_value::<CommandSettings>(study.spec.settings.clone())
-        .is_ok_and(|s| s.kind == "command");
-    let why = if is_script {
+    let mark = RunOutcome::mark(store.as_ref(), &study)?;
+    let why = if CommandSettings::of(&study).is_some() {
         tune::script::work(
             &store,
             &study,
@@ -128,6 +122,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             &out,
             &limits,
             beat_timeout,
+            timeouts,
             &stop,
         )
         .await?
@@ -158,11 +153,14 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         study.spec.name,
         location.flag(store.as_ref())
     );
-    Ok(if why == StopReason::Interrupted {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if why == StopReason::Interrupted {
+        return Ok(ExitCode::from(exit::INTERRUPTED));
+    }
+    if let Some(line) = RunOutcome::of(store.as_ref(), &study, &me, mark)?.none_succeeded() {
+        eprintln!("s3tune: {line}");
+        return Ok(ExitCode::from(exit::NO_TRIAL_SUCCEEDED));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn describe_budget(budget: &StudyBudget, own: Option<Duration>) -> String {
@@ -197,6 +195,7 @@ async fn download(
     out: &Path,
     limits: &Limits,
     beat_timeout: Duration,
+    timeouts: Timeouts,
     stop: &Stop,
 ) -> anyhow::Result<StopReason> {
     let settings: Settings =
@@ -216,14 +215,17 @@ async fn download(
                 );
             }
             let (profile, _) = emulated::network(network)?;
-            let e = emulated::start(profile, settings.object_bytes).await?;
+            let e = stop
+                .or_stop(emulated::start(profile, settings.object_bytes))
+                .await??;
             (e.target.clone(), Some(e))
         }
         None => {
             let url = S3Url::parse_object(&settings.target)?;
-            let client = super::client::s3_client(&args.s3).await?;
-            let target = Target::discover(client, &url.bucket, &url.key)
-                .await
+            let client = stop.or_stop(super::client::s3_client(&args.s3)).await??;
+            let target = stop
+                .or_stop(Target::discover(client, &url.bucket, &url.key, timeouts))
+                .await?
                 .with_context(|| format!("looking up {url}"))?;
             if target.size != settings.object_bytes {
                 bail!(
@@ -235,6 +237,7 @@ async fn download(
             (target, None)
         }
     };
+    tune::check_room(&dest, target.size)?;
     let slot = ProgressSlot::default();
     let runner = std::sync::Arc::new(tune::make_runner(
         store.as_ref(),

@@ -17,7 +17,7 @@ use s3tune_emulator::{DedicatedEmulator, Emulator, EmulatorConfig, NetworkProfil
 use s3tune_transfer::TransferConfig;
 
 use super::{ProgressSlot, Target};
-use crate::commands::client::emulator_client;
+use crate::commands::client::{Timeouts, emulator_client};
 
 /// How much slower than S3 on a 10 Gb/s instance the emulated network is.
 pub const SCALE: f64 = 8.0;
@@ -97,8 +97,8 @@ pub fn network(name: &str) -> anyhow::Result<(NetworkProfile, String)> {
     if name == "s3-scaled" {
         return Ok((profile(), describe()));
     }
-    let p = NetworkProfile::from_name_or_file(name)
-        .map_err(|e| anyhow::anyhow!("--network: {e} (or s3-scaled, the default)"))?;
+    let p = crate::commands::files::network(name)
+        .map_err(|e| anyhow::anyhow!("{e} (or s3-scaled, the default)"))?;
     let text = format!("{name}: {}", p.describe());
     Ok((p, text))
 }
@@ -123,7 +123,7 @@ pub async fn start(network: NetworkProfile, size: u64) -> anyhow::Result<Emulate
     ));
     let h = server.0.as_ref().expect("running");
     let client = emulator_client(&h.endpoint(), h.region(), h.access_key(), h.secret_key());
-    let target = Target::discover(client, BUCKET, KEY).await?;
+    let target = Target::discover(client, BUCKET, KEY, Timeouts::default()).await?;
     Ok(Emulated { server, target })
 }
 
@@ -138,10 +138,10 @@ pub async fn machine_ceiling(dir: &std::path::Path, size: u64) -> anyhow::Result
     };
     let slot = ProgressSlot::default();
     let mut best = Duration::MAX.as_secs_f64();
-    for i in 0..3 {
+    for _ in 0..3 {
         let s = free
             .target
-            .download_once(&config, dir, &format!("ceiling-{i}"), &slot)
+            .download_once(&config, dir, &slot)
             .await
             .map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?;
         best = best.min(s);

@@ -9,6 +9,7 @@
 pub mod emulated;
 pub mod knobs;
 
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,8 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 use s3tune_hpo::{Decision, TrialContext};
 use s3tune_transfer::{Progress, Transfer, TransferConfig};
+
+use crate::commands::client::Timeouts;
 
 /// How a downloaded copy is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +46,8 @@ pub struct Target {
     pub size: u64,
     /// How copies are checked.
     pub check: Check,
+    /// The `--connect-timeout` and `--read-timeout` of every request.
+    pub timeouts: Timeouts,
 }
 
 /// The live counters of the download under way, for the progress display.
@@ -56,8 +61,9 @@ impl Target {
         client: aws_sdk_s3::Client,
         bucket: &str,
         key: &str,
+        timeouts: Timeouts,
     ) -> anyhow::Result<Self> {
-        let info = Transfer::new(client.clone(), TransferConfig::default())
+        let info = Transfer::new(client.clone(), timeouts.apply(TransferConfig::default()))
             .head(bucket, key)
             .await?;
         let etag = info.etag.trim_matches('"').to_owned();
@@ -75,6 +81,7 @@ impl Target {
             key: key.to_owned(),
             size: info.size,
             check,
+            timeouts,
         })
     }
 
@@ -84,49 +91,39 @@ impl Target {
     }
 
     /// Downloads one copy into `dir` with `config`, checks it, deletes it, and returns the
-    /// download's wall-clock seconds (discovery to rename; the check is not timed).
+    /// download's wall-clock seconds (discovery to the last byte written; the check is
+    /// not timed). The copy is a locked partial file from its first byte to its removal,
+    /// so a kill at any moment leaves nothing that the next start's sweep does not take.
     pub async fn download_once(
         &self,
         config: &TransferConfig,
         dir: &Path,
-        tag: &str,
         slot: &ProgressSlot,
     ) -> Result<f64, String> {
-        let transfer = Transfer::new(self.client.clone(), config.clone());
+        let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
         *slot.lock().expect("progress slot") = Some(transfer.progress());
-        let dest = dir.join(format!(".s3tune-{}-{tag}.download", std::process::id()));
-        let result = transfer.download(&self.bucket, &self.key, &dest).await;
+        let result = transfer.download_copy(&self.bucket, &self.key, dir).await;
         *slot.lock().expect("progress slot") = None;
-        let (path, stats) = result.map_err(|e| e.to_string())?;
+        let (copy, stats) = result.map_err(|e| e.to_string())?;
+        let (check, size, key) = (self.check.clone(), self.size, self.key.clone());
         // Removed however this ends: checked, failed, or dropped mid-check.
-        let file = Removed(path);
-        let (check, size, key, path) = (
-            self.check.clone(),
-            self.size,
-            self.key.clone(),
-            file.0.clone(),
-        );
-        tokio::task::spawn_blocking(move || verify(&path, size, &key, &check))
-            .await
-            .map_err(|e| format!("checking the download: {e}"))??;
-        drop(file);
+        tokio::task::spawn_blocking(move || {
+            let file = copy.file().try_clone();
+            let path = copy.path().to_owned();
+            file.map_err(|e| format!("reading back {}: {e}", path.display()))
+                .and_then(|f| verify(f, &path, size, &key, &check))
+        })
+        .await
+        .map_err(|e| format!("checking the download: {e}"))??;
         Ok(stats.seconds)
     }
 }
 
-/// A file deleted when this is dropped.
-struct Removed(PathBuf);
-
-impl Drop for Removed {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Checks the copy at `path`: its size, then its bytes as `check` says.
-fn verify(path: &Path, size: u64, key: &str, check: &Check) -> Result<(), String> {
+/// Checks the copy open as `f` (at `path`): its size, then its bytes as `check` says.
+fn verify(mut f: File, path: &Path, size: u64, key: &str, check: &Check) -> Result<(), String> {
+    use std::io::Seek;
     let fail = |e: std::io::Error| format!("reading back {}: {e}", path.display());
-    let mut f = std::fs::File::open(path).map_err(fail)?;
+    f.rewind().map_err(fail)?;
     let len = f.metadata().map_err(fail)?.len();
     if len != size {
         return Err(format!(
@@ -194,10 +191,9 @@ impl Experiment {
         let config = knobs::transfer_config(ctx.config()).map_err(|e| e.to_string())?;
         let mut total = 0.0;
         for r in 1..=self.repeats {
-            let tag = format!("{}-{r}", ctx.trial());
             let run = self
                 .target
-                .download_once(&config, &self.dest_dir, &tag, &self.slot);
+                .download_once(&config, &self.dest_dir, &self.slot);
             let limit = self
                 .best
                 .lock()
@@ -266,16 +262,31 @@ mod tests {
         let mut bytes = vec![0u8; 3 << 20];
         s3tune_emulator::synthetic::fill("k", 0, &mut bytes);
         std::fs::write(&path, &bytes).unwrap();
-        verify(&path, bytes.len() as u64, "k", &Check::Synthetic).unwrap();
-        let err = verify(&path, bytes.len() as u64 + 1, "k", &Check::Synthetic).unwrap_err();
+        let open = || File::open(&path).unwrap();
+        verify(open(), &path, bytes.len() as u64, "k", &Check::Synthetic).unwrap();
+        let err = verify(
+            open(),
+            &path,
+            bytes.len() as u64 + 1,
+            "k",
+            &Check::Synthetic,
+        )
+        .unwrap_err();
         assert!(err.contains("bytes"), "{err}");
         bytes[2_000_000] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
-        let err = verify(&path, bytes.len() as u64, "k", &Check::Synthetic).unwrap_err();
+        let err = verify(open(), &path, bytes.len() as u64, "k", &Check::Synthetic).unwrap_err();
         assert!(err.contains("byte 2000000"), "{err}");
         let md5 = hex::encode(Md5::digest(&bytes));
-        verify(&path, bytes.len() as u64, "k", &Check::Md5(md5)).unwrap();
-        let err = verify(&path, bytes.len() as u64, "k", &Check::Md5("0".repeat(32))).unwrap_err();
+        verify(open(), &path, bytes.len() as u64, "k", &Check::Md5(md5)).unwrap();
+        let err = verify(
+            open(),
+            &path,
+            bytes.len() as u64,
+            "k",
+            &Check::Md5("0".repeat(32)),
+        )
+        .unwrap_err();
         assert!(err.contains("MD5"), "{err}");
     }
 }

@@ -25,6 +25,18 @@ pub struct CommandSettings {
     pub trial_timeout_secs: Option<f64>,
 }
 
+impl CommandSettings {
+    /// The settings of `study` when it is a script study (its settings say `kind =
+    /// "command"`), else `None`.
+    pub fn of(study: &Study) -> Option<Self> {
+        let kind = study.spec.settings.get("kind").and_then(|k| k.as_str());
+        if kind != Some("command") {
+            return None;
+        }
+        serde_json::from_value(study.spec.settings.clone()).ok()
+    }
+}
+
 /// A script study's trials, ready to report.
 pub struct CommandSummary {
     study: Study,
@@ -37,13 +49,9 @@ pub struct CommandSummary {
 impl CommandSummary {
     /// Reads the study; `None` when it is not a script study.
     pub fn load(store: &dyn Store, study: Study) -> anyhow::Result<Option<Self>> {
-        let Ok(settings) = serde_json::from_value::<CommandSettings>(study.spec.settings.clone())
-        else {
+        let Some(settings) = CommandSettings::of(&study) else {
             return Ok(None);
         };
-        if settings.kind != "command" {
-            return Ok(None);
-        }
         let rows = store.trials(&study)?;
         let best = super::best_trial(&rows, &study.spec.objective);
         let elapsed_seconds = super::elapsed(&study, rows.iter());
@@ -207,8 +215,9 @@ impl CommandSummary {
             None => out.push_str("no trial has a result yet\n"),
         }
         out.push_str(&format!(
-            "outputs: {} (summary.json best.json trials.csv best_over_time.png/.svg; trials/trial-N/std.out, std.err)\n",
-            dir.display()
+            "outputs: {} (summary.json{} trials.csv best_over_time.png/.svg; trials/trial-N/std.out, std.err)\n",
+            dir.display(),
+            if self.best.is_some() { " best.json" } else { "" }
         ));
         out
     }

@@ -350,8 +350,13 @@ impl Summary {
         }
         let _ = writeln!(
             out,
-            "outputs: {} (summary.json best.toml boto3.py aws-cli.ini trials.csv best_over_time.png/.svg)",
-            dir.display()
+            "outputs: {} (summary.json{} trials.csv best_over_time.png/.svg)",
+            dir.display(),
+            if self.best.is_some() {
+                " best.toml boto3.py aws-cli.ini"
+            } else {
+                ""
+            }
         );
         out
     }

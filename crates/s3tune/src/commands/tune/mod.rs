@@ -12,17 +12,18 @@ use s3tune_hpo::{Limits, Mode, Objective, Status, StopReason, Store, Study, Stud
 
 pub mod plan;
 mod race;
+mod resume;
 mod runner;
 pub mod script;
 
-pub use race::Stop;
 use race::race;
 use runner::{Boto3, Boto3Target, Runner};
 
+use super::client::Timeouts;
 use super::display::Display;
 use super::s3url::S3Url;
-use super::storage;
-use crate::cli::{ClientName, ConnectArgs, SchedulerName, TuneArgs};
+use super::{Stop, storage};
+use crate::cli::{ClientName, ConnectArgs, SchedulerName, SearcherName, TuneArgs};
 use crate::experiment::{Experiment, ProgressSlot, Target, emulated, knobs};
 use crate::report::{EmulatedNetwork, Race, Settings, Summary};
 use plan::StudyBudget;
@@ -30,14 +31,15 @@ use plan::StudyBudget;
 /// The default time for trials: with the race and set-up, the main job takes about two
 /// minutes.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(90);
+/// Downloads per trial, unless `--repeats` says otherwise.
+const DEFAULT_REPEATS: usize = 3;
 
 /// `--heartbeat-timeout`, or the default.
 pub(super) fn heartbeat_timeout(text: Option<&str>) -> anyhow::Result<Duration> {
     let Some(text) = text else {
         return Ok(plan::HEARTBEAT_TIMEOUT);
     };
-    let d = humantime::parse_duration(text)
-        .map_err(|e| anyhow!("--heartbeat-timeout `{text}`: {e} (write e.g. 30s, 2m)"))?;
+    let d = super::duration("--heartbeat-timeout", text)?;
     if d < Duration::from_millis(300) {
         bail!("--heartbeat-timeout {text}: at least 300ms, or live workers are taken for lost");
     }
@@ -48,14 +50,7 @@ pub(super) fn heartbeat_timeout(text: Option<&str>) -> anyhow::Result<Duration> 
 /// study created for workers (they run until its trials are done, or Ctrl-C).
 pub(super) fn budget(args: &TuneArgs, create_only: bool) -> anyhow::Result<Option<Duration>> {
     match &args.budget {
-        Some(text) => {
-            let d = humantime::parse_duration(text)
-                .map_err(|e| anyhow!("--budget `{text}`: {e} (write e.g. 90s, 10m, 1h)"))?;
-            if d.is_zero() {
-                bail!("--budget must be more than zero");
-            }
-            Ok(Some(d))
-        }
+        Some(text) => Ok(Some(super::duration("--budget", text)?)),
         None if args.trials.is_some() || create_only => Ok(None),
         None => Ok(Some(DEFAULT_BUDGET)),
     }
@@ -100,7 +95,8 @@ fn objective() -> Objective {
     }
 }
 
-/// The destination folder: it must exist and be a folder.
+/// The destination folder: it must exist, be a folder and take a file — found now, not
+/// after three failed trials — and what killed runs left in it is swept.
 pub(super) fn dest_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
     if !dir.is_dir() {
@@ -109,14 +105,58 @@ pub(super) fn dest_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
             dir.display()
         );
     }
+    let probe = dir.join(format!(".s3tune-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| {
+        anyhow!(
+            "--dest-dir {}: cannot write there ({}); choose another",
+            dir.display(),
+            s3tune_transfer::error::io_reason(&e)
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    for p in s3tune_transfer::sweep(&dir) {
+        tracing::info!("removed {}, a copy left by a killed s3tune", p.display());
+    }
     Ok(dir)
+}
+
+/// Each trial writes one copy of the object at a time into `dir`: there must be room
+/// for it.
+pub(super) fn check_room(dir: &Path, size: u64) -> anyhow::Result<()> {
+    let Ok(fs) = nix::sys::statvfs::statvfs(dir) else {
+        return Ok(());
+    };
+    let free = fs.blocks_available() * fs.fragment_size();
+    if free < size {
+        bail!(
+            "--dest-dir {}: {} free, but each download writes a {} copy there; free some space or choose another",
+            dir.display(),
+            bytesize::ByteSize(free).display().iec(),
+            bytesize::ByteSize(size).display().iec()
+        );
+    }
+    Ok(())
+}
+
+/// The settings of the download study `name`, if the store has one; a script study of
+/// that name is an error.
+fn stored_settings(store: &dyn Store, name: &str) -> anyhow::Result<Option<Settings>> {
+    let Some(study) = store.study(name)? else {
+        return Ok(None);
+    };
+    if crate::report::command::CommandSettings::of(&study).is_some() {
+        bail!(
+            "study `{name}` tunes a script (--command), not a download; use another --study name"
+        );
+    }
+    let settings = serde_json::from_value(study.spec.settings.clone())
+        .with_context(|| format!("study `{name}` is not a download study this s3tune can read"))?;
+    Ok(Some(settings))
 }
 
 /// `tune`, or `study create` when `create_only` (the study and its budget are written,
 /// no trial is run).
-pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> {
-    // From here on Ctrl-C is ours: it stops the run cleanly, never half-way.
-    let stop = Stop::new();
+pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Result<ExitCode> {
     if args.script.command.is_some() {
         return script::run(args, stop, create_only).await;
     }
@@ -131,23 +171,19 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
         }
     }
     // Everything that can be checked without the network, first.
-    if args.repeats == 0 {
+    if args.repeats == Some(0) {
         bail!("--repeats must be at least 1");
     }
     if args.trials == Some(0) {
         bail!("--trials must be at least 1");
     }
+    if args.object_size == Some(0) {
+        bail!("--object-size must be more than 0 bytes");
+    }
     let budget = budget(&args, create_only)?;
     let beat_timeout = heartbeat_timeout(args.heartbeat_timeout.as_deref())?;
-    if args.client == ClientName::Boto3 {
-        runner::probe(&args.python)?;
-    }
+    let timeouts = Timeouts::from_args(&args.s3)?;
     let space = knobs::build_space(args.space.as_deref(), &args.params)?;
-    let baseline = if args.no_baseline {
-        None
-    } else {
-        Some(knobs::baseline(&space)?)
-    };
     let name = study_name(&args)?;
     let out = args
         .out
@@ -155,7 +191,7 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
         .unwrap_or_else(|| Path::new("s3tune-results").join(&name));
     let dest = dest_dir(args.dest_dir.as_deref())?;
     let location = storage::parse(args.storage.as_deref(), &out)?;
-    if args.target.is_some() && (args.network != "s3-scaled" || args.object_size.is_some()) {
+    if args.target.is_some() && (args.network.is_some() || args.object_size.is_some()) {
         bail!(
             "--network and --object-size shape the embedded emulator; they do not apply to an s3:// target"
         );
@@ -165,86 +201,163 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
         .as_deref()
         .map(S3Url::parse_object)
         .transpose()?;
+    if target_url.is_none() && args.s3.endpoint_url.is_some() {
+        bail!("--endpoint-url needs an s3://BUCKET/KEY to tune");
+    }
+
+    // A resumed study keeps what defines it (see `resume`). A store that is not there
+    // yet is made only once the target is found: bad input leaves no empty one behind.
+    let existing = storage::open_existing(&location)?;
+    let (stored, old_spec) = match &existing {
+        Some(store) => (
+            stored_settings(store.as_ref(), &name)?,
+            store.study(&name)?.map(|s| s.spec),
+        ),
+        None => (None, None),
+    };
+    let client = resume::fixed(
+        &name,
+        "--client",
+        args.client,
+        stored.as_ref().map(|s| client_of(&s.client)),
+        ClientName::S3tune,
+    )?;
+    if client == ClientName::Boto3 {
+        runner::probe(&args.python)?;
+    }
+    let repeats = resume::fixed(
+        &name,
+        "--repeats",
+        args.repeats,
+        stored.as_ref().map(|s| s.repeats),
+        DEFAULT_REPEATS,
+    )?;
+    let no_baseline = match &stored {
+        Some(s) if args.no_baseline && s.baseline.is_some() => bail!(
+            "study `{name}` starts from boto3's defaults, and a study keeps what defines it: drop --no-baseline to resume it, or give another --study name"
+        ),
+        Some(s) => s.baseline.is_none(),
+        None => args.no_baseline,
+    };
+    let baseline = if no_baseline {
+        None
+    } else {
+        Some(knobs::baseline(&space)?)
+    };
+    let searcher = resume::fixed(
+        &name,
+        "--searcher",
+        args.searcher.map(searcher_name),
+        old_spec.as_ref().map(|s| s.searcher.clone()),
+        "bo".to_owned(),
+    )?;
+    let scheduler = resume::fixed(
+        &name,
+        "--scheduler",
+        args.scheduler.map(scheduler_name),
+        old_spec.as_ref().map(|s| s.scheduler.clone()),
+        "asha".to_owned(),
+    )?;
+    let seed = resume::fixed(
+        &name,
+        "--seed",
+        args.seed,
+        old_spec.as_ref().map(|s| s.seed),
+        0,
+    )?;
 
     // The target: a bucket, or the embedded emulator.
-    let (target, server, emulated) = match &target_url {
+    let (target, server, emulated, network) = match &target_url {
         Some(url) => {
-            let client = super::client::s3_client(&args.s3).await?;
-            let target = Target::discover(client, &url.bucket, &url.key)
-                .await
+            if let Some(s) = &stored
+                && s.target != url.to_string()
+            {
+                bail!(
+                    "study `{name}` tuned {}, not {url}; use another --study name",
+                    s.target
+                );
+            }
+            let client = stop.or_stop(super::client::s3_client(&args.s3)).await??;
+            let target = stop
+                .or_stop(Target::discover(client, &url.bucket, &url.key, timeouts))
+                .await?
                 .with_context(|| format!("looking up {url}"))?;
-            (target, None, None)
+            if let Some(s) = &stored
+                && s.object_bytes != target.size
+            {
+                bail!(
+                    "{url} is {} bytes now, but study `{name}` tuned it at {}: the object changed, so the study's results do not carry over; use another --study name",
+                    target.size,
+                    s.object_bytes
+                );
+            }
+            (target, None, None, None)
         }
         None => {
-            if args.s3.endpoint_url.is_some() {
-                bail!("--endpoint-url needs an s3://BUCKET/KEY to tune");
+            let stored_network = stored.as_ref().and_then(|s| s.network.clone());
+            if stored.is_some() && stored_network.is_none() {
+                bail!(
+                    "study `{name}` tuned {}; give it as the target to resume it",
+                    stored.as_ref().map_or("", |s| s.target.as_str())
+                );
             }
-            let (profile, description) = emulated::network(&args.network)?;
+            let network_name = resume::fixed(
+                &name,
+                "--network",
+                args.network.clone(),
+                stored_network,
+                "s3-scaled".to_owned(),
+            )?;
+            let size = resume::fixed(
+                &name,
+                "--object-size",
+                args.object_size.map(resume::Size),
+                stored.as_ref().map(|s| resume::Size(s.object_bytes)),
+                resume::Size(emulated::OBJECT_SIZE),
+            )?
+            .0;
+            let (profile, description) = emulated::network(&network_name)?;
             let link = profile.link_bandwidth.map(|r| r.0);
-            let size = args.object_size.unwrap_or(emulated::OBJECT_SIZE);
-            if size == 0 {
-                bail!("--object-size must be more than 0 bytes");
-            }
             // Started to learn the object as a client sees it; `study create` stops it
             // again at once (each worker of the study starts its own).
-            let e = emulated::start(profile, size).await?;
+            let e = stop.or_stop(emulated::start(profile, size)).await??;
             let network = EmulatedNetwork {
                 description,
                 link_bytes_per_sec: link,
-                scale: (args.network == "s3-scaled").then_some(emulated::SCALE),
+                scale: (network_name == "s3-scaled").then_some(emulated::SCALE),
             };
-            (e.target.clone(), Some(e), Some(network))
+            (e.target.clone(), Some(e), Some(network), Some(network_name))
         }
     };
+    if !create_only {
+        check_room(&dest, target.size)?;
+    }
 
-    let store = storage::open_at(&location)?;
     let settings = Settings {
         target: target.url(),
         object_bytes: target.size,
-        repeats: args.repeats,
-        client: match args.client {
-            ClientName::S3tune => "s3tune",
-            ClientName::Boto3 => "boto3",
-        }
-        .into(),
+        repeats,
+        client: client_key(client).into(),
         baseline: baseline.clone(),
         emulated: emulated.clone(),
-        network: target_url.is_none().then(|| args.network.clone()),
+        network,
     };
     let spec = StudySpec {
         name: name.clone(),
         space,
         objective: objective(),
-        searcher: format!("{:?}", args.searcher).to_lowercase(),
-        scheduler: format!("{:?}", args.scheduler.unwrap_or(SchedulerName::Asha)).to_lowercase(),
-        seed: args.seed,
+        searcher,
+        scheduler,
+        seed,
         settings: serde_json::to_value(&settings)?,
+    };
+    let store = match existing {
+        Some(store) => store,
+        None => storage::open_at(&location)?,
     };
     let study = store.open_or_create(&spec)?;
     let stored: Settings = serde_json::from_value(study.spec.settings.clone())
         .with_context(|| format!("study `{name}` is not a download study"))?;
-    if stored.target != settings.target || stored.object_bytes != settings.object_bytes {
-        bail!(
-            "study `{name}` tuned {} ({} bytes), not {}; use another --study name",
-            stored.target,
-            stored.object_bytes,
-            settings.target
-        );
-    }
-    if stored.client != settings.client {
-        bail!(
-            "study `{name}` measured {}, not {}: the two do not mix; use another --study name",
-            crate::report::client_label(&stored.client),
-            crate::report::client_label(&settings.client)
-        );
-    }
-    if study.spec.searcher != spec.searcher || study.spec.scheduler != spec.scheduler {
-        tracing::warn!(
-            "study `{name}` keeps its searcher `{}` and scheduler `{}`",
-            study.spec.searcher,
-            study.spec.scheduler
-        );
-    }
     let budget_of_study = StudyBudget::new(args.trials, budget, beat_timeout);
     let again = plan::save_budget(
         store.as_ref(),
@@ -265,13 +378,14 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
             bytesize::ByteSize(target.size).display().iec(),
             e.description
         ));
-        let ceiling = tokio::select! {
-            c = emulated::machine_ceiling(&dest, target.size) => c?,
-            () = stop.wait() => {
-                eprintln!("s3tune: interrupted before the first trial");
-                return Ok(ExitCode::from(130));
-            }
+        let Ok(ceiling) = stop
+            .or_stop(emulated::machine_ceiling(&dest, target.size))
+            .await
+        else {
+            eprintln!("s3tune: interrupted before the first trial");
+            return Ok(ExitCode::from(super::exit::INTERRUPTED));
         };
+        let ceiling = ceiling?;
         store.put_note(
             &study,
             "machine",
@@ -301,10 +415,10 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
     display.line(&format!(
         "study {name} in {}; {} per trial; budget {}",
         store.location(),
-        if args.repeats == 1 {
+        if stored.repeats == 1 {
             "1 download".to_owned()
         } else {
-            format!("{} downloads", args.repeats)
+            format!("{} downloads", stored.repeats)
         },
         match (budget, args.trials) {
             (Some(b), Some(t)) => format!("{} or {t} trials", humantime::format_duration(b)),
@@ -330,12 +444,14 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
     let limits = Limits {
         max_trials: args.trials,
         budget,
-        max_failures_in_a_row: Some(3),
+        max_failures_in_a_row: Some(plan::MAX_FAILURES_IN_A_ROW),
     };
+    let me = s3tune_hpo::worker::this_process();
+    let mark = plan::RunOutcome::mark(store.as_ref(), &study)?;
     let why = download_trials(
         &store,
         &study,
-        &s3tune_hpo::worker::this_process(),
+        &me,
         &runner,
         &slot,
         &limits,
@@ -344,23 +460,31 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
         &display,
     )
     .await?;
+    let outcome = plan::RunOutcome::of(store.as_ref(), &study, &me, mark)?;
 
     let mut code = ExitCode::SUCCESS;
     match why {
-        StopReason::Interrupted => code = ExitCode::from(130),
-        StopReason::Failing => {
-            let trials = store.trials(&study)?;
-            let last = trials
-                .iter()
-                .rev()
-                .find_map(|t| t.error.clone())
-                .unwrap_or_default();
+        StopReason::Interrupted => code = ExitCode::from(super::exit::INTERRUPTED),
+        StopReason::Failing if outcome.none_succeeded().is_none() => {
+            display.clear();
             let summary = Summary::load(store.as_ref(), &name)?;
             summary.write(&out)?;
-            bail!("3 trials in a row failed, so tuning stopped; the last error: {last}");
+            bail!(
+                "{} trials in a row failed, so tuning stopped; the last error: {}",
+                plan::MAX_FAILURES_IN_A_ROW,
+                outcome.last_error.as_deref().unwrap_or_default()
+            );
         }
         StopReason::Exhausted => display.line("every configuration of the space has been tried"),
-        StopReason::Trials | StopReason::Budget => {}
+        StopReason::Failing | StopReason::Trials | StopReason::Budget => {}
+    }
+    if let Some(line) = outcome.none_succeeded() {
+        display.clear();
+        drop(server);
+        let summary = Summary::load(store.as_ref(), &name)?;
+        summary.write(&out)?;
+        eprintln!("s3tune: {line}");
+        return Ok(ExitCode::from(super::exit::NO_TRIAL_SUCCEEDED));
     }
 
     if code == ExitCode::SUCCESS && args.confirm > 0 {
@@ -388,7 +512,7 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
                     };
                     store.put_note(&study, "race", &serde_json::to_value(&race)?)?;
                 }
-                Ok(None) => code = ExitCode::from(130),
+                Ok(None) => code = ExitCode::from(super::exit::INTERRUPTED),
                 Err(e) => tracing::warn!("the confirmation race failed: {e}"),
             }
         }
@@ -419,6 +543,32 @@ pub async fn run(args: TuneArgs, create_only: bool) -> anyhow::Result<ExitCode> 
         );
     }
     Ok(code)
+}
+
+/// How a searcher is named in a study.
+fn searcher_name(s: SearcherName) -> String {
+    format!("{s:?}").to_lowercase()
+}
+
+/// How a scheduler is named in a study.
+pub(super) fn scheduler_name(s: SchedulerName) -> String {
+    format!("{s:?}").to_lowercase()
+}
+
+/// How a client is named in a study's settings.
+fn client_key(c: ClientName) -> &'static str {
+    match c {
+        ClientName::S3tune => "s3tune",
+        ClientName::Boto3 => "boto3",
+    }
+}
+
+/// The client a study's settings name.
+fn client_of(key: &str) -> ClientName {
+    match key {
+        "boto3" => ClientName::Boto3,
+        _ => ClientName::S3tune,
+    }
 }
 
 /// Who downloads in a trial of `study`, as its settings say: s3tune's engine, or boto3.

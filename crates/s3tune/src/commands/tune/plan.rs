@@ -22,6 +22,70 @@ pub fn heartbeat_every(timeout: Duration) -> Duration {
 /// The default heartbeat timeout: a worker silent this long is taken for lost.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A run gives up after this many trials in a row failed, for every kind of study:
+/// something is wrong with the setup (a full disk, revoked credentials, a broken
+/// script), not with the configurations, and going on would only repeat it.
+pub const MAX_FAILURES_IN_A_ROW: usize = 3;
+
+/// What this process's run of a study came to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunOutcome {
+    /// Trials this run ran.
+    pub ran: usize,
+    /// Of those, trials with a result (completed, or stopped early with one).
+    pub succeeded: usize,
+    /// The last error of a trial that failed.
+    pub last_error: Option<String>,
+}
+
+impl RunOutcome {
+    /// The trials of `study` that `worker` ran with numbers above `after` (the study's
+    /// last trial before the run began).
+    pub fn of(store: &dyn Store, study: &Study, worker: &str, after: u64) -> anyhow::Result<Self> {
+        let mut out = Self::default();
+        for t in store.trials(study)? {
+            if t.worker != worker
+                || t.trial.id <= after
+                || t.trial.status == s3tune_hpo::Status::Pending
+            {
+                continue;
+            }
+            out.ran += 1;
+            let has_result =
+                t.trial.value().is_some() && t.trial.status != s3tune_hpo::Status::Failed;
+            if has_result {
+                out.succeeded += 1;
+            } else if t.error.is_some() {
+                out.last_error.clone_from(&t.error);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last trial number of `study` so far (0 when it has none).
+    pub fn mark(store: &dyn Store, study: &Study) -> anyhow::Result<u64> {
+        Ok(store.trials(study)?.last().map_or(0, |t| t.trial.id))
+    }
+
+    /// When the run made trials and none succeeded: the line that says so. The exit code
+    /// is then `exit::NO_TRIAL_SUCCEEDED`.
+    pub fn none_succeeded(&self) -> Option<String> {
+        (self.ran > 0 && self.succeeded == 0).then(|| {
+            format!(
+                "no trial succeeded: {} failed{}",
+                if self.ran == 1 {
+                    "the one trial".to_owned()
+                } else {
+                    format!("all {} trials", self.ran)
+                },
+                self.last_error
+                    .as_deref()
+                    .map_or(String::new(), |e| format!("; the last error: {e}"))
+            )
+        })
+    }
+}
+
 /// A study's budget, as its creator set it; workers that join stop when it is spent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StudyBudget {
@@ -31,6 +95,10 @@ pub struct StudyBudget {
     pub until_ms: Option<i64>,
     /// A running trial whose heartbeat is older than this is taken for lost.
     pub heartbeat_timeout_ms: Option<u64>,
+    /// A script trial running longer than this is killed and failed (`--trial-timeout`;
+    /// a run's flag applies from then on, for every worker).
+    #[serde(default)]
+    pub trial_timeout_ms: Option<u64>,
 }
 
 impl StudyBudget {
@@ -44,7 +112,13 @@ impl StudyBudget {
                     .map_or(0, |d| d.as_millis() as i64)
             }),
             heartbeat_timeout_ms: Some(heartbeat_timeout.as_millis() as u64),
+            trial_timeout_ms: None,
         }
+    }
+
+    /// The study's trial timeout, if it has one.
+    pub fn trial_timeout(&self) -> Option<Duration> {
+        self.trial_timeout_ms.map(Duration::from_millis)
     }
 
     /// The study's budget (none when it was never set).

@@ -1,9 +1,9 @@
-//! The end of a tuning run: the confirmation race, and the Ctrl-C every part of the run
-//! listens to.
+//! The end of a tuning run: the confirmation race.
 
 use s3tune_hpo::Config;
 
 use super::runner::Runner;
+use crate::commands::Stop;
 use crate::commands::display::Display;
 
 /// Best and baseline, interleaved (`B X`, then `X B`, …, so neither always goes first),
@@ -42,27 +42,4 @@ pub async fn race(
     }
     display.status("");
     Ok(Some((b, x)))
-}
-
-/// Ctrl-C or SIGTERM, seen by every part of the run that waits on it.
-#[derive(Clone)]
-pub struct Stop(tokio::sync::watch::Receiver<bool>);
-
-impl Stop {
-    pub fn new() -> Self {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        let signal = crate::commands::interrupted();
-        tokio::spawn(async move {
-            signal.await;
-            let _ = tx.send(true);
-        });
-        Self(rx)
-    }
-
-    pub fn wait(&self) -> impl Future<Output = ()> + use<> {
-        let mut rx = self.0.clone();
-        async move {
-            let _ = rx.wait_for(|v| *v).await;
-        }
-    }
 }

@@ -146,7 +146,7 @@ impl Runner {
         match self {
             Runner::Engine(e) => {
                 let c = knobs::transfer_config(config).map_err(|e| e.to_string())?;
-                e.target.download_once(&c, &e.dest_dir, tag, &e.slot).await
+                e.target.download_once(&c, &e.dest_dir, &e.slot).await
             }
             Runner::Boto3(b) => b.once(config, tag).await,
         }

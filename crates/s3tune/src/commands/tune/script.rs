@@ -14,23 +14,15 @@ use s3tune_hpo::{
 };
 
 use super::plan::{self, StudyBudget};
-use super::race::Stop;
-use super::{budget, heartbeat_timeout, study_name};
+use super::{budget, heartbeat_timeout, resume, scheduler_name, study_name};
 use crate::cli::{ModeName, SchedulerName, TuneArgs};
-use crate::commands::storage;
+use crate::commands::{Stop, exit, files, storage};
 use crate::report::command::CommandSettings;
 
 /// The space file (`s3tune-hpo` syntax, TOML or JSON).
 fn space(path: Option<&Path>) -> anyhow::Result<Space> {
     let path = path.ok_or_else(|| anyhow!("--command needs --space FILE (TOML or JSON)"))?;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("--space {}", path.display()))?;
-    let parsed = if path.extension().is_some_and(|e| e == "json") {
-        Space::from_json(&text)
-    } else {
-        Space::from_toml(&text)
-    };
-    parsed.with_context(|| format!("--space {}", path.display()))
+    files::space(path)
 }
 
 /// `tune --command`, or `study create --command` when `create_only`.
@@ -41,6 +33,16 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
     }
     if args.target.is_some() || !args.params.is_empty() || args.no_baseline {
         bail!("--command tunes a script: an s3:// target, --param and --no-baseline do not apply");
+    }
+    for (set, flag) in [
+        (args.repeats.is_some(), "--repeats"),
+        (args.network.is_some(), "--network"),
+        (args.object_size.is_some(), "--object-size"),
+        (args.client.is_some(), "--client"),
+    ] {
+        if set {
+            bail!("{flag} shapes a download; it does not apply to --command");
+        }
     }
     let metric = args
         .script
@@ -60,10 +62,7 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
         .script
         .trial_timeout
         .as_deref()
-        .map(|t| {
-            humantime::parse_duration(t)
-                .map_err(|e| anyhow!("--trial-timeout `{t}`: {e} (write e.g. 30s, 10m)"))
-        })
+        .map(|t| crate::commands::duration("--trial-timeout", t))
         .transpose()?;
     let budget = budget(&args, create_only)?;
     let beat_timeout = heartbeat_timeout(args.heartbeat_timeout.as_deref())?;
@@ -92,29 +91,87 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
         .unwrap_or_else(|| Path::new("s3tune-results").join(&name));
     let location = storage::parse(args.storage.as_deref(), &out)?;
     let store = storage::open_at(&location)?;
+    // A resumed study keeps what defines it (see `resume`).
+    let old = store.study(&name)?;
+    let old_settings = match &old {
+        Some(study) => Some(CommandSettings::of(study).ok_or_else(|| {
+            anyhow!("study `{name}` tunes a download, not a script; use another --study name")
+        })?),
+        None => None,
+    };
+    if let Some(o) = &old_settings
+        && o.command != command
+    {
+        bail!(
+            "study `{name}` was made for the command `{}`; use another --study name for `{command}`",
+            o.command
+        );
+    }
+    let old_spec = old.as_ref().map(|s| &s.spec);
+    let searcher = resume::fixed(
+        &name,
+        "--searcher",
+        args.searcher.map(|s| format!("{s:?}").to_lowercase()),
+        old_spec.map(|s| s.searcher.clone()),
+        "bo".to_owned(),
+    )?;
+    let scheduler = resume::fixed(
+        &name,
+        "--scheduler",
+        args.scheduler.map(scheduler_name),
+        old_spec.map(|s| s.scheduler.clone()),
+        if asha { "asha" } else { "fifo" }.to_owned(),
+    )?;
+    let max_steps = resume::fixed(
+        &name,
+        "--max-steps",
+        args.script.max_steps.filter(|_| asha),
+        old_settings.as_ref().and_then(|s| s.max_steps),
+        0,
+    )?;
+    let seed = resume::fixed(&name, "--seed", args.seed, old_spec.map(|s| s.seed), 0)?;
     let settings = CommandSettings {
         kind: "command".into(),
         command: command.clone(),
-        max_steps: args.script.max_steps.filter(|_| asha),
+        max_steps: (max_steps > 0).then_some(max_steps),
         trial_timeout_secs: timeout.map(|t| t.as_secs_f64()),
     };
     let spec = StudySpec {
         name: name.clone(),
         space,
         objective: objective.clone(),
-        searcher: format!("{:?}", args.searcher).to_lowercase(),
-        scheduler: if asha { "asha" } else { "fifo" }.into(),
-        seed: args.seed,
+        searcher,
+        scheduler,
+        seed,
         settings: serde_json::to_value(&settings)?,
     };
     let study = store.open_or_create(&spec)?;
-    let stored: Option<CommandSettings> = serde_json::from_value(study.spec.settings.clone()).ok();
-    if stored.as_ref().map(|s| s.command.as_str()) != Some(command.as_str()) {
-        bail!(
-            "study `{name}` was made for another command or a download; use another --study name"
+    // The trial timeout is how this run goes, not what the study is: a new one applies
+    // from now on (for every worker), and says so; none given keeps the study's.
+    let before = match &old {
+        Some(_) => StudyBudget::load(store.as_ref(), &study)?
+            .trial_timeout()
+            .or_else(|| {
+                old_settings
+                    .as_ref()
+                    .and_then(|s| s.trial_timeout_secs)
+                    .map(Duration::from_secs_f64)
+            }),
+        None => None,
+    };
+    let trial_timeout = timeout.or(before);
+    if old.is_some() && timeout.is_some() && timeout != before {
+        eprintln!(
+            "study {name}: --trial-timeout {} applies from now on (it was {})",
+            humantime::format_duration(timeout.unwrap_or_default()),
+            before.map_or_else(
+                || "none".to_owned(),
+                |b| humantime::format_duration(b).to_string()
+            )
         );
     }
-    let budget_of_study = StudyBudget::new(args.trials, budget, beat_timeout);
+    let mut budget_of_study = StudyBudget::new(args.trials, budget, beat_timeout);
+    budget_of_study.trial_timeout_ms = trial_timeout.map(|t| t.as_millis() as u64);
     let again = plan::save_budget(
         store.as_ref(),
         &study,
@@ -139,12 +196,14 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
     let limits = Limits {
         max_trials: args.trials,
         budget,
-        max_failures_in_a_row: None,
+        max_failures_in_a_row: Some(plan::MAX_FAILURES_IN_A_ROW),
     };
+    let me = s3tune_hpo::worker::this_process();
+    let mark = plan::RunOutcome::mark(store.as_ref(), &study)?;
     let why = work(
         &store,
         &study,
-        &s3tune_hpo::worker::this_process(),
+        &me,
         &out,
         args.script.workers,
         &limits,
@@ -157,7 +216,19 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
         eprintln!(
             "s3tune: interrupted; the study is saved — resume with the same command and --study {name} --storage {again}"
         );
-        return Ok(ExitCode::from(130));
+        return Ok(ExitCode::from(exit::INTERRUPTED));
+    }
+    let outcome = plan::RunOutcome::of(store.as_ref(), &study, &me, mark)?;
+    if let Some(line) = outcome.none_succeeded() {
+        eprintln!("s3tune: {line}");
+        return Ok(ExitCode::from(exit::NO_TRIAL_SUCCEEDED));
+    }
+    if why == StopReason::Failing {
+        bail!(
+            "{} trials in a row failed, so tuning stopped; the last error: {}",
+            plan::MAX_FAILURES_IN_A_ROW,
+            outcome.last_error.as_deref().unwrap_or_default()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -175,8 +246,11 @@ pub async fn work(
     heartbeat_timeout: Duration,
     stop: &Stop,
 ) -> anyhow::Result<StopReason> {
-    let settings: CommandSettings = serde_json::from_value(study.spec.settings.clone())
-        .with_context(|| format!("study `{}` is not a script study", study.spec.name))?;
+    let settings = CommandSettings::of(study)
+        .ok_or_else(|| anyhow!("study `{}` is not a script study", study.spec.name))?;
+    let timeout = StudyBudget::load(store.as_ref(), study)?
+        .trial_timeout()
+        .or_else(|| settings.trial_timeout_secs.map(Duration::from_secs_f64));
     let metric = study.spec.objective.metric.clone();
     // Through sh, so the command is written as in a shell; the trial's arguments follow.
     let backend = Arc::new(SubprocessBackend {
@@ -188,7 +262,7 @@ pub async fn work(
         ],
         metric: metric.clone(),
         trials_dir: PathBuf::from(out).join("trials"),
-        timeout: settings.trial_timeout_secs.map(Duration::from_secs_f64),
+        timeout,
         env: Vec::new(),
     });
     let tuner = Tuner {
