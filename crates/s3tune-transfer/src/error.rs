@@ -107,7 +107,7 @@ pub enum TransferError {
     #[error("interrupted; nothing was left behind")]
     Cancelled,
     /// The reader of the output went away (e.g. `| head`) before the download ended.
-    #[error("the reader of {} closed it after {written} of {total} bytes: the download did not complete", .path.display())]
+    #[error("the reader of {} closed it after {written} of {total} bytes: the download did not complete", output_name(.path))]
     OutputClosed {
         /// Where the bytes went (`-`: standard output).
         path: PathBuf,
@@ -124,6 +124,15 @@ pub enum TransferError {
         /// Why.
         reason: String,
     },
+}
+
+/// `-` is standard output.
+fn output_name(path: &std::path::Path) -> String {
+    if path == std::path::Path::new("-") {
+        "standard output".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// A key as a message shows it: whole, unless it is too long to read.

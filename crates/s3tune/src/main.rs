@@ -74,7 +74,8 @@ fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "off,s3tune=warn,s3tune_hpo=warn,s3tune_transfer=warn,s3tune_emulator=warn".to_owned(),
         1 => format!("info,s3s=off,{SDK_QUIET}"),
-        2 => format!("debug,{SDK_QUIET}"),
+        // Where the credentials were looked for (no secrets: the SDK redacts them).
+        2 => format!("debug,{SDK_QUIET},aws_config=debug"),
         _ => format!("trace,{SDK_QUIET}"),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

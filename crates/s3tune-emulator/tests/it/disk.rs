@@ -215,3 +215,86 @@ async fn unusable_data_dir_is_a_clear_start_error() {
     assert!(matches!(err, StartError::DataDir { .. }), "{err:?}");
     assert!(err.to_string().contains("a-file"), "{err}");
 }
+
+/// Mounts a tmpfs of `size` at `dir`, and unmounts it when dropped; `None` without root
+/// (CI runs as root, and must be able to).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI runs as root and must be able to mount a tmpfs"
+            );
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(Self(dir.to_owned()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_the_write_and_leaves_no_staged_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("small");
+    let Some(_disk) = SmallDisk::mount(&dir, "2m") else {
+        return;
+    };
+    let server = Emulator::start(on_disk(&dir)).await.unwrap();
+    let c = client(&server);
+    c.create_bucket().bucket("full").send().await.unwrap();
+    // A PUT larger than the disk, then parts of a multipart upload that fill it.
+    let put = c
+        .put_object()
+        .bucket("full")
+        .key("big")
+        .body(ByteStream::from(bytes(3 << 20, 1)))
+        .send()
+        .await;
+    assert!(put.is_err(), "a 3 MiB object does not fit on 2 MiB");
+    let id = c
+        .create_multipart_upload()
+        .bucket("full")
+        .key("mp")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let mut failed = false;
+    for n in 1..=3 {
+        let part = c
+            .upload_part()
+            .bucket("full")
+            .key("mp")
+            .upload_id(&id)
+            .part_number(n)
+            .body(ByteStream::from(bytes(1 << 20, n as u8)))
+            .send()
+            .await;
+        failed |= part.is_err();
+    }
+    assert!(
+        failed,
+        "three 1 MiB parts do not fit beside the bucket on 2 MiB"
+    );
+    // While the server runs on, nothing half-written stays in its staging folder.
+    let staged: Vec<_> = std::fs::read_dir(dir.join("tmp")).unwrap().collect();
+    assert!(staged.is_empty(), "{staged:?}");
+    server.shutdown().await;
+}

@@ -92,7 +92,7 @@ pub async fn s3_client(args: &ConnectArgs) -> anyhow::Result<aws_sdk_s3::Client>
         return Err(match &args.profile {
             Some(p) => anyhow!("--profile {p}: its credentials cannot be loaded ({detail})"),
             None => anyhow!(
-                "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile with --profile (-v shows where s3tune looked)"
+                "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile with --profile (-vv shows where s3tune looked)"
             ),
         });
     }

@@ -117,7 +117,6 @@ pub async fn run(args: ServeArgs, stop: Stop) -> anyhow::Result<ExitCode> {
              reach it and knows the key pair can read and write this server's data",
             config.listen
         );
-        tracing::warn!(listen = %config.listen, "binding a non-loopback address");
     }
     let objects = config.objects.clone();
     // Ctrl-C/SIGTERM before the ready line is seen too (`stop` was made at the start): a

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// The access key the test servers take.
 pub const ACCESS: &str = "AKIAS3TUNETESTKEY";
+/// Its secret key (which no output may show).
 pub const SECRET: &str = "Secret-Key-That-Must-Never-Be-Logged";
 
 /// s3tune with only the environment given (HOME is empty: no AWS config files).
@@ -24,6 +26,7 @@ pub fn run(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     command(home, env, args).output().unwrap()
 }
 
+/// The environment that names both.
 pub fn creds() -> [(&'static str, &'static str); 2] {
     [
         ("AWS_ACCESS_KEY_ID", ACCESS),
@@ -31,6 +34,7 @@ pub fn creds() -> [(&'static str, &'static str); 2] {
     ]
 }
 
+/// The command failed with one line on stderr, which names `needle`.
 pub fn one_line_error(out: &Output, needle: &str) {
     assert!(!out.status.success(), "should fail: {out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
