@@ -434,3 +434,47 @@ fn report_reads_a_store_and_writes_nothing_into_it() {
         "report wrote to the store"
     );
 }
+
+#[test]
+fn a_read_only_destination_is_refused_before_a_study_is_made() {
+    // A read-only tmpfs: even root cannot write there. Mounting needs root, which CI has.
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let ro = h.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+        .arg(&ro)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI runs as root"
+        );
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let db = h.join("s.db");
+    let out = run(
+        h,
+        &[],
+        &[
+            "tune",
+            "--network",
+            "unlimited",
+            "--object-size",
+            "1MiB",
+            "--dest-dir",
+            ro.to_str().unwrap(),
+            "--storage",
+            &format!("sqlite:{}", db.display()),
+            "--out",
+            h.join("o").to_str().unwrap(),
+        ],
+    );
+    let _ = std::process::Command::new("umount").arg(&ro).status();
+    one_line(&out, 1, "cannot write there (Read-only file system)");
+    assert!(!db.exists(), "no study was made");
+}
