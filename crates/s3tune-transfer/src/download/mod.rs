@@ -1,19 +1,20 @@
 //! Downloads with boto3's semantics and better mechanics.
 //!
-//! 1. **Discovery**: a HEAD request gives the size and ETag (boto3's way).
+//! 1. **Discovery**: the first ranged GET gives the size and ETag, and its body is the
+//!    first part ([`Discovery::FirstGet`]); or a HEAD request does, boto3's way.
 //! 2. Below `multipart_threshold`, one GET; otherwise ranged GETs of the part size
 //!    (`multipart_chunksize`, doubled past 10,000 parts), each with `If-Match` on the
 //!    ETag so an object replaced mid-download fails with 412 instead of mixing versions.
 //! 3. `max_concurrency` workers (1 without `use_threads`) take parts in order; each reads
 //!    its body in `io_chunksize` pieces (see [`part`]) paced by `max_bandwidth`.
 //! 4. Pieces go through a queue of `max_io_queue` slots to one writer that puts each at
-//!    its offset in a temporary file ([`writer`]), renamed when all is written. Memory
-//!    is bounded: `max_concurrency × io_chunksize` being read plus `max_io_queue ×
-//!    io_chunksize` queued.
+//!    its offset in a locked partial file ([`writer`], `crate::dest`), renamed when all
+//!    is written. Memory is bounded: `max_concurrency × io_chunksize` being read plus
+//!    `max_io_queue × io_chunksize` queued.
 //!
-//! To standard output the bytes must go in order, so parts are fetched into memory with
-//! at most `max_concurrency` in flight and written in sequence (memory up to
-//! `max_concurrency × part size`).
+//! To standard output, a device or a FIFO the bytes must go in order, so parts are
+//! fetched into memory with at most `max_concurrency` in flight and written in sequence
+//! (memory up to `max_concurrency × part size`).
 
 pub(crate) mod part;
 mod writer;
@@ -206,7 +207,6 @@ async fn discover_by_get(
     Ok((job, Some((first_end, resp.body))))
 }
 
-/// Downloads `bucket/key` to the file or directory `dest`.
 /// A download written into a locked partial file, not yet renamed.
 struct Written {
     part: PartFile,
