@@ -10,7 +10,7 @@ use s3tune_emulator::{DedicatedEmulator, Emulator, EmulatorConfig};
 use s3tune_hpo::{SqliteStore, Status, Store, config_hash};
 
 mod common;
-use common::{ACCESS, SECRET, command, creds, ok, one_line_error, run};
+use common::{ACCESS, SECRET, Tmpfs, command, creds, ok, one_line_error, run};
 
 /// A quick study on the embedded emulator with no network shaping.
 fn quick<'a>(out: &'a str, dl: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -363,34 +363,9 @@ fn a_destination_without_room_is_refused_before_any_trial() {
     let home = tempfile::tempdir().unwrap();
     let (out, _) = dirs(home.path());
     let small = home.path().join("small");
-    std::fs::create_dir(&small).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=4m",
-            "tmpfs",
-            small.to_str().unwrap(),
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI runs as root and must be able to mount a tmpfs"
-        );
-        eprintln!("skipped: mounting a tmpfs needs root");
+    let Some(_disk) = Tmpfs::mount(&small, "size=4m") else {
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _guard = Unmount(&small);
+    };
     let db = home.path().join("full.db");
     let storage = format!("sqlite:{}", db.display());
     let o = run(

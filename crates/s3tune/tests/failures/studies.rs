@@ -6,6 +6,7 @@ use std::path::Path;
 
 use s3tune_emulator::NetworkProfile;
 
+use super::common::Tmpfs;
 use super::{creds, emulator, ok, one_line, run};
 
 /// A command that runs `script` (its trial arguments ignored).
@@ -207,54 +208,28 @@ fn a_resumed_study_applies_a_new_trial_timeout_and_refuses_a_changed_definition(
     let sp = space(h);
     let storage = format!("sqlite:{}", h.join("s.db").display());
     let out_dir = h.join("out");
-    let o = out_dir.to_str().unwrap();
     let sleep = script(h, "sleep.sh", "sleep 30");
-    let created = ok(&run(
-        h,
-        &[],
-        &[
-            "study",
-            "create",
-            "--study",
-            "t",
-            "--storage",
-            &storage,
-            "--command",
-            &sleep,
+    // `COMMAND ARGS` on the script study `t`.
+    let on_t = |command: &[&str], extra: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend(["--study", "t", "--storage", &storage, "--command", &sleep]);
+        args.extend([
             "--space",
             &sp,
             "--metric",
             "m",
-            "--trials",
-            "1",
-            "--trial-timeout",
-            "10m",
-        ],
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        args.extend_from_slice(extra);
+        run(h, &[], &args)
+    };
+    let created = ok(&on_t(
+        &["study", "create"],
+        &["--trials", "1", "--trial-timeout", "10m"],
     ));
     assert!(created.contains("study t created in"), "{created}");
-    let out = run(
-        h,
-        &[],
-        &[
-            "tune",
-            "--study",
-            "t",
-            "--storage",
-            &storage,
-            "--command",
-            &sleep,
-            "--space",
-            &sp,
-            "--metric",
-            "m",
-            "--trials",
-            "1",
-            "--trial-timeout",
-            "1s",
-            "--out",
-            o,
-        ],
-    );
+    let out = on_t(&["tune"], &["--trials", "1", "--trial-timeout", "1s"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("study t: --trial-timeout 1s applies from now on (it was 10m)"),
@@ -262,96 +237,34 @@ fn a_resumed_study_applies_a_new_trial_timeout_and_refuses_a_changed_definition(
     );
     assert!(stderr.contains("trial timeout after 1s"), "{stderr}");
     assert_eq!(out.status.code(), Some(3));
-    let out = run(
-        h,
-        &[],
-        &[
-            "tune",
-            "--study",
-            "t",
-            "--storage",
-            &storage,
-            "--command",
-            &sleep,
-            "--space",
-            &sp,
-            "--metric",
-            "m",
-            "--trials",
-            "2",
-            "--searcher",
-            "random",
-            "--out",
-            o,
-        ],
-    );
+    let out = on_t(&["tune"], &["--trials", "2", "--searcher", "random"]);
     one_line(&out, 1, "study `t` was made with --searcher bo");
 
-    // A download study keeps its network and object.
+    // A download study keeps its network, object and repeats.
     let storage = format!("sqlite:{}", h.join("d.db").display());
-    ok(&run(
-        h,
-        &[],
-        &[
-            "study",
-            "create",
-            "--study",
-            "d",
-            "--storage",
-            &storage,
-            "--network",
-            "unlimited",
-            "--object-size",
-            "16MiB",
-            "--trials",
-            "3",
-        ],
-    ));
-    let out = run(
-        h,
-        &[],
-        &[
-            "tune",
-            "--study",
-            "d",
-            "--storage",
-            &storage,
-            "--object-size",
-            "32MiB",
-        ],
-    );
+    let on_d = |command: &[&str], extra: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend(["--study", "d", "--storage", &storage]);
+        args.extend_from_slice(extra);
+        run(h, &[], &args)
+    };
+    let create = [
+        "--network",
+        "unlimited",
+        "--object-size",
+        "16MiB",
+        "--trials",
+        "3",
+    ];
+    ok(&on_d(&["study", "create"], &create));
     one_line(
-        &out,
+        &on_d(&["tune"], &["--object-size", "32MiB"]),
         1,
         "study `d` was made with --object-size 16MiB, and a study keeps what defines it: drop --object-size 32MiB",
     );
-    let out = run(
-        h,
-        &[],
-        &[
-            "tune",
-            "--study",
-            "d",
-            "--storage",
-            &storage,
-            "--network",
-            "s3-like",
-        ],
-    );
+    let out = on_d(&["tune"], &["--network", "s3-like"]);
     one_line(&out, 1, "was made with --network unlimited");
-    let out = run(
-        h,
-        &[],
-        &[
-            "tune",
-            "--study",
-            "d",
-            "--storage",
-            &storage,
-            "--repeats",
-            "5",
-        ],
-    );
+    let out = on_d(&["tune"], &["--repeats", "5"]);
     one_line(&out, 1, "was made with --repeats 3");
 }
 
@@ -441,21 +354,9 @@ fn a_read_only_destination_is_refused_before_a_study_is_made() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let ro = h.join("ro");
-    std::fs::create_dir(&ro).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
-        .arg(&ro)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI runs as root"
-        );
-        eprintln!("skipped: mounting a tmpfs needs root");
+    let Some(disk) = Tmpfs::mount(&ro, "ro,size=1m") else {
         return;
-    }
+    };
     let db = h.join("s.db");
     let out = run(
         h,
@@ -474,7 +375,7 @@ fn a_read_only_destination_is_refused_before_a_study_is_made() {
             h.join("o").to_str().unwrap(),
         ],
     );
-    let _ = std::process::Command::new("umount").arg(&ro).status();
+    drop(disk);
     one_line(&out, 1, "cannot write there (Read-only file system)");
     assert!(!db.exists(), "no study was made");
 }

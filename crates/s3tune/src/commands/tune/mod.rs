@@ -23,7 +23,7 @@ use super::client::Timeouts;
 use super::display::Display;
 use super::s3url::S3Url;
 use super::{Stop, storage};
-use crate::cli::{ClientName, ConnectArgs, SchedulerName, SearcherName, TuneArgs};
+use crate::cli::{ClientName, ConnectArgs, TuneArgs};
 use crate::experiment::{Experiment, ProgressSlot, Target, emulated, knobs};
 use crate::report::{EmulatedNetwork, Race, Settings, Summary};
 use plan::StudyBudget;
@@ -244,27 +244,7 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     } else {
         Some(knobs::baseline(&space)?)
     };
-    let searcher = resume::fixed(
-        &name,
-        "--searcher",
-        args.searcher.map(searcher_name),
-        old_spec.as_ref().map(|s| s.searcher.clone()),
-        "bo".to_owned(),
-    )?;
-    let scheduler = resume::fixed(
-        &name,
-        "--scheduler",
-        args.scheduler.map(scheduler_name),
-        old_spec.as_ref().map(|s| s.scheduler.clone()),
-        "asha".to_owned(),
-    )?;
-    let seed = resume::fixed(
-        &name,
-        "--seed",
-        args.seed,
-        old_spec.as_ref().map(|s| s.seed),
-        0,
-    )?;
+    let search = resume::search(&name, &args, old_spec.as_ref(), "asha")?;
 
     // The target: a bucket, or the embedded emulator.
     let (target, server, emulated, network) = match &target_url {
@@ -346,9 +326,9 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         name: name.clone(),
         space,
         objective: objective(),
-        searcher,
-        scheduler,
-        seed,
+        searcher: search.searcher,
+        scheduler: search.scheduler,
+        seed: search.seed,
         settings: serde_json::to_value(&settings)?,
     };
     let store = match existing {
@@ -543,16 +523,6 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         );
     }
     Ok(code)
-}
-
-/// How a searcher is named in a study.
-fn searcher_name(s: SearcherName) -> String {
-    format!("{s:?}").to_lowercase()
-}
-
-/// How a scheduler is named in a study.
-pub(super) fn scheduler_name(s: SchedulerName) -> String {
-    format!("{s:?}").to_lowercase()
 }
 
 /// How a client is named in a study's settings.

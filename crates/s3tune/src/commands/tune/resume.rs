@@ -10,6 +10,9 @@
 use std::fmt;
 
 use anyhow::bail;
+use s3tune_hpo::StudySpec;
+
+use crate::cli::TuneArgs;
 
 /// The value of a defining flag: `given` for a new study, `stored` for a resumed one
 /// (which `given`, when it is there, must match), else `default`.
@@ -28,6 +31,44 @@ pub fn fixed<T: PartialEq + fmt::Display>(
         (None, Some(s)) => Ok(s),
         (None, None) => Ok(default),
     }
+}
+
+/// How a study searches: its searcher, scheduler and seed.
+pub struct Search {
+    /// The searcher's name (`bo`, `random`, `grid`).
+    pub searcher: String,
+    /// The scheduler's name (`asha`, `fifo`).
+    pub scheduler: String,
+    /// The searcher's seed.
+    pub seed: u64,
+}
+
+/// The search of study `study`: the flags' for a new one (`default_scheduler` when none
+/// is given), its own when resumed (`old`), which the flags must match.
+pub fn search(
+    study: &str,
+    args: &TuneArgs,
+    old: Option<&StudySpec>,
+    default_scheduler: &str,
+) -> anyhow::Result<Search> {
+    let lower = |v: &dyn fmt::Debug| format!("{v:?}").to_lowercase();
+    Ok(Search {
+        searcher: fixed(
+            study,
+            "--searcher",
+            args.searcher.map(|s| lower(&s)),
+            old.map(|s| s.searcher.clone()),
+            "bo".to_owned(),
+        )?,
+        scheduler: fixed(
+            study,
+            "--scheduler",
+            args.scheduler.map(|s| lower(&s)),
+            old.map(|s| s.scheduler.clone()),
+            default_scheduler.to_owned(),
+        )?,
+        seed: fixed(study, "--seed", args.seed, old.map(|s| s.seed), 0)?,
+    })
 }
 
 /// A size in bytes, shown as it can be written back as a flag (`32MiB`, `1000000`).

@@ -14,7 +14,7 @@ use s3tune_hpo::{
 };
 
 use super::plan::{self, StudyBudget};
-use super::{budget, heartbeat_timeout, resume, scheduler_name, study_name};
+use super::{budget, heartbeat_timeout, resume, study_name};
 use crate::cli::{ModeName, SchedulerName, TuneArgs};
 use crate::commands::{Stop, exit, files, storage};
 use crate::report::command::CommandSettings;
@@ -108,20 +108,7 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
         );
     }
     let old_spec = old.as_ref().map(|s| &s.spec);
-    let searcher = resume::fixed(
-        &name,
-        "--searcher",
-        args.searcher.map(|s| format!("{s:?}").to_lowercase()),
-        old_spec.map(|s| s.searcher.clone()),
-        "bo".to_owned(),
-    )?;
-    let scheduler = resume::fixed(
-        &name,
-        "--scheduler",
-        args.scheduler.map(scheduler_name),
-        old_spec.map(|s| s.scheduler.clone()),
-        if asha { "asha" } else { "fifo" }.to_owned(),
-    )?;
+    let search = resume::search(&name, &args, old_spec, if asha { "asha" } else { "fifo" })?;
     let max_steps = resume::fixed(
         &name,
         "--max-steps",
@@ -129,7 +116,6 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
         old_settings.as_ref().and_then(|s| s.max_steps),
         0,
     )?;
-    let seed = resume::fixed(&name, "--seed", args.seed, old_spec.map(|s| s.seed), 0)?;
     let settings = CommandSettings {
         kind: "command".into(),
         command: command.clone(),
@@ -140,9 +126,9 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
         name: name.clone(),
         space,
         objective: objective.clone(),
-        searcher,
-        scheduler,
-        seed,
+        searcher: search.searcher,
+        scheduler: search.scheduler,
+        seed: search.seed,
         settings: serde_json::to_value(&settings)?,
     };
     let study = store.open_or_create(&spec)?;
