@@ -59,6 +59,19 @@ CREATE TABLE notes (
 );
 ";
 
+/// The schema revision of the store open as `conn` (0: none yet), with the wait for
+/// other processes' locks set.
+fn revision(conn: &Connection, location: &str) -> Result<i64, StoreError> {
+    let db = |reason: String| StoreError::Database {
+        location: location.to_owned(),
+        reason,
+    };
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(|e| db(e.to_string()))?;
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| db(format!("not a study store ({e})")))
+}
+
 /// Revision 1 → 2: trials lost with their worker are told from failed ones.
 const MIGRATE_1_2: &str = "ALTER TABLE trials ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;";
 
@@ -92,13 +105,7 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| StoreError::Database {
-                location: location.clone(),
-                reason: format!("not a study store ({e})"),
-            })?;
+        let version = revision(&conn, &location)?;
         match version {
             VERSION => Ok(Self {
                 path: location,
@@ -125,13 +132,7 @@ impl SqliteStore {
             reason: e.to_string(),
         };
         let mut conn = Connection::open(path.as_ref()).map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| StoreError::Database {
-                location: location.clone(),
-                reason: format!("not a study store ({e})"),
-            })?;
+        let version = revision(&conn, &location)?;
         if version > VERSION {
             return Err(too_new(location, version));
         }
