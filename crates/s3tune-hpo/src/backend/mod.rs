@@ -8,4 +8,4 @@
 
 mod subprocess;
 
-pub use subprocess::{REPORT_PREFIX, SubprocessBackend};
+pub use subprocess::{GUARD, REPORT_PREFIX, SubprocessBackend};

@@ -110,13 +110,25 @@ impl Boto3 {
         let mut args = self.backend.command.clone();
         args.extend(["--repeats".to_owned(), "1".to_owned()]);
         args.extend(SubprocessBackend::arguments(config, &dir));
-        let out = tokio::process::Command::new(&args[0])
-            .args(&args[1..])
+        // Under the trials' guard, in a group of its own: it dies with this process, even
+        // by SIGKILL (the guard's stdin is the lifeline held here).
+        let mut child = tokio::process::Command::new("/bin/sh")
+            .args(["-c", s3tune_hpo::backend::GUARD, "s3tune-race-guard"])
+            .args(&args)
             .envs(self.backend.env.iter().cloned())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true)
-            .output()
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", args[0]))?;
+        let lifeline = child.stdin.take();
+        let out = child
+            .wait_with_output()
             .await
             .map_err(|e| format!("cannot run {}: {e}", args[0]))?;
+        drop(lifeline);
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
