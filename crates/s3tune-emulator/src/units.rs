@@ -121,8 +121,8 @@ pub mod duration_text {
     /// Reads humantime text such as `30ms`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map_err(|e| {
-            serde::de::Error::custom(format!("`{text}` is not a duration ({e}): use e.g. 30ms"))
+        humantime::parse_duration(&text).map_err(|_| {
+            serde::de::Error::custom(format!("`{text}` is not a duration: use e.g. 30ms or 1.5s"))
         })
     }
 }

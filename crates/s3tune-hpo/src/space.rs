@@ -153,6 +153,12 @@ impl SpaceError {
         }
     }
 
+    /// Where parameter `param` is set in a description's `text`: 1-based line and column.
+    #[must_use]
+    pub fn position_of(text: &str, param: &str) -> Option<(usize, usize)> {
+        key_offset(text, param).map(|o| line_col(text, o))
+    }
+
     /// This error placed at byte `offset` of `text`, or where its parameter is set.
     fn placed(self, text: &str, offset: Option<usize>) -> Self {
         let offset = offset.or_else(|| self.param().and_then(|p| key_offset(text, p)));
@@ -178,22 +184,21 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Where parameter `key` is set in a TOML or JSON description: the start of the first
-/// line that begins with it (a space is one flat table).
+/// Where `key` is set in a TOML or JSON text: its `key =` or `"key":` (at a line's
+/// start, or after `{` or `,`), or its `[key]` table header.
 fn key_offset(text: &str, key: &str) -> Option<usize> {
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        let rest = t.strip_prefix('"').unwrap_or(t);
-        if let Some(after) = rest.strip_prefix(key)
-            && after
-                .trim_start_matches('"')
-                .trim_start()
-                .starts_with(['=', ':'])
-        {
-            return Some(at + line.len() - t.len());
+    let mut from = 0;
+    while let Some(i) = text[from..].find(key).map(|i| i + from) {
+        from = i + key.len();
+        let quoted = text[..i].ends_with('"') && text[from..].starts_with('"');
+        let (start, end) = if quoted { (i - 1, from + 1) } else { (i, from) };
+        let before = text[..start].trim_end_matches([' ', '\t']);
+        let after = text[end..].trim_start_matches([' ', '\t']);
+        let header = before.ends_with('[') && after.starts_with(']');
+        let opens = before.is_empty() || before.ends_with(['\n', '{', ',']);
+        if header || (opens && after.starts_with(['=', ':'])) {
+            return Some(if header { before.len() - 1 } else { start });
         }
-        at += line.len();
     }
     None
 }
@@ -423,7 +428,7 @@ impl Space {
                 .map_or(reason.as_str(), |(r, _)| r);
             SpaceError::At {
                 line: e.line(),
-                column: e.column(),
+                column: e.column().max(1),
                 error: Box::new(SpaceError::Malformed(reason.to_owned())),
             }
         })?;

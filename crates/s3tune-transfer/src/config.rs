@@ -43,8 +43,9 @@ pub const MAX_CONCURRENCY: usize = 1024;
 ///
 /// boto3 waits 60 s for each. S3 itself answers in a fraction of a second and streams
 /// without pauses, so five seconds of silence is a fault (a dead proxy, a lost route);
-/// the attempt fails, and the client's retries (five attempts) try again on a fresh
-/// connection. A silent endpoint is thus reported in about half a minute, not five.
+/// the attempt fails, and the client's retries try again on a fresh connection. An
+/// endpoint that has never answered gets two attempts (see the `timeout` module), so a
+/// silent one is reported in about ten seconds, not five minutes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TransferConfig {
@@ -245,22 +246,21 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Where `key` is set in a flat TOML or JSON text: the start of the first line that
-/// begins with it.
+/// Where `key` is set in a TOML or JSON text: its `key =` or `"key":` (at a line's
+/// start, or after `{` or `,`), or its `[key]` table header.
 fn key_offset(text: &str, key: &str) -> Option<usize> {
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        let rest = t.strip_prefix('"').unwrap_or(t);
-        if let Some(after) = rest.strip_prefix(key)
-            && after
-                .trim_start_matches('"')
-                .trim_start()
-                .starts_with(['=', ':'])
-        {
-            return Some(at + line.len() - t.len());
+    let mut from = 0;
+    while let Some(i) = text[from..].find(key).map(|i| i + from) {
+        from = i + key.len();
+        let quoted = text[..i].ends_with('"') && text[from..].starts_with('"');
+        let (start, end) = if quoted { (i - 1, from + 1) } else { (i, from) };
+        let before = text[..start].trim_end_matches([' ', '\t']);
+        let after = text[end..].trim_start_matches([' ', '\t']);
+        let header = before.ends_with('[') && after.starts_with(']');
+        let opens = before.is_empty() || before.ends_with(['\n', '{', ',']);
+        if header || (opens && after.starts_with(['=', ':'])) {
+            return Some(if header { before.len() - 1 } else { start });
         }
-        at += line.len();
     }
     None
 }
@@ -335,7 +335,7 @@ impl TransferConfig {
                 .to_owned();
             FileError {
                 line: (inner.line() > 0).then_some(inner.line()),
-                column: (inner.column() > 0).then_some(inner.column()),
+                column: (inner.line() > 0).then_some(inner.column().max(1)),
                 field,
                 reason,
             }

@@ -7,15 +7,20 @@
 //! `/dev/null`, a FIFO — cannot be renamed over (that would replace the device with a
 //! file, as root even `/dev/null`): it is written in order, as a stream, as `cp` does. A
 //! symbolic link is written *through*: its target is the destination, and the link
-//! stays; a link to nothing is refused, since where it points is likely a mistake.
+//! stays; a link to nothing is refused, since where it points is likely a mistake. A
+//! path into a process's open files (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`)
+//! names whatever the shell opened there — a pipe, or a file opened with `>>` — and is
+//! written as a stream, appending, never renamed over. A file that is replaced keeps its
+//! permissions.
 //!
-//! Partial files are named `.NAME.s3tune-XXXXXXXX.part` (the name cut short so that a
+//! Partial files are named `.NAME.XXXXXXXX.s3tune.part` (the name cut short so that a
 //! valid file name never grows past the 255-byte limit) and hold an exclusive advisory
 //! lock (`flock`) for as long as their download runs. A partial file whose lock can be
 //! taken therefore belongs to no live process — its s3tune was killed — and
-//! [`sweep`] removes it; one whose lock is held is left alone. Dropping a [`PartFile`]
-//! that was not committed removes it, so a failed, cancelled or panicking download
-//! leaves nothing behind.
+//! [`sweep`] removes it; one whose lock is held, or that cannot be locked at all (a
+//! filesystem without `flock`), is left alone. Dropping a [`PartFile`] that was not
+//! committed removes it, so a failed, cancelled or panicking download leaves nothing
+//! behind.
 
 use std::fs::File;
 use std::io;
@@ -26,9 +31,9 @@ use crate::error::{TransferError, io_reason};
 
 /// The longest file name Linux filesystems take, in bytes.
 const NAME_MAX: usize = 255;
-/// What ends every partial file's name: `.s3tune-` + 8 hex digits + `.part`.
-const TAG: &str = ".s3tune-";
-const SUFFIX: &str = ".part";
+/// What ends every partial file's name: `.` + 8 hex digits + `.s3tune.part` (a shape
+/// of its own: earlier versions' partial files, which took no lock, never match).
+const SUFFIX: &str = ".s3tune.part";
 const HEX: usize = 8;
 
 /// Where a download's bytes go.
@@ -36,8 +41,22 @@ const HEX: usize = 8;
 pub(crate) enum Destination {
     /// A regular file, or a new one: written as a partial file and renamed into place.
     File(PathBuf),
-    /// A device, FIFO or the like: opened and written in order, never replaced.
+    /// A device, FIFO or one of a process's open files: opened (appending) and written
+    /// in order, never replaced.
     Stream(PathBuf),
+}
+
+/// Whether `path` leads into a process's open files (`/proc/PID/fd/N`, which
+/// `/dev/stdout` and `/dev/fd/N` are links to): what it names is whatever was opened
+/// there, not a file to replace.
+fn into_open_files(path: &Path) -> bool {
+    let in_proc = |p: &Path| p.starts_with("/proc");
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .and_then(|p| std::fs::canonicalize(p).ok());
+    parent.as_deref().is_some_and(in_proc)
+        || std::fs::read_link(path).is_ok_and(|to| in_proc(&to) || into_open_files(&to))
 }
 
 fn refuse(path: &Path, reason: impl Into<String>) -> TransferError {
@@ -74,6 +93,9 @@ pub(crate) fn resolve(dest: &Path, key: &str) -> Result<Destination, TransferErr
     } else {
         dest.to_owned()
     };
+    if into_open_files(&path) {
+        return Ok(Destination::Stream(path));
+    }
     let target = match std::fs::symlink_metadata(&path) {
         Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(&path) {
             Ok(t) => t,
@@ -127,28 +149,27 @@ fn check_parent(path: &Path) -> Result<(), TransferError> {
     }
 }
 
-/// The partial file's name for `name`: `.NAME.s3tune-XXXXXXXX.part`, with NAME cut (at
+/// The partial file's name for `name`: `.NAME.XXXXXXXX.s3tune.part`, with NAME cut (at
 /// a character boundary) so the whole stays a valid file name.
 fn partial_name(name: &str, tag: &str) -> String {
-    let room = NAME_MAX - 1 - TAG.len() - HEX - SUFFIX.len();
+    let room = NAME_MAX - 2 - HEX - SUFFIX.len();
     let mut end = name.len().min(room);
     while !name.is_char_boundary(end) {
         end -= 1;
     }
-    format!(".{}{TAG}{tag}{SUFFIX}", &name[..end])
+    format!(".{}.{tag}{SUFFIX}", &name[..end])
 }
 
-/// Whether `name` is one of s3tune's partial files.
-fn is_partial(name: &str) -> bool {
-    let Some(rest) = name.strip_suffix(SUFFIX) else {
+/// Whether `name` is one of s3tune's partial files (bytes are compared: any other
+/// file may share the folder, whatever its name).
+fn is_partial(name: &[u8]) -> bool {
+    let Some(rest) = name.strip_suffix(SUFFIX.as_bytes()) else {
         return false;
     };
-    let Some(hex) = rest.len().checked_sub(HEX).map(|i| &rest[i..]) else {
+    let Some(at) = rest.len().checked_sub(HEX + 1) else {
         return false;
     };
-    name.starts_with('.')
-        && rest[..rest.len() - HEX].ends_with(TAG)
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    name.starts_with(b".") && rest[at] == b'.' && rest[at + 1..].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// Removes the partial files in `dir` that no live download holds (left by an s3tune
@@ -160,8 +181,8 @@ pub fn sweep(dir: &Path) -> Vec<PathBuf> {
     };
     let mut removed = Vec::new();
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name.to_str().is_some_and(is_partial) {
+        use std::os::unix::ffi::OsStrExt;
+        if !is_partial(entry.file_name().as_bytes()) {
             continue;
         }
         let path = entry.path();
@@ -194,8 +215,9 @@ pub(crate) struct PartFile {
 }
 
 impl PartFile {
-    /// Creates a locked partial file for `target` (beside it), sized `len` bytes, and
-    /// opened for reading and writing.
+    /// Creates a locked partial file for `target` (beside it, with the permissions of the
+    /// file it will replace, if there is one), sized `len` bytes, and opened for reading
+    /// and writing.
     pub fn create(target: &Path, len: u64) -> Result<(Self, File), TransferError> {
         let name = target
             .file_name()
@@ -218,8 +240,17 @@ impl PartFile {
                 path,
                 committed: false,
             };
-            if file.try_lock().is_err() || !same_file(&me.path, &file) {
+            match file.try_lock() {
+                // Taken by a sweeper in the instant between its making and its locking.
+                Err(std::fs::TryLockError::WouldBlock) => continue,
+                // A filesystem without locks: unlocked, so no sweep will take it.
+                Err(std::fs::TryLockError::Error(_)) | Ok(()) => {}
+            }
+            if !same_file(&me.path, &file) {
                 continue;
+            }
+            if let Ok(old) = std::fs::metadata(target) {
+                file.set_permissions(old.permissions()).map_err(err)?;
             }
             file.set_len(len).map_err(err)?;
             return Ok((me, file));
@@ -327,17 +358,45 @@ mod tests {
         for name in ["x", &"é".repeat(127), &"n".repeat(255)] {
             let p = partial_name(name, "0123abcd");
             assert!(p.len() <= NAME_MAX, "{} bytes", p.len());
-            assert!(is_partial(&p), "{p}");
+            assert!(is_partial(p.as_bytes()), "{p}");
         }
         for other in [
             "x.part",
-            ".x.s3tune-0123abc.part",
-            ".x.s3tune-0123abcz.part",
-            "x.s3tune-0123abcd.part",
-            ".s3tune-0123abcd.partial",
+            "ファイル名.pdf.part",
+            ".日本語.part",
+            ".x.0123abc.s3tune.part",
+            ".x.0123abcz.s3tune.part",
+            "x.0123abcd.s3tune.part",
+            ".x.s3tune-0123abcd.part",
+            ".0123abcd.s3tune.partial",
         ] {
-            assert!(!is_partial(other), "{other}");
+            assert!(!is_partial(other.as_bytes()), "{other}");
         }
+    }
+
+    #[test]
+    fn paths_into_a_process_s_open_files_are_streams() {
+        for p in ["/dev/stdout", "/dev/stderr", "/dev/fd/1", "/proc/self/fd/1"] {
+            assert_eq!(
+                resolve(Path::new(p), "k").unwrap(),
+                Destination::Stream(p.into()),
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("private.bin");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (part, file) = PartFile::create(&target, 3).unwrap();
+        part.commit(&target).unwrap();
+        drop(file);
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

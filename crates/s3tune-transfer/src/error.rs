@@ -254,7 +254,7 @@ pub fn io_reason(e: &std::io::Error) -> String {
 
 /// An error and its causes on one line, each said once (Display, never Debug): for
 /// errors with no S3 answer to map, such as a body that broke off.
-pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     for e in chain(err) {
         let text = match e.downcast_ref::<std::io::Error>() {

@@ -12,13 +12,15 @@
 //! - once the body is sent (or for a request without one), the answer must begin within
 //!   `read_timeout` — plus the time the last 8 MiB of the body took to go out, since
 //!   that much may still sit in socket buffers on its way to a slow link;
-//! - the clock starts with the request, so making the connection counts too (the
-//!   separate `connect_timeout` bounds that part alone: a connection that takes longer
-//!   fails even when the read timeout is longer).
+//! - before anything has moved, the connection may take its own `connect_timeout`: the
+//!   clock then runs to `max(read_timeout, connect_timeout)` (and a moment), so that a
+//!   connection that is never made is named as such by the connect timeout, not taken
+//!   for silence. (Whether a connection is up cannot be seen from here; the first piece
+//!   of a body taken shows it, but a GET has no body.)
 //!
 //! A timed-out attempt is a timeout error, which the SDK retries like any transient
-//! one — except at an endpoint that has never answered: there a second silent attempt
-//! ends the request (its error is then not retryable). A stuck proxy or a dead load
+//! one — except at an endpoint that has never answered: there a second timed-out attempt
+//! (silent, or never connected) ends the request (its error is then not retryable). A stuck proxy or a dead load
 //! balancer is reported after two read timeouts, about ten seconds, not after the five
 //! attempts and their back-off (forty); an endpoint that has answered before gets every
 //! retry, since its silence is more likely a passing stall. Response *bodies* are watched where they are read: the download engine fails a
@@ -103,9 +105,13 @@ pub(crate) fn http_client(read: Duration) -> SharedHttpClient {
     })
 }
 
-/// Silent attempts at an endpoint that has never answered, after which a request gives
-/// up (see the module docs).
+/// Timed-out attempts at an endpoint that has never answered, after which a request
+/// gives up (see the module docs).
 const SILENT_FIRST_CONTACTS: u32 = 2;
+
+/// How much later than the connect timeout the silence clock may first run out, so
+/// that the connect timeout, when it is the cause, is the one that fires.
+const AFTER_CONNECT: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 struct Watched {
@@ -119,7 +125,7 @@ struct Watched {
 struct Contact {
     /// Some answer has come.
     answered: AtomicBool,
-    /// Attempts that met silence before any answer came.
+    /// Attempts that timed out (silent, or never connected) before any answer came.
     silent: AtomicU32,
 }
 
@@ -132,6 +138,7 @@ impl HttpClient for Watched {
         SharedHttpConnector::new(WatchedConnector {
             inner: self.inner.http_connector(settings, components),
             read: self.read,
+            connect: settings.connect_timeout().unwrap_or(Duration::ZERO),
             contact: Arc::clone(&self.contact),
         })
     }
@@ -141,6 +148,7 @@ impl HttpClient for Watched {
 struct WatchedConnector {
     inner: SharedHttpConnector,
     read: Duration,
+    connect: Duration,
     contact: Arc<Contact>,
 }
 
@@ -152,18 +160,29 @@ fn endpoint_of(request: &HttpRequest) -> String {
     format!("{scheme}://{authority}")
 }
 
-/// The same kind of connector error (so the SDK retries it alike), naming `endpoint`.
-fn at(endpoint: &str, e: ConnectorError) -> ConnectorError {
+/// The same kind of connector error (so the SDK retries it alike), naming `endpoint` —
+/// but a timeout that is the last [`SILENT_FIRST_CONTACTS`] allows is not retried.
+fn at(endpoint: &str, e: ConnectorError, contact: &Contact) -> ConnectorError {
     let kind = (e.is_timeout(), e.is_io(), e.is_user(), e.as_other());
     let wrapped: BoxError = Box::new(AtEndpoint {
         endpoint: endpoint.to_owned(),
         source: Box::new(e),
     });
     match kind {
+        (true, ..) if contact.give_up() => ConnectorError::other(wrapped, None),
         (true, ..) => ConnectorError::timeout(wrapped),
         (_, true, ..) => ConnectorError::io(wrapped),
         (_, _, true, _) => ConnectorError::user(wrapped),
         (.., other) => ConnectorError::other(wrapped, other),
+    }
+}
+
+impl Contact {
+    /// Counts a timed-out attempt; whether the request should give up now (the endpoint
+    /// has never answered, and this was its last allowed timeout).
+    fn give_up(&self) -> bool {
+        let silent = self.silent.fetch_add(1, Ordering::Relaxed) + 1;
+        !self.answered.load(Ordering::Relaxed) && silent >= SILENT_FIRST_CONTACTS
     }
 }
 
@@ -172,7 +191,11 @@ impl HttpConnector for WatchedConnector {
         let endpoint = endpoint_of(&request);
         let started = Instant::now();
         let body = std::mem::replace(request.body_mut(), SdkBody::taken());
-        let activity = Arc::new(Activity::new(started, body.content_length()));
+        let activity = Arc::new(Activity::new(
+            started,
+            self.read.max(self.connect + AFTER_CONNECT),
+            body.content_length(),
+        ));
         *request.body_mut() = SdkBody::from_body_1_x(Progressing {
             inner: body,
             activity: Arc::clone(&activity),
@@ -195,22 +218,13 @@ impl HttpConnector for WatchedConnector {
                     if r.is_ok() {
                         contact.answered.store(true, Ordering::Relaxed);
                     }
-                    r.map_err(|e| at(&endpoint, e))
+                    r.map_err(|e| at(&endpoint, e, &contact))
                 }
-                () = silence => {
-                    let err = Box::new(AtEndpoint {
-                        endpoint,
-                        source: Box::new(Silent { after: read }),
-                    });
-                    let never_answered = !contact.answered.load(Ordering::Relaxed);
-                    let silent = contact.silent.fetch_add(1, Ordering::Relaxed) + 1;
-                    Err(if never_answered && silent >= SILENT_FIRST_CONTACTS {
-                        // Not a timeout, so not retried.
-                        ConnectorError::other(err, None)
-                    } else {
-                        ConnectorError::timeout(err)
-                    })
-                }
+                () = silence => Err(at(
+                    &endpoint,
+                    ConnectorError::timeout(Box::new(Silent { after: read })),
+                    &contact,
+                )),
             }
         })
     }
@@ -220,13 +234,17 @@ impl HttpConnector for WatchedConnector {
 #[derive(Debug)]
 struct Activity {
     len: Option<u64>,
+    /// The silence allowed before anything has moved (the connection included).
+    first: Duration,
     state: Mutex<State>,
 }
 
 #[derive(Debug)]
 struct State {
-    /// The last sign of progress (at first: the request's start).
-    last: Instant,
+    /// The request's start.
+    started: Instant,
+    /// The last sign of progress (none yet: `None`).
+    last: Option<Instant>,
     /// Bytes handed over.
     sent: u64,
     /// When the last [`IN_FLIGHT`] bytes began to go out.
@@ -236,14 +254,16 @@ struct State {
 }
 
 impl Activity {
-    fn new(started: Instant, len: Option<u64>) -> Self {
+    fn new(started: Instant, first: Duration, len: Option<u64>) -> Self {
         Self {
             len,
+            first,
             state: Mutex::new(State {
-                last: started,
+                started,
+                last: None,
                 sent: 0,
                 tail_from: started,
-                done: (len == Some(0)).then_some(started),
+                done: None,
             }),
         }
     }
@@ -263,25 +283,33 @@ impl Activity {
             s.tail_from = now;
         }
         s.sent += n;
-        s.last = now.max(s.last);
+        s.last = Some(now);
         if self.len.is_some_and(|l| s.sent >= l) {
-            s.done = Some(s.last);
+            s.done = Some(now);
         }
     }
 
     fn ended(&self) {
+        let now = Instant::now();
         let mut s = self.lock();
         if s.done.is_none() {
-            s.done = Some(Instant::now().max(s.last));
+            s.done = Some(now);
+            s.last = Some(now);
+            if self.len.is_none() {
+                // Where its last 8 MiB began is not known: no allowance for them.
+                s.tail_from = now;
+            }
         }
     }
 
     /// When silence becomes a timeout.
     fn deadline(&self, read: Duration) -> Instant {
         let s = self.lock();
-        match s.done {
-            Some(done) => done + read + done.saturating_duration_since(s.tail_from),
-            None => s.last + read,
+        match (s.done, s.last) {
+            (Some(done), _) => done + read + done.saturating_duration_since(s.tail_from),
+            (None, Some(last)) => last + read,
+            // Nothing has moved: the connection may take its own timeout first.
+            (None, None) => s.started + self.first,
         }
     }
 }
@@ -330,7 +358,7 @@ mod tests {
     fn silence_is_measured_from_the_last_progress() {
         let t0 = Instant::now();
         let read = Duration::from_secs(5);
-        let a = Activity::new(t0, Some(20 << 20));
+        let a = Activity::new(t0, read, Some(20 << 20));
         assert_eq!(a.deadline(read), t0 + read);
         a.sent(1 << 20);
         let after_first = a.deadline(read);
@@ -339,18 +367,25 @@ mod tests {
         // All handed over: the answer may also wait for what is still in flight.
         let s = a.lock();
         let done = s.done.expect("done once every byte went");
-        assert_eq!(done, s.last);
+        assert_eq!(Some(done), s.last);
         drop(s);
         assert!(a.deadline(read) >= done + read);
     }
 
     #[test]
-    fn a_request_without_a_body_gets_the_read_timeout_from_its_start() {
+    fn before_anything_moves_the_connection_may_take_its_own_timeout() {
         let t0 = Instant::now();
-        let a = Activity::new(t0, Some(0));
+        let first = Duration::from_secs(5) + AFTER_CONNECT;
+        let a = Activity::new(t0, first, Some(0));
+        assert_eq!(a.deadline(Duration::from_secs(1)), t0 + first);
+        // A body of unknown length gets no allowance for buffers once it has ended.
+        let b = Activity::new(t0, first, None);
+        b.sent(100);
+        b.ended();
+        let done = b.lock().done.unwrap();
         assert_eq!(
-            a.deadline(Duration::from_secs(5)),
-            t0 + Duration::from_secs(5)
+            b.deadline(Duration::from_secs(1)),
+            done + Duration::from_secs(1)
         );
     }
 

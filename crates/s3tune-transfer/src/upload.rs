@@ -6,9 +6,10 @@
 //!
 //! The source must not change while it is read: its size and modification time are
 //! checked after the last part, before the upload is completed, and a file that changed
-//! (or shrank under a part being read) fails the upload with that said, its multipart
-//! upload aborted or its single PUT deleted, so no mixture of two versions is left in the
-//! bucket.
+//! (or shrank under a part being read) fails the upload with that said and its multipart
+//! upload aborted, so no mixture of two versions is left in the bucket. A single PUT that
+//! S3 has already stored cannot be taken back that way: the error says what the object
+//! now holds.
 //!
 //! Part bodies stream from the file (read in `io_chunksize` buffers) and can be replayed,
 //! so the SDK retries a failed part request itself. `max_bandwidth` is paid before each
@@ -135,14 +136,15 @@ pub(crate) async fn from_path(
             changed(src, was)
                 .unwrap_or_else(|| TransferError::from_sdk("PutObject", bucket, key, e))
         })?;
-        if let Some(e) = changed(src, was) {
-            // What was stored mixes two versions of the file: take it away again.
-            let _ = tokio::time::timeout(
-                config.read_timeout * 2,
-                client.delete_object().bucket(bucket).key(key).send(),
-            )
-            .await;
-            return Err(e);
+        if changed(src, was).is_some() {
+            // What was stored may mix two versions of the file. It is not deleted: the
+            // change may have been a touch, and the object it replaced is gone anyway.
+            return Err(TransferError::Source {
+                path: src.to_owned(),
+                reason: format!(
+                    "changed while it was uploaded: s3://{bucket}/{key} holds what was read, which may mix two versions; upload it again"
+                ),
+            });
         }
         progress.add(size);
         return Ok(counters.finish(size, 0, 1));
@@ -299,7 +301,14 @@ pub(crate) async fn from_path(
             .key(key)
             .upload_id(&upload_id)
             .send();
-        let aborted = tokio::time::timeout(config.read_timeout * 2, abort).await;
+        // Interrupted, the process has little time left (a second and a half, in the
+        // CLI): the abort gets a second, so that its warning, if it fails, is seen.
+        let limit = if matches!(e, TransferError::Cancelled) {
+            std::time::Duration::from_secs(1)
+        } else {
+            config.read_timeout * 2
+        };
+        let aborted = tokio::time::timeout(limit, abort).await;
         if !matches!(aborted, Ok(Ok(_))) {
             tracing::warn!(
                 "could not abort the multipart upload of s3://{bucket}/{key}; its parts are kept (and billed) until it is: aws s3api abort-multipart-upload --bucket {bucket} --key {key} --upload-id {upload_id}"

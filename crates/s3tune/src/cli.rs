@@ -389,7 +389,7 @@ fn size(s: &str) -> Result<u64, String> {
 fn whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.trim()
         .parse()
-        .map_err(|_| format!("`{s}` is not a whole number of 0 or more"))
+        .map_err(|_| format!("`{s}` is not a whole number"))
 }
 
 fn rate(s: &str) -> Result<u64, String> {

@@ -154,7 +154,10 @@ fn bad_input_gets_one_clear_line() {
         &get(&dest, &["--multipart-chunksize", "1MiB"]),
         "S3 parts are 5 MiB to 5 GiB",
     );
-    one_line_error(&get(&dest, &["--max-concurrency", "0"]), "max_concurrency");
+    one_line_error(
+        &get(&dest, &["--max-concurrency", "0"]),
+        "--max-concurrency 0: must be 1 to 1024",
+    );
     one_line_error(
         &run(
             home.path(),

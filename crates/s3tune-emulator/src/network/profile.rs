@@ -60,18 +60,21 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Where `key` is set in a profile's text: the start of the first line that begins
-/// with it.
+/// Where `key` is set in a TOML or JSON text: its `key =` or `"key":` (at a line's
+/// start, or after `{` or `,`), or its `[key]` table header.
 fn key_offset(text: &str, key: &str) -> Option<usize> {
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        if let Some(after) = t.strip_prefix(key)
-            && after.trim_start().starts_with('=')
-        {
-            return Some(at + line.len() - t.len());
+    let mut from = 0;
+    while let Some(i) = text[from..].find(key).map(|i| i + from) {
+        from = i + key.len();
+        let quoted = text[..i].ends_with('"') && text[from..].starts_with('"');
+        let (start, end) = if quoted { (i - 1, from + 1) } else { (i, from) };
+        let before = text[..start].trim_end_matches([' ', '\t']);
+        let after = text[end..].trim_start_matches([' ', '\t']);
+        let header = before.ends_with('[') && after.starts_with(']');
+        let opens = before.is_empty() || before.ends_with(['\n', '{', ',']);
+        if header || (opens && after.starts_with(['=', ':'])) {
+            return Some(if header { before.len() - 1 } else { start });
         }
-        at += line.len();
     }
     None
 }

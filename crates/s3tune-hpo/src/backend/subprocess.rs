@@ -19,9 +19,10 @@
 //! machine and skew the next trial's measurement.
 //!
 //! That holds even when the tuner itself is killed with SIGKILL and can do nothing: the
-//! program is started by a small shell guard ([`GUARD`]) that leads the group and
-//! holds the read end of a pipe whose write end only the tuner has. When the tuner dies,
-//! the kernel closes that end, the guard reads end-of-file and kills the group. (The
+//! program is started by a small shell guard ([`GUARD`]) that leaves a watcher in the
+//! group, holding the read end of a pipe whose write end only the tuner has, and then
+//! becomes the program. When the tuner dies, the kernel closes that end, the watcher
+//! reads end-of-file and kills the group. (The
 //! other way, `PR_SET_PDEATHSIG`, needs code run between fork and exec, which is unsafe
 //! Rust; this needs none.)
 
@@ -52,27 +53,21 @@ pub const REPORT_PREFIX: &str = "[tune-metric]:";
 const TAIL_LINES: usize = 5;
 const TAIL_CHARS: usize = 500;
 
-/// Runs the trial (`"$@"`) in this process group, and kills the group when its stdin —
-/// a pipe from the tuner, never written — reaches its end: the tuner is gone. Otherwise it
-/// waits for the trial and ends as it did (by the same signal, or with its exit status).
+/// Becomes the trial (`exec "$@"`: the same process, its exit status and signals its
+/// own, its signal dispositions the defaults) after starting a watcher in the same
+/// process group that kills the group when its stdin — a pipe from the tuner, never
+/// written — reaches its end: the tuner is gone. The trial gets `/dev/null` as stdin,
+/// and no copy of the pipe; the watcher holds none of the trial's output, so the
+/// trial's stdout ends when the trial does.
 pub const GUARD: &str = r#"exec 3<&0
-"$@" 3<&- </dev/null &
-trial=$!
-{ while read -r _; do :; done; kill -KILL 0; } <&3 &
-watch=$!
-exec 3<&-
-wait "$trial" 2>/dev/null
-status=$?
-kill "$watch" 2>/dev/null
-if [ "$status" -gt 128 ]; then
-  kill -s "$(kill -l "$status")" $$
-fi
-exit "$status"
+{ while read -r _; do :; done; kill -KILL 0; } <&3 >/dev/null 2>&1 &
+exec "$@" 3<&- </dev/null
 "#;
 
 /// Whether `program` can be started: a path that is an executable file, or a name found
-/// as one on `PATH`. Said as the OS would have said it, since the guard's shell starts it.
-fn startable(program: &str) -> Result<(), std::io::Error> {
+/// as one on `path` (the trial's `PATH`). Said as the OS would have said it, since the
+/// guard's shell starts it.
+fn startable(program: &str, path: Option<&std::ffi::OsStr>) -> Result<(), std::io::Error> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &Path| {
         std::fs::metadata(p).and_then(|m| {
@@ -86,7 +81,7 @@ fn startable(program: &str) -> Result<(), std::io::Error> {
     if program.contains('/') {
         return executable(Path::new(program));
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = path.map_or_else(|| std::env::var_os("PATH").unwrap_or_default(), Into::into);
     if std::env::split_paths(&path).any(|dir| executable(&dir.join(program)).is_ok()) {
         Ok(())
     } else {
@@ -178,7 +173,13 @@ impl SubprocessBackend {
         let out_path = dir.join("std.out");
         let mut stdout_file = File::create(&out_path).map_err(|e| cannot_write(&out_path, &e))?;
 
-        startable(program).map_err(|e| format!("cannot start `{program}`: {}", io_reason(&e)))?;
+        let path = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| std::ffi::OsStr::new(v));
+        startable(program, path)
+            .map_err(|e| format!("cannot start `{program}`: {}", io_reason(&e)))?;
         let mut command = Command::new("/bin/sh");
         command
             .args(["-c", GUARD, "s3tune-trial-guard", program])

@@ -246,9 +246,10 @@ pub(crate) async fn to_path(
         }
         Destination::Stream(path) => {
             let opened = path.clone();
-            // A FIFO's open waits for its reader: off the async threads.
+            // A FIFO's open waits for its reader: off the async threads. Appending, so a
+            // file the shell opened with `>>` (as `/dev/stdout`, say) keeps what it had.
             let file = tokio::task::spawn_blocking(move || {
-                std::fs::OpenOptions::new().write(true).open(&opened)
+                std::fs::OpenOptions::new().append(true).open(&opened)
             })
             .await
             .map_err(|e| TransferError::BadResponse(format!("opening the output: {e}")))?

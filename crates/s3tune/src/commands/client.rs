@@ -88,7 +88,7 @@ pub async fn s3_client(args: &ConnectArgs) -> anyhow::Result<aws_sdk_s3::Client>
         .credentials_provider()
         .ok_or_else(|| anyhow!("no AWS credentials provider is configured"))?;
     if let Err(e) = provider.provide_credentials().await {
-        let detail = one_line(&e);
+        let detail = s3tune_transfer::error::describe(&e);
         return Err(match &args.profile {
             Some(p) => anyhow!("--profile {p}: its credentials cannot be loaded ({detail})"),
             None => anyhow!(
@@ -115,10 +115,10 @@ async fn check_profile(name: &str) -> anyhow::Result<()> {
             .map_err(|e| {
                 anyhow!(
                     "--profile {name}: the AWS config files cannot be read: {}",
-                    one_line(&e)
+                    s3tune_transfer::error::describe(&e)
                 )
             })?;
-    if set.get_profile(name).is_none() {
+    let Some(profile) = set.get_profile(name) else {
         let mut known: Vec<&str> = set.profiles().collect();
         known.sort_unstable();
         bail!(
@@ -129,22 +129,23 @@ async fn check_profile(name: &str) -> anyhow::Result<()> {
                 format!("; they have {}", known.join(", "))
             }
         );
+    };
+    // The settings a profile can take its credentials from.
+    const SOURCES: [&str; 7] = [
+        "aws_access_key_id",
+        "role_arn",
+        "sso_session",
+        "sso_start_url",
+        "credential_process",
+        "web_identity_token_file",
+        "credential_source",
+    ];
+    if SOURCES.iter().all(|k| profile.get(k).is_none()) {
+        bail!(
+            "--profile {name} has no credentials: give it aws_access_key_id and aws_secret_access_key (in ~/.aws/credentials), or a role, SSO or credential_process (in ~/.aws/config)"
+        );
     }
     Ok(())
-}
-
-/// An error and its causes on one line, each said once.
-fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 /// A client of the embedded emulator at `endpoint`, signing with its key pair.

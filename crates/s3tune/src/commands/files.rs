@@ -38,15 +38,28 @@ pub fn transfer_config(path: &Path) -> anyhow::Result<TransferConfig> {
     parsed.map_err(|e| anyhow!("--config {}: {e}", path.display()))
 }
 
-/// `--space FILE`: a search space, as TOML or JSON.
-pub fn space(path: &Path) -> anyhow::Result<Space> {
+/// `--space FILE`: a search space, as TOML or JSON, and the text it was read from.
+pub fn space(path: &Path) -> anyhow::Result<(Space, String)> {
     let text = read("--space", path)?;
     let parsed = if is_json(path) {
         Space::from_json(&text)
     } else {
         Space::from_toml(&text)
     };
-    parsed.map_err(|e| anyhow!("--space {}: {e}", path.display()))
+    let space = parsed.map_err(|e| anyhow!("--space {}: {e}", path.display()))?;
+    Ok((space, text))
+}
+
+/// An error about parameter `param` of the space in `path` (read as `text`), placed
+/// where the file sets it.
+pub fn space_error(path: &Path, text: &str, param: &str, message: &str) -> anyhow::Error {
+    match s3tune_hpo::SpaceError::position_of(text, param) {
+        Some((line, column)) => anyhow!(
+            "--space {}: line {line}, column {column}: {message}",
+            path.display()
+        ),
+        None => anyhow!("--space {}: {message}", path.display()),
+    }
 }
 
 /// `--network NAME|FILE`: a named profile, or a TOML file (anything ending in `.toml`,

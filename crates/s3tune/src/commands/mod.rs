@@ -93,22 +93,28 @@ impl Stop {
     pub fn new() -> Self {
         use tokio::signal::unix::{SignalKind, signal};
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let int = signal(SignalKind::interrupt());
-        let term = signal(SignalKind::terminate());
+        // A handler that cannot be installed leaves its signal's default action (death)
+        // in place; the other is still watched.
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut term = signal(SignalKind::terminate()).ok();
         tokio::spawn(async move {
-            let (Ok(mut int), Ok(mut term)) = (int, term) else {
-                // No handlers: the default action (death by the signal) stands.
-                return std::future::pending().await;
-            };
+            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
             tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+                () = next(&mut int) => {}
+                () = next(&mut term) => {}
             }
             let _ = tx.send(true);
             tokio::select! {
                 () = tokio::time::sleep(GRACE) => {}
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+                () = next(&mut int) => {}
+                () = next(&mut term) => {}
             }
             eprintln!("s3tune: interrupted");
             std::process::exit(i32::from(exit::INTERRUPTED));

@@ -39,7 +39,9 @@ fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
     c.use_threads = use_threads.unwrap_or(c.use_threads);
     c.max_bandwidth = max_bandwidth.or(c.max_bandwidth);
     let c = Timeouts::from_args(&args.s3)?.apply(c);
-    c.validate()?;
+    // A file's values were checked as it was read: what is out of range now came as a flag.
+    c.validate()
+        .map_err(|e| anyhow!("--{} {}: {}", e.knob.replace('_', "-"), e.value, e.limit))?;
     Ok(c)
 }
 
@@ -114,10 +116,18 @@ fn report(
     Ok(())
 }
 
-/// Removes the partial files that killed runs left where `dest` goes.
+/// Removes the partial files that killed runs left where `dest` goes (beside the target
+/// of a symbolic link, where its partial files are made).
 fn sweep_for(dest: &Path) {
+    let dest = match std::fs::symlink_metadata(dest) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(dest) {
+            Ok(target) => target,
+            Err(_) => return,
+        },
+        _ => dest.to_owned(),
+    };
     let dir = if dest.is_dir() {
-        dest
+        dest.as_path()
     } else {
         match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -162,6 +172,16 @@ pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     sweep_for(&args.dest);
     let work = transfer.download_until(&url.bucket, &url.key, &args.dest, stop.wait());
     let (path, stats) = with_progress(transfer.progress(), label, work).await?;
+    // When the bytes went to our own standard output (`/dev/stdout`), the line for
+    // people goes to stderr, as with `-`.
+    let is_stdout = |p: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        let id = |m: std::fs::Metadata| (m.dev(), m.ino());
+        match (std::fs::metadata(p), std::fs::metadata("/proc/self/fd/1")) {
+            (Ok(a), Ok(b)) => id(a) == id(b),
+            _ => false,
+        }
+    };
     report(
         args.transfer.json,
         "downloaded",
@@ -169,7 +189,7 @@ pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         &path.display().to_string(),
         &stats,
         &config,
-        false,
+        !args.transfer.json && is_stdout(&path),
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -166,7 +166,7 @@ pub async fn run(args: WorkerArgs, stop: Stop) -> anyhow::Result<ExitCode> {
 fn describe_budget(budget: &StudyBudget, own: Option<Duration>) -> String {
     let mut parts = Vec::new();
     if let Some(t) = budget.trials {
-        parts.push(format!("until the study has {t} trials"));
+        parts.push(format!("until the study has {}", plan::trials(t)));
     }
     if let Some(left) = budget.time_left() {
         parts.push(format!(

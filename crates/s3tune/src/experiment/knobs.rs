@@ -5,7 +5,7 @@
 //! between two settings, not their difference. `--param` and `--space` change it, with
 //! any of the eight knobs; sizes may be written as `8MiB`.
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use s3tune_hpo::{Config, Domain, Scale, Space, Value};
 use s3tune_transfer::TransferConfig;
 
@@ -120,17 +120,11 @@ pub fn parse_param(spec: &str) -> anyhow::Result<(String, Domain)> {
 /// The space from `--space FILE` (TOML or JSON; numbers in bytes) or the default, with
 /// each `--param` replacing or adding its knob; checked against S3's limits.
 pub fn build_space(file: Option<&std::path::Path>, params: &[String]) -> anyhow::Result<Space> {
-    let base = match file {
-        None => default_space(),
+    let (base, text) = match file {
+        None => (default_space(), None),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("--space {}", path.display()))?;
-            let parsed = if path.extension().is_some_and(|e| e == "json") {
-                Space::from_json(&text)
-            } else {
-                Space::from_toml(&text)
-            };
-            parsed.with_context(|| format!("--space {}", path.display()))?
+            let (space, text) = crate::commands::files::space(path)?;
+            (space, Some(text))
         }
     };
     let mut all: std::collections::BTreeMap<String, Domain> = base
@@ -142,30 +136,46 @@ pub fn build_space(file: Option<&std::path::Path>, params: &[String]) -> anyhow:
         all.insert(k, d);
     }
     let space = Space::new(all).map_err(|e| anyhow!("search space: {e}"))?;
-    check(&space)?;
+    if let Err((knob, message)) = check(&space) {
+        // A knob the file set is named where it sets it; one a --param set, as such.
+        return Err(match (file, text) {
+            (Some(path), Some(text))
+                if !params.iter().any(|p| p.starts_with(&format!("{knob}="))) =>
+            {
+                crate::commands::files::space_error(path, &text, &knob, &message)
+            }
+            _ => anyhow!("search space: {message}"),
+        });
+    }
     Ok(space)
 }
 
 /// Every parameter is a knob, and the extremes of each range are valid settings (a
 /// chunk size under S3's 5 MiB minimum is refused here, not in the middle of a run).
-fn check(space: &Space) -> anyhow::Result<()> {
+/// An error names the knob and says what is wrong with it.
+fn check(space: &Space) -> Result<(), (String, String)> {
     for (name, domain) in space.params() {
+        let fail = |m: String| Err((name.to_owned(), m));
         if !KNOBS.contains(&name) {
-            bail!(
-                "search space: unknown knob `{name}`; the knobs are {}",
+            return fail(format!(
+                "unknown knob `{name}`; the knobs are {}",
                 KNOBS.join(", ")
-            );
+            ));
         }
         let extremes = match domain {
             Domain::Int { low, high, .. } => vec![Value::Int(*low), Value::Int(*high)],
-            Domain::Float { .. } => bail!("search space: `{name}` takes whole numbers"),
+            Domain::Float { .. } => return fail(format!("`{name}` takes whole numbers")),
             Domain::Ordinal(v) | Domain::Categorical(v) => v.clone(),
             Domain::Fixed(v) => vec![v.clone()],
         };
         for v in extremes {
             let mut c = TransferConfig::default();
-            set(&mut c, name, &v)?;
-            c.validate().map_err(|e| anyhow!("search space: {e}"))?;
+            if let Err(e) = set(&mut c, name, &v) {
+                return fail(e.to_string());
+            }
+            if let Err(e) = c.validate() {
+                return fail(e.to_string());
+            }
         }
     }
     Ok(())

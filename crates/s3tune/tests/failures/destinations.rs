@@ -175,10 +175,80 @@ fn a_killed_download_leaves_a_locked_partial_file_that_the_next_start_sweeps() {
     let left = names(&dir);
     assert_eq!(left.len(), 1);
     assert!(
-        left[0].starts_with(".slow.bin.s3tune-") && left[0].ends_with(".part"),
+        left[0].starts_with(".slow.bin.") && left[0].ends_with(".s3tune.part"),
         "{left:?}"
     );
     // The next download into the folder takes it away (its lock died with its process).
     ok(&get(home.path(), &ep, "s3://data/small.bin", d));
     assert_eq!(names(&dir), ["small.bin"]);
+}
+
+#[test]
+fn the_sweep_leaves_other_programs_partial_files_alone_whatever_their_names() {
+    let s = emulator(&["data/obj.bin=1000"], NetworkProfile::unlimited());
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("Downloads");
+    std::fs::create_dir(&dir).unwrap();
+    // A browser's partial downloads, and an older s3tune's name.
+    for name in [
+        "ファイル名.pdf.part",
+        "日本語.part",
+        ".x.s3tune-0123abcd.part",
+    ] {
+        std::fs::write(dir.join(name), b"theirs").unwrap();
+    }
+    ok(&get(
+        home.path(),
+        &s.endpoint(),
+        "s3://data/obj.bin",
+        dir.to_str().unwrap(),
+    ));
+    assert_eq!(
+        names(&dir),
+        [
+            ".x.s3tune-0123abcd.part",
+            "obj.bin",
+            "ファイル名.pdf.part",
+            "日本語.part"
+        ]
+    );
+}
+
+#[test]
+fn dev_stdout_writes_into_what_the_shell_opened_never_replacing_it() {
+    let s = emulator(&["data/obj.bin=3MiB"], NetworkProfile::unlimited());
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("app.log");
+    std::fs::write(&log, b"line one\n").unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(&log).unwrap().ino();
+    // `s3tune get … /dev/stdout >> app.log`.
+    let out = super::command(
+        home.path(),
+        &creds(),
+        &[
+            "get",
+            "s3://data/obj.bin",
+            "/dev/stdout",
+            "--endpoint-url",
+            &s.endpoint(),
+        ],
+    )
+    .stdout(std::fs::File::options().append(true).open(&log).unwrap())
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = std::fs::read(&log).unwrap();
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().ino(),
+        inode,
+        "the same file"
+    );
+    assert_eq!(&data[..9], b"line one\n", "what it held is kept");
+    assert_eq!(data.len(), 9 + (3 << 20));
+    assert_eq!(synthetic::verify("obj.bin", 0, &data[9..]), None);
 }

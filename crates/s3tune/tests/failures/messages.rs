@@ -245,6 +245,66 @@ fn config_space_and_profile_files_name_their_line_column_and_field() {
         1,
         &format!("--network {profile}: line 2, column 1: link_bandwidth:"),
     );
+    let profile = write(
+        h,
+        "late.toml",
+        "seed = 3
+first_byte_latency = \"soon\"\n",
+    );
+    let out = run(
+        h,
+        &[],
+        &["serve", "--network", &profile, "--listen", "127.0.0.1:0"],
+    );
+    let line = one_line(
+        &out,
+        1,
+        "line 2, column 1: first_byte_latency: `soon` is not a duration",
+    );
+    assert!(!line.contains("expected"), "{line}");
+
+    // Less common shapes: a parameter as a [table], one-line JSON, a knob a download
+    // space cannot have.
+    let space = write(h, "table.toml", "[x]\nint = [9, 2]\n");
+    let out = run(
+        h,
+        &[],
+        &[
+            "tune",
+            "--command",
+            "true",
+            "--metric",
+            "m",
+            "--space",
+            &space,
+        ],
+    );
+    one_line(
+        &out,
+        1,
+        &format!("--space {space}: line 1, column 1: parameter `x`"),
+    );
+    let c = write(
+        h,
+        "one.json",
+        "{\"max_io_queue\": 1, \"max_concurrency\": 0}",
+    );
+    one_line(
+        &get_with(&c),
+        1,
+        &format!("--config {c}: line 1, column 21: max_concurrency: 0 is out of range"),
+    );
+    let space = write(
+        h,
+        "knob.toml",
+        "max_concurrency = { int = [1, 8] }\nbogus_knob = { int = [1, 2] }\n",
+    );
+    let out = run(h, &[], &["tune", "--space", &space]);
+    one_line(
+        &out,
+        1,
+        &format!("--space {space}: line 2, column 1: unknown knob `bogus_knob`"),
+    );
 }
 
 #[test]

@@ -192,3 +192,92 @@ fn a_script_trial_dies_with_a_tune_killed_by_sigkill() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn ctrl_c_during_a_download_trial_exits_130_and_leaves_nothing() {
+    use s3tune_hpo::{SqliteStore, Status, Store};
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let dl = h.join("dl");
+    std::fs::create_dir(&dl).unwrap();
+    let db = h.join("i.db");
+    let out_dir = h.join("o");
+    let storage = format!("sqlite:{}", db.display());
+    let args = [
+        "tune",
+        "--network",
+        "s3-like",
+        "--object-size",
+        "256MiB",
+        "--study",
+        "i",
+        "--storage",
+        &storage,
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--dest-dir",
+        dl.to_str().unwrap(),
+        "--param",
+        "max_concurrency=1",
+    ];
+    let child = spawn(h, &[], &args);
+    let running = || {
+        let Ok(store) = SqliteStore::open_read_only(&db) else {
+            return false;
+        };
+        let Ok(Some(study)) = store.study("i") else {
+            return false;
+        };
+        store
+            .trials(&study)
+            .is_ok_and(|t| t.iter().any(|t| t.trial.status == Status::Pending))
+    };
+    let (out, took) = signal_when(child, "INT", running);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert!(names(&dl).is_empty(), "{:?}", names(&dl));
+}
+
+#[test]
+fn a_script_trial_runs_with_the_default_signal_handlers() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let status = h.join("status");
+    let script = h.join("trial.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "grep SigIgn /proc/self/status > {}\necho '[tune-metric]: {{\"m\": 1}}'\n",
+            status.display()
+        ),
+    )
+    .unwrap();
+    let space = h.join("space.toml");
+    std::fs::write(&space, "x = { int = [1, 4] }\n").unwrap();
+    ok(&run(
+        h,
+        &[],
+        &[
+            "tune",
+            "--command",
+            &format!("sh {}", script.display()),
+            "--space",
+            space.to_str().unwrap(),
+            "--metric",
+            "m",
+            "--trials",
+            "1",
+            "--out",
+            h.join("o").to_str().unwrap(),
+        ],
+    ));
+    // SigIgn is a hex mask; SIGINT is bit 1, SIGQUIT bit 2: neither may be ignored.
+    let line = std::fs::read_to_string(&status).unwrap();
+    let mask = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(mask & 0b110, 0, "{line}");
+}

@@ -29,7 +29,14 @@ fn a_silent_endpoint_fails_get_and_put_within_the_read_timeout_and_one_retry() {
         ),
     ] {
         let mut args = args;
-        args.extend(["--endpoint-url", &ep, "--read-timeout", "1s"]);
+        args.extend([
+            "--endpoint-url",
+            &ep,
+            "--read-timeout",
+            "1s",
+            "--connect-timeout",
+            "1s",
+        ]);
         let t0 = Instant::now();
         let out = run(home.path(), &creds(), &args);
         let took = t0.elapsed();
@@ -39,8 +46,9 @@ fn a_silent_endpoint_fails_get_and_put_within_the_read_timeout_and_one_retry() {
             &format!("{operation}: {ep} did not answer within 1s (the read timeout)"),
         );
         assert!(line.contains("--read-timeout"), "{line}");
-        // Two silent attempts at an endpoint that never answered, and the back-off
-        // between them: seconds, not minutes.
+        // Two silent attempts (each also allowing the connection its second) at an
+        // endpoint that never answered, and the back-off between them: seconds, not
+        // minutes.
         assert!(took < Duration::from_secs(8), "{args:?} took {took:?}");
     }
     assert!(names(&dl).is_empty());
@@ -92,4 +100,40 @@ fn a_body_that_stalls_mid_way_is_fetched_again_then_reported() {
     // refetch of its missing bytes).
     assert!(server.requests.load(std::sync::atomic::Ordering::SeqCst) >= 2);
     assert!(names(&dl).is_empty(), "{:?}", names(&dl));
+}
+
+#[test]
+fn an_endpoint_that_never_completes_a_connection_is_named_by_the_connect_timeout() {
+    // A listener that never accepts, its queue full: further connections are never made.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    while let Ok(c) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+        queued.push(c);
+        assert!(queued.len() < 10_000, "the accept queue never filled");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let ep = format!("http://{addr}");
+    let t0 = Instant::now();
+    let out = run(
+        home.path(),
+        &creds(),
+        &[
+            "get",
+            "s3://b/k",
+            home.path().to_str().unwrap(),
+            "--endpoint-url",
+            &ep,
+            "--connect-timeout",
+            "1s",
+        ],
+    );
+    let line = one_line(
+        &out,
+        1,
+        &format!("no connection to {ep} within the connect timeout"),
+    );
+    assert!(line.contains("--connect-timeout"), "{line}");
+    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+    drop(listener);
 }

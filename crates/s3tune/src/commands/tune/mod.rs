@@ -401,9 +401,10 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
             format!("{} downloads", stored.repeats)
         },
         match (budget, args.trials) {
-            (Some(b), Some(t)) => format!("{} or {t} trials", humantime::format_duration(b)),
+            (Some(b), Some(t)) =>
+                format!("{} or {}", humantime::format_duration(b), plan::trials(t)),
             (Some(b), None) => humantime::format_duration(b).to_string(),
-            (None, Some(t)) => format!("{t} trials"),
+            (None, Some(t)) => plan::trials(t),
             (None, None) => "none".into(),
         }
     ));
@@ -458,7 +459,10 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         StopReason::Exhausted => display.line("every configuration of the space has been tried"),
         StopReason::Failing | StopReason::Trials | StopReason::Budget => {}
     }
-    if let Some(line) = outcome.none_succeeded() {
+    if let Some(line) = outcome
+        .none_succeeded()
+        .filter(|_| why != StopReason::Interrupted)
+    {
         display.clear();
         drop(server);
         let summary = Summary::load(store.as_ref(), &name)?;

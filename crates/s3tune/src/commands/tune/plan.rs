@@ -22,6 +22,15 @@ pub fn heartbeat_every(timeout: Duration) -> Duration {
 /// The default heartbeat timeout: a worker silent this long is taken for lost.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// `n trials`, or `1 trial`.
+pub fn trials(n: u64) -> String {
+    if n == 1 {
+        "1 trial".to_owned()
+    } else {
+        format!("{n} trials")
+    }
+}
+
 /// A run gives up after this many trials in a row failed, for every kind of study:
 /// something is wrong with the setup (a full disk, revoked credentials, a broken
 /// script), not with the configurations, and going on would only repeat it.
@@ -30,10 +39,12 @@ pub const MAX_FAILURES_IN_A_ROW: usize = 3;
 /// What this process's run of a study came to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunOutcome {
-    /// Trials this run ran.
+    /// Trials this run ran (to an end).
     pub ran: usize,
     /// Of those, trials with a result (completed, or stopped early with one).
     pub succeeded: usize,
+    /// Of those, trials that failed.
+    pub failed: usize,
     /// The last error of a trial that failed.
     pub last_error: Option<String>,
 }
@@ -42,21 +53,18 @@ impl RunOutcome {
     /// The trials of `study` that `worker` ran with numbers above `after` (the study's
     /// last trial before the run began).
     pub fn of(store: &dyn Store, study: &Study, worker: &str, after: u64) -> anyhow::Result<Self> {
+        use s3tune_hpo::Status;
         let mut out = Self::default();
         for t in store.trials(study)? {
-            if t.worker != worker
-                || t.trial.id <= after
-                || t.trial.status == s3tune_hpo::Status::Pending
-            {
+            if t.worker != worker || t.trial.id <= after || t.trial.status == Status::Pending {
                 continue;
             }
             out.ran += 1;
-            let has_result =
-                t.trial.value().is_some() && t.trial.status != s3tune_hpo::Status::Failed;
-            if has_result {
-                out.succeeded += 1;
-            } else if t.error.is_some() {
+            if t.trial.status == Status::Failed {
+                out.failed += 1;
                 out.last_error.clone_from(&t.error);
+            } else if t.trial.value().is_some() {
+                out.succeeded += 1;
             }
         }
         Ok(out)
@@ -68,21 +76,25 @@ impl RunOutcome {
     }
 
     /// When the run made trials and none succeeded: the line that says so. The exit code
-    /// is then `exit::NO_TRIAL_SUCCEEDED`.
+    /// is then `exit::NO_TRIAL_SUCCEEDED` (unless the run was interrupted).
     pub fn none_succeeded(&self) -> Option<String> {
-        (self.ran > 0 && self.succeeded == 0).then(|| {
-            format!(
-                "no trial succeeded: {} failed{}",
-                if self.ran == 1 {
-                    "the one trial".to_owned()
-                } else {
-                    format!("all {} trials", self.ran)
-                },
-                self.last_error
-                    .as_deref()
-                    .map_or(String::new(), |e| format!("; the last error: {e}"))
-            )
-        })
+        if self.ran == 0 || self.succeeded > 0 {
+            return None;
+        }
+        let what = match (self.ran, self.failed) {
+            (1, 1) => "the one trial failed".to_owned(),
+            (n, f) if n == f => format!("all {n} trials failed"),
+            (1, 0) => "the one trial was stopped before its first result".to_owned(),
+            (n, f) => format!(
+                "{f} of {n} trials failed, the others were stopped before their first result"
+            ),
+        };
+        Some(format!(
+            "no trial succeeded: {what}{}",
+            self.last_error
+                .as_deref()
+                .map_or(String::new(), |e| format!("; the last error: {e}"))
+        ))
     }
 }
 

@@ -22,7 +22,7 @@ use crate::report::command::CommandSettings;
 /// The space file (`s3tune-hpo` syntax, TOML or JSON).
 fn space(path: Option<&Path>) -> anyhow::Result<Space> {
     let path = path.ok_or_else(|| anyhow!("--command needs --space FILE (TOML or JSON)"))?;
-    files::space(path)
+    Ok(files::space(path)?.0)
 }
 
 /// `tune --command`, or `study create --command` when `create_only`.
@@ -283,6 +283,10 @@ pub async fn work(
                         (Status::Completed, Some(v)) => format!("{metric} = {v}"),
                         (Status::Stopped, Some(v)) => format!(
                             "stopped at {metric} = {v} ({})",
+                            error.as_deref().unwrap_or_default()
+                        ),
+                        (Status::Stopped, None) => format!(
+                            "stopped before its first report ({})",
                             error.as_deref().unwrap_or_default()
                         ),
                         _ => format!("failed: {}", error.as_deref().unwrap_or_default()),
