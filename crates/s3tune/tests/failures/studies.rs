@@ -163,6 +163,61 @@ fn a_run_whose_every_trial_fails_exits_3_for_scripts_and_downloads() {
 }
 
 #[test]
+fn a_worker_whose_every_trial_fails_exits_3_too() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let sp = space(h);
+    let storage = format!("sqlite:{}", h.join("w.db").display());
+    let failing = script(h, "fail.sh", "exit 2");
+    ok(&run(
+        h,
+        &[],
+        &[
+            "study",
+            "create",
+            "--study",
+            "w",
+            "--storage",
+            &storage,
+            "--command",
+            &failing,
+            "--space",
+            &sp,
+            "--metric",
+            "m",
+            "--trials",
+            "10",
+        ],
+    ));
+    let out = run(
+        h,
+        &[],
+        &[
+            "worker",
+            "--storage",
+            &storage,
+            "--study",
+            "w",
+            "--out",
+            h.join("o").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        last_line(&out).contains(
+            "no trial succeeded: all 3 trials failed; the last error: exited with status 2"
+        ),
+        "{}",
+        last_line(&out)
+    );
+}
+
+#[test]
 fn a_zero_trial_timeout_or_worker_budget_is_refused() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
