@@ -26,7 +26,6 @@
 //! other way, `PR_SET_PDEATHSIG`, needs code run between fork and exec, which is unsafe
 //! Rust; this needs none.)
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -35,59 +34,27 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+
+mod group;
+mod report;
+
+pub use group::GUARD;
+pub use report::REPORT_PREFIX;
+
+use group::{Group, startable};
+use report::Reports;
 
 use crate::scheduler::Decision;
 use crate::space::Config;
 use crate::tuner::TrialContext;
 
-/// What starts a report line on a trial's stdout (Syne Tune's `Reporter` prints it,
-/// followed by a space and a JSON object).
-pub const REPORT_PREFIX: &str = "[tune-metric]:";
-
 /// How many of std.err's last lines a failure reason quotes, and at most how long they
 /// may be together: enough for a Python exception, short enough for one line of a table.
 const TAIL_LINES: usize = 5;
 const TAIL_CHARS: usize = 500;
-
-/// Becomes the trial (`exec "$@"`: the same process, its exit status and signals its
-/// own, its signal dispositions the defaults) after starting a watcher in the same
-/// process group that kills the group when its stdin — a pipe from the tuner, never
-/// written — reaches its end: the tuner is gone. The trial gets `/dev/null` as stdin,
-/// and no copy of the pipe; the watcher holds none of the trial's output, so the
-/// trial's stdout ends when the trial does.
-pub const GUARD: &str = r#"exec 3<&0
-{ while read -r _; do :; done; kill -KILL 0; } <&3 >/dev/null 2>&1 &
-exec "$@" 3<&- </dev/null
-"#;
-
-/// Whether `program` can be started: a path that is an executable file, or a name found
-/// as one on `path` (the trial's `PATH`). Said as the OS would have said it, since the
-/// guard's shell starts it.
-fn startable(program: &str, path: Option<&std::ffi::OsStr>) -> Result<(), std::io::Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        std::fs::metadata(p).and_then(|m| {
-            if m.is_file() && m.permissions().mode() & 0o111 != 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
-            }
-        })
-    };
-    if program.contains('/') {
-        return executable(Path::new(program));
-    }
-    let path = path.map_or_else(|| std::env::var_os("PATH").unwrap_or_default(), Into::into);
-    if std::env::split_paths(&path).any(|dir| executable(&dir.join(program)).is_ok()) {
-        Ok(())
-    } else {
-        Err(std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
 
 /// After the program exits, how long its stdout may stay open (a process outside its
 /// group still holding it) before the last lines are given up on.
@@ -307,151 +274,6 @@ impl SubprocessBackend {
     }
 }
 
-/// What the program has reported so far.
-#[derive(Debug, Default)]
-struct Reports {
-    /// `[tune-metric]` lines seen.
-    lines: usize,
-    /// Of those, lines with the metric.
-    count: usize,
-    /// Every key reported, Syne Tune's `st_` ones aside (for the reason when the metric
-    /// never came).
-    keys: std::collections::BTreeSet<String>,
-}
-
-impl Reports {
-    /// Reads stdout line `number`: `Ok(Some(value))` when it is a report with `metric`,
-    /// `Ok(None)` when it is not a report or lacks the metric, `Err` when it is broken.
-    fn read(&mut self, text: &str, number: usize, metric: &str) -> Result<Option<f64>, String> {
-        let Some(json) = text.trim_start().strip_prefix(REPORT_PREFIX) else {
-            return Ok(None);
-        };
-        self.lines += 1;
-        let map = parse_report(json).map_err(|e| format!("malformed report line {number}: {e}"))?;
-        self.keys
-            .extend(map.keys().filter(|k| !k.starts_with("st_")).cloned());
-        let Some(value) = map.get(metric) else {
-            return Ok(None);
-        };
-        let value = number_of(value)
-            .ok_or_else(|| format!("report line {number}: `{metric}` is {value}, not a number"))?;
-        self.count += 1;
-        Ok(Some(value))
-    }
-}
-
-/// Parses what follows the report prefix: a JSON object, as Python's `json.dumps`
-/// writes it — which may hold bare `NaN`, `Infinity` and `-Infinity`.
-fn parse_report(json: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    match serde_json::from_str::<serde_json::Value>(&python_json(json.trim())) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(other) => Err(format!("expected a JSON object, got {other}")),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Stand-ins for Python's non-finite numbers: strings no report has any business
-/// holding (they begin with a NUL character).
-const NAN: &str = "\u{0}NaN";
-const INF: &str = "\u{0}Infinity";
-const NEG_INF: &str = "\u{0}-Infinity";
-
-/// `json` with every bare `NaN`, `Infinity` and `-Infinity` outside strings replaced by
-/// a stand-in string, which strict JSON parsers accept.
-fn python_json(json: &str) -> Cow<'_, str> {
-    if !json.contains("NaN") && !json.contains("Infinity") {
-        return Cow::Borrowed(json);
-    }
-    let mut out = String::with_capacity(json.len() + 16);
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut rest = json;
-    while let Some(c) = rest.chars().next() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else {
-            let swapped = [("-Infinity", NEG_INF), ("Infinity", INF), ("NaN", NAN)]
-                .into_iter()
-                .find(|(word, _)| rest.starts_with(word));
-            if let Some((word, stand_in)) = swapped {
-                out.push_str(&serde_json::Value::from(stand_in).to_string());
-                rest = &rest[word.len()..];
-                continue;
-            }
-        }
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    Cow::Owned(out)
-}
-
-/// A reported value as a number: JSON numbers, and Python's non-finite ones.
-fn number_of(value: &serde_json::Value) -> Option<f64> {
-    match value {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) if s == NAN => Some(f64::NAN),
-        serde_json::Value::String(s) if s == INF => Some(f64::INFINITY),
-        serde_json::Value::String(s) if s == NEG_INF => Some(f64::NEG_INFINITY),
-        _ => None,
-    }
-}
-
-/// The trial's process and its group, killed when dropped — the only way to clean up
-/// when the tuner drops the trial's future mid-await (a spent budget, Ctrl-C).
-struct Group {
-    child: Child,
-    pgid: Option<Pid>,
-    _lifeline: Option<tokio::process::ChildStdin>,
-}
-
-impl Group {
-    fn new(child: Child, lifeline: Option<tokio::process::ChildStdin>) -> Self {
-        // The child leads its own group (`process_group(0)`): the group id is its pid.
-        let pgid = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .map(Pid::from_raw);
-        Self {
-            child,
-            pgid,
-            _lifeline: lifeline,
-        }
-    }
-
-    /// Sends SIGKILL to every process of the group. The group outlives its leader as
-    /// long as any member lives, so its id cannot have been reused meanwhile.
-    fn kill(&self) {
-        if let Some(pgid) = self.pgid {
-            // ESRCH: nothing left to kill.
-            let _ = killpg(pgid, Signal::SIGKILL);
-        }
-    }
-
-    /// Kills the group and waits for the leader (SIGKILL cannot be ignored, so this is
-    /// quick), so that no zombie of the trial is left when it has ended.
-    async fn kill_and_reap(&mut self) {
-        self.kill();
-        let _ = self.child.wait().await;
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        self.kill();
-        // Reaps it now if it is already dead; otherwise tokio reaps the dropped child
-        // in the background.
-        let _ = self.child.try_wait();
-    }
-}
-
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| cannot_write(path, &e))
 }
@@ -525,45 +347,6 @@ mod tests {
             args.join(" "),
             "--bucket data --flag True --lr 0.001 --x 8 --st_checkpoint_dir /t/trial-1/checkpoints"
         );
-    }
-
-    #[test]
-    fn python_non_finite_numbers_are_read_and_strings_left_alone() {
-        let map =
-            parse_report(r#" {"a": NaN, "b": Infinity, "c": -Infinity, "d": "NaN \" Infinity"} "#)
-                .unwrap();
-        assert!(number_of(&map["a"]).unwrap().is_nan());
-        assert_eq!(number_of(&map["b"]), Some(f64::INFINITY));
-        assert_eq!(number_of(&map["c"]), Some(f64::NEG_INFINITY));
-        assert_eq!(map["d"], serde_json::json!("NaN \" Infinity"));
-        assert_eq!(number_of(&map["d"]), None);
-        assert!(parse_report("[1, 2]").unwrap_err().contains("JSON object"));
-        assert!(parse_report("{oops").is_err());
-    }
-
-    #[test]
-    fn report_lines_are_counted_and_keys_remembered() {
-        let mut r = Reports::default();
-        assert_eq!(r.read("epoch 1 done\n", 1, "loss"), Ok(None));
-        assert_eq!(
-            r.read(
-                "[tune-metric]: {\"acc\": 0.5, \"st_worker_iter\": 0}\n",
-                2,
-                "loss"
-            ),
-            Ok(None)
-        );
-        assert_eq!(
-            r.read("[tune-metric]: {\"loss\": 2}\n", 3, "loss"),
-            Ok(Some(2.0))
-        );
-        let err = r.read("[tune-metric]: {\"loss\": \"x\"}", 4, "loss");
-        assert_eq!(
-            err,
-            Err("report line 4: `loss` is \"x\", not a number".to_owned())
-        );
-        assert_eq!((r.lines, r.count), (3, 1));
-        assert_eq!(r.keys.iter().collect::<Vec<_>>(), ["acc", "loss"]);
     }
 
     #[test]

@@ -17,6 +17,11 @@ use std::fmt;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+mod error;
+mod text;
+
+pub use error::SpaceError;
+
 /// A parameter's value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -84,123 +89,6 @@ pub enum Domain {
     Categorical(Vec<Value>),
     /// One value, always.
     Fixed(Value),
-}
-
-/// A space that cannot be used, or a configuration that does not fit it.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SpaceError {
-    /// The space has no parameter to tune.
-    #[error("the search space is empty: give at least one parameter")]
-    Empty,
-    /// `low > high`.
-    #[error("parameter `{0}`: low bound above high bound")]
-    Inverted(String),
-    /// A log scale with a bound ≤ 0.
-    #[error("parameter `{0}`: a log scale needs bounds above 0")]
-    NonPositiveLog(String),
-    /// A bound that is NaN or infinite.
-    #[error("parameter `{0}`: bounds must be finite numbers")]
-    NonFinite(String),
-    /// An empty list of choices.
-    #[error("parameter `{0}`: the list of values is empty")]
-    EmptyChoices(String),
-    /// A malformed description.
-    #[error("parameter `{name}`: {reason}")]
-    Syntax {
-        /// The parameter.
-        name: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A configuration without a value for a parameter, or with a value outside it.
-    #[error("configuration: parameter `{name}` {reason}")]
-    BadConfig {
-        /// The parameter.
-        name: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The description as a whole is not a table of parameters (or not TOML/JSON).
-    #[error("{0}")]
-    Malformed(String),
-    /// An error in a description's text, and where: line and column (1-based) of the
-    /// parser's complaint, or of the parameter at fault.
-    #[error("line {line}, column {column}: {error}")]
-    At {
-        /// The line.
-        line: usize,
-        /// The column.
-        column: usize,
-        /// What is wrong there.
-        error: Box<SpaceError>,
-    },
-}
-
-impl SpaceError {
-    /// The parameter at fault, if one is.
-    #[must_use]
-    pub fn param(&self) -> Option<&str> {
-        match self {
-            SpaceError::Inverted(n)
-            | SpaceError::NonPositiveLog(n)
-            | SpaceError::NonFinite(n)
-            | SpaceError::EmptyChoices(n)
-            | SpaceError::Syntax { name: n, .. }
-            | SpaceError::BadConfig { name: n, .. } => Some(n),
-            SpaceError::At { error, .. } => error.param(),
-            SpaceError::Empty | SpaceError::Malformed(_) => None,
-        }
-    }
-
-    /// Where parameter `param` is set in a description's `text`: 1-based line and column.
-    #[must_use]
-    pub fn position_of(text: &str, param: &str) -> Option<(usize, usize)> {
-        key_offset(text, param).map(|o| line_col(text, o))
-    }
-
-    /// This error placed at byte `offset` of `text`, or where its parameter is set.
-    fn placed(self, text: &str, offset: Option<usize>) -> Self {
-        let offset = offset.or_else(|| self.param().and_then(|p| key_offset(text, p)));
-        match offset {
-            Some(o) => {
-                let (line, column) = line_col(text, o);
-                SpaceError::At {
-                    line,
-                    column,
-                    error: Box::new(self),
-                }
-            }
-            None => self,
-        }
-    }
-}
-
-/// 1-based line and column (in characters) of byte `offset` of `text`.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-/// Where `key` is set in a TOML or JSON text: its `key =` or `"key":` (at a line's
-/// start, or after `{` or `,`), or its `[key]` table header.
-fn key_offset(text: &str, key: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = text[from..].find(key).map(|i| i + from) {
-        from = i + key.len();
-        let quoted = text[..i].ends_with('"') && text[from..].starts_with('"');
-        let (start, end) = if quoted { (i - 1, from + 1) } else { (i, from) };
-        let before = text[..start].trim_end_matches([' ', '\t']);
-        let after = text[end..].trim_start_matches([' ', '\t']);
-        let header = before.ends_with('[') && after.starts_with(']');
-        let opens = before.is_empty() || before.ends_with(['\n', '{', ',']);
-        if header || (opens && after.starts_with(['=', ':'])) {
-            return Some(if header { before.len() - 1 } else { start });
-        }
-    }
-    None
 }
 
 impl Domain {
@@ -407,82 +295,6 @@ impl Space {
         Ok(Self { params })
     }
 
-    /// Parses the TOML description (see the module docs). Errors say where in `text`
-    /// ([`SpaceError::At`]).
-    pub fn from_toml(text: &str) -> Result<Self, SpaceError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            SpaceError::Malformed(e.message().to_owned()).placed(text, e.span().map(|s| s.start))
-        })?;
-        let json =
-            serde_json::to_value(&table).map_err(|e| SpaceError::Malformed(e.to_string()))?;
-        Self::from_value(&json).map_err(|e| e.placed(text, None))
-    }
-
-    /// Parses the same description written as JSON:
-    /// `{"max_concurrency": {"int": [1, 256], "scale": "log"}, "bucket": "data"}`.
-    pub fn from_json(text: &str) -> Result<Self, SpaceError> {
-        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            let reason = e.to_string();
-            let reason = reason
-                .rsplit_once(" at line ")
-                .map_or(reason.as_str(), |(r, _)| r);
-            SpaceError::At {
-                line: e.line(),
-                column: e.column().max(1),
-                error: Box::new(SpaceError::Malformed(reason.to_owned())),
-            }
-        })?;
-        Self::from_value(&json).map_err(|e| e.placed(text, None))
-    }
-
-    fn from_value(json: &serde_json::Value) -> Result<Self, SpaceError> {
-        let obj = json.as_object().ok_or_else(|| {
-            SpaceError::Malformed("a space is a table of parameters, one per line".to_owned())
-        })?;
-        let mut params = Vec::new();
-        for (name, v) in obj {
-            params.push((name.clone(), parse_domain(name, v)?));
-        }
-        Self::new(params)
-    }
-
-    /// The description this space parses from (`from_json(&to_json().to_string())`
-    /// gives the same space): how stores keep it.
-    #[must_use]
-    pub fn to_json(&self) -> serde_json::Value {
-        let scale = |s: &Scale| match s {
-            Scale::Linear => "linear",
-            Scale::Log => "log",
-        };
-        let obj = self
-            .params
-            .iter()
-            .map(|(name, d)| {
-                let v = match d {
-                    Domain::Int {
-                        low,
-                        high,
-                        scale: s,
-                    } => {
-                        serde_json::json!({"int": [low, high], "scale": scale(s)})
-                    }
-                    Domain::Float {
-                        low,
-                        high,
-                        scale: s,
-                    } => {
-                        serde_json::json!({"float": [low, high], "scale": scale(s)})
-                    }
-                    Domain::Ordinal(v) => serde_json::json!({ "ordinal": v }),
-                    Domain::Categorical(v) => serde_json::json!({ "choice": v }),
-                    Domain::Fixed(v) => serde_json::json!(v),
-                };
-                (name.clone(), v)
-            })
-            .collect();
-        serde_json::Value::Object(obj)
-    }
-
     /// The parameters, in encoding order.
     pub fn params(&self) -> impl Iterator<Item = (&str, &Domain)> {
         self.params.iter().map(|(k, v)| (k.as_str(), v))
@@ -552,69 +364,4 @@ pub fn config_hash(config: &Config) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-fn syntax(name: &str, reason: &str) -> SpaceError {
-    SpaceError::Syntax {
-        name: name.to_owned(),
-        reason: reason.to_owned(),
-    }
-}
-
-fn values(name: &str, v: &serde_json::Value) -> Result<Vec<Value>, SpaceError> {
-    serde_json::from_value(v.clone())
-        .map_err(|_| syntax(name, "expects a list of numbers, booleans or strings"))
-}
-
-/// One parameter's description: `{ int = [lo, hi], scale = "log" }`, `{ float = ... }`,
-/// `{ ordinal = [...] }`, `{ choice = [...] }`, or a plain value (fixed).
-fn parse_domain(name: &str, v: &serde_json::Value) -> Result<Domain, SpaceError> {
-    let Some(obj) = v.as_object() else {
-        return serde_json::from_value(v.clone())
-            .map(Domain::Fixed)
-            .map_err(|_| syntax(name, "a fixed value must be a number, boolean or string"));
-    };
-    let scale = match obj.get("scale").map(|s| s.as_str()) {
-        None | Some(Some("linear")) => Scale::Linear,
-        Some(Some("log")) => Scale::Log,
-        _ => return Err(syntax(name, "scale must be \"linear\" or \"log\"")),
-    };
-    let known = ["int", "float", "ordinal", "choice", "scale"];
-    if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(syntax(
-            name,
-            &format!("unknown key `{k}` (use int, float, ordinal or choice)"),
-        ));
-    }
-    let bounds = |key: &str| -> Result<(f64, f64), SpaceError> {
-        match obj[key].as_array().map(Vec::as_slice) {
-            Some([a, b]) => match (a.as_f64(), b.as_f64()) {
-                (Some(a), Some(b)) => Ok((a, b)),
-                _ => Err(syntax(name, &format!("`{key}` bounds must be numbers"))),
-            },
-            _ => Err(syntax(name, &format!("`{key}` takes [low, high]"))),
-        }
-    };
-    if obj.contains_key("int") {
-        let (lo, hi) = bounds("int")?;
-        if lo.fract() != 0.0 || hi.fract() != 0.0 {
-            return Err(syntax(name, "`int` bounds must be whole numbers"));
-        }
-        return Ok(Domain::Int {
-            low: lo as i64,
-            high: hi as i64,
-            scale,
-        });
-    }
-    if obj.contains_key("float") {
-        let (low, high) = bounds("float")?;
-        return Ok(Domain::Float { low, high, scale });
-    }
-    if let Some(v) = obj.get("ordinal") {
-        return Ok(Domain::Ordinal(values(name, v)?));
-    }
-    if let Some(v) = obj.get("choice") {
-        return Ok(Domain::Categorical(values(name, v)?));
-    }
-    Err(syntax(name, "needs one of int, float, ordinal or choice"))
 }
