@@ -22,118 +22,17 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+mod limits;
+mod trial;
+
+pub use limits::{Event, Limits, StopReason};
+use trial::ReportMsg;
+pub use trial::TrialContext;
+
 use crate::history::Status;
-use crate::scheduler::{Decision, Scheduler};
+use crate::scheduler::Scheduler;
 use crate::searcher::Searcher;
-use crate::space::Config;
 use crate::store::{Claim, Store, StoreError, Study, TrialRecord};
-
-/// When a run stops claiming trials.
-#[derive(Debug, Clone, Default)]
-pub struct Limits {
-    /// The study's total number of trials (all statuses); a resumed study goes on until
-    /// it has this many.
-    pub max_trials: Option<u64>,
-    /// Wall-clock budget of this run; the running trial is stopped when it is spent.
-    pub budget: Option<Duration>,
-    /// Give up after this many trials in a row failed (something is wrong with the
-    /// setup, not the configurations: a full disk, revoked credentials).
-    pub max_failures_in_a_row: Option<usize>,
-}
-
-/// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    /// The study has `max_trials` trials.
-    Trials,
-    /// The time budget is spent.
-    Budget,
-    /// The searcher has nothing left to try.
-    Exhausted,
-    /// The caller's interrupt fired (e.g. Ctrl-C).
-    Interrupted,
-    /// `max_failures_in_a_row` trials failed in a row.
-    Failing,
-}
-
-/// What the loop tells its display.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// A trial was claimed and starts.
-    Started(TrialRecord),
-    /// A trial reported its `step`-th result (1-based).
-    Report {
-        /// Trial number.
-        trial: u64,
-        /// Step.
-        step: usize,
-        /// The value.
-        value: f64,
-        /// What the scheduler decided.
-        decision: Decision,
-    },
-    /// Trials of workers that are gone were marked failed and lost (by this tuner).
-    Lost(Vec<u64>),
-    /// A trial ended.
-    Finished {
-        /// Trial number.
-        trial: u64,
-        /// How.
-        status: Status,
-        /// Why it failed or was stopped.
-        error: Option<String>,
-    },
-}
-
-/// What a running trial sees: its configuration, and where to report.
-pub struct TrialContext {
-    store: Arc<dyn Store>,
-    study: Study,
-    scheduler: Arc<dyn Scheduler>,
-    trial: u64,
-    config: Config,
-    events: tokio::sync::mpsc::UnboundedSender<ReportMsg>,
-    steps: std::sync::atomic::AtomicUsize,
-    stopped: std::sync::atomic::AtomicBool,
-    gave_up: std::sync::Mutex<Option<String>>,
-}
-
-impl TrialContext {
-    /// The trial's number in the study.
-    #[must_use]
-    pub fn trial(&self) -> u64 {
-        self.trial
-    }
-
-    /// The configuration to run.
-    #[must_use]
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// Ends the trial early on its own account (e.g. it is hopelessly slow): once it
-    /// returns, it is recorded as stopped with `reason`, its last report standing.
-    pub fn give_up(&self, reason: impl Into<String>) {
-        *self.gave_up.lock().expect("trial state") = Some(reason.into());
-    }
-
-    /// Records an intermediate result (one fidelity step: an epoch, a repeat) and returns
-    /// the scheduler's decision; on [`Decision::Stop`] the trial should return.
-    pub fn report(&self, value: f64) -> Result<Decision, StoreError> {
-        use std::sync::atomic::Ordering;
-        self.store.report(&self.study, self.trial, value)?;
-        let step = self.steps.fetch_add(1, Ordering::SeqCst) + 1;
-        let history = self.store.history(&self.study)?;
-        let decision = self
-            .scheduler
-            .on_report(self.trial, &history, &self.study.spec.objective);
-        if decision == Decision::Stop {
-            self.stopped.store(true, Ordering::SeqCst);
-        }
-        let _ = self.events.send((self.trial, step, value, decision));
-        Ok(decision)
-    }
-}
 
 /// Runs trials of one study.
 pub struct Tuner {
@@ -493,9 +392,6 @@ const WAIT_POLL: Duration = Duration::from_millis(200);
 /// Why a trial of ours ended without its result: another worker took it for lost.
 const LOST: &str =
     "lost: another worker took it for lost (no heartbeat in time); its result is not recorded";
-
-/// A report as it travels from a trial to the loop.
-type ReportMsg = (u64, usize, f64, Decision);
 
 /// A trial under way.
 struct Running<Fut> {
