@@ -4,6 +4,7 @@
 //! Implemented: what boto3, the AWS CLI and `aws-sdk-s3` use for transfers. Every other
 //! operation answers `501 NotImplemented`, as s3s does by default.
 
+mod list;
 mod rules;
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
 use rules::{
     ByteRange, Conditions, attrs, check_conditions, etag_of, gather, matches, parts_count,
-    requested_range, s3_err, timestamp, url_encode,
+    requested_range, s3_err, timestamp,
 };
 
 use crate::store::{Object, ObjectMeta, ObjectStream, Store, StoreError};
@@ -176,76 +177,7 @@ impl S3 for Service {
         &self,
         req: S3Request<dto::ListObjectsV2Input>,
     ) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
-        let input = req.input;
-        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000);
-        let token = match &input.continuation_token {
-            Some(t) => Some(
-                hex::decode(t)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        s3_error!(
-                            InvalidArgument,
-                            "The continuation token provided is incorrect"
-                        )
-                    })?,
-            ),
-            None => None,
-        };
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let listing = self
-            .store
-            .list_objects(
-                &input.bucket,
-                &prefix,
-                input.delimiter.as_deref(),
-                input.start_after.as_deref(),
-                token.as_deref(),
-                usize::try_from(max_keys).unwrap_or(0),
-            )
-            .map_err(s3_err)?;
-        let url = input
-            .encoding_type
-            .as_ref()
-            .is_some_and(|e| e.as_str() == dto::EncodingType::URL);
-        let enc = |s: &str| if url { url_encode(s) } else { s.to_owned() };
-        let key_count = listing.objects.len() + listing.common_prefixes.len();
-        let contents = listing
-            .objects
-            .iter()
-            .map(|o| dto::Object {
-                key: Some(enc(&o.meta.key)),
-                size: Some(i64::try_from(o.meta.size).unwrap_or(i64::MAX)),
-                e_tag: Some(etag_of(&o.meta)),
-                last_modified: Some(timestamp(o.meta.last_modified)),
-                storage_class: Some(dto::ObjectStorageClass::from_static(
-                    dto::ObjectStorageClass::STANDARD,
-                )),
-                ..Default::default()
-            })
-            .collect();
-        let common_prefixes = listing
-            .common_prefixes
-            .iter()
-            .map(|p| dto::CommonPrefix {
-                prefix: Some(enc(p)),
-            })
-            .collect();
-        Ok(S3Response::new(dto::ListObjectsV2Output {
-            name: Some(input.bucket),
-            prefix: Some(enc(&prefix)),
-            delimiter: input.delimiter.as_deref().map(enc),
-            max_keys: Some(max_keys),
-            key_count: Some(i32::try_from(key_count).unwrap_or(i32::MAX)),
-            is_truncated: Some(listing.truncated),
-            continuation_token: input.continuation_token,
-            next_continuation_token: listing.next_token.map(hex::encode),
-            start_after: input.start_after.as_deref().map(enc),
-            encoding_type: input.encoding_type,
-            contents: Some(contents),
-            common_prefixes: Some(common_prefixes),
-            request_charged: None,
-        }))
+        list::objects_v2(&self.store, req.input).map(S3Response::new)
     }
 
     async fn head_object(

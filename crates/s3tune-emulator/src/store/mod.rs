@@ -7,6 +7,7 @@
 
 pub mod content;
 mod disk;
+mod listing;
 mod multipart;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use content::{Blob, Content, FRAME, ObjectStream};
 use disk::Disk;
+pub use listing::Listing;
 
 use crate::synthetic::{self, Pattern};
 
@@ -153,19 +155,6 @@ struct State {
 pub struct Store {
     state: Mutex<State>,
     disk: Option<Disk>,
-}
-
-/// One page of a listing.
-#[derive(Debug, Default)]
-pub struct Listing {
-    /// Objects in key order.
-    pub objects: Vec<Arc<Object>>,
-    /// Common prefixes (with a delimiter).
-    pub common_prefixes: Vec<String>,
-    /// Whether more keys follow.
-    pub truncated: bool,
-    /// Where the next page starts (opaque continuation token), when truncated.
-    pub next_token: Option<String>,
 }
 
 /// Current time in whole seconds since the epoch.
@@ -454,77 +443,5 @@ impl Store {
             d.delete_object(bucket, key)?;
         }
         Ok(())
-    }
-
-    /// One page of ListObjectsV2.
-    pub fn list_objects(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        delimiter: Option<&str>,
-        start_after: Option<&str>,
-        token: Option<&str>,
-        max_keys: usize,
-    ) -> Result<Listing, StoreError> {
-        let s = self.lock();
-        let b = s
-            .buckets
-            .get(bucket)
-            .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
-        // The token is the last key or common prefix returned; skip past it.
-        let after = match (token, start_after) {
-            (Some(t), _) => Some(t),
-            (None, s) => s,
-        };
-        let mut out = Listing::default();
-        let delimiter = delimiter.filter(|d| !d.is_empty());
-        let range = b.objects.range::<str, _>((
-            after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
-            std::ops::Bound::Unbounded,
-        ));
-        let mut count = 0usize;
-        let mut last: Option<String> = None;
-        for (key, obj) in range {
-            if !key.starts_with(prefix) {
-                if key.as_str() > prefix {
-                    break;
-                }
-                continue;
-            }
-            // A token that names a common prefix covers every key under it.
-            if let (Some(t), Some(d)) = (token, delimiter)
-                && t.ends_with(d)
-                && key.starts_with(t)
-            {
-                continue;
-            }
-            let group = delimiter.and_then(|d| {
-                key[prefix.len()..]
-                    .find(d)
-                    .map(|i| key[..prefix.len() + i + d.len()].to_owned())
-            });
-            if let Some(g) = &group
-                && out.common_prefixes.last() == Some(g)
-            {
-                continue;
-            }
-            if count == max_keys {
-                out.truncated = true;
-                out.next_token = last;
-                return Ok(out);
-            }
-            count += 1;
-            match group {
-                Some(g) => {
-                    last = Some(g.clone());
-                    out.common_prefixes.push(g);
-                }
-                None => {
-                    last = Some(key.clone());
-                    out.objects.push(Arc::clone(obj));
-                }
-            }
-        }
-        Ok(out)
     }
 }
