@@ -2,91 +2,38 @@
 //! the study in its store, the searcher and scheduler; runs the tuner with a live
 //! display; races the best against boto3's defaults; renders the reports.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
-use s3tune_hpo::{Limits, Mode, Objective, Status, StopReason, Store, Study, StudySpec, Tuner};
+use anyhow::{Context, bail};
+use s3tune_hpo::{Limits, Mode, Objective, Status, StopReason, Study, StudySpec};
 
+mod inputs;
 pub mod plan;
 mod race;
 mod resume;
 mod runner;
 pub mod script;
+mod target;
+mod trials;
+
+pub(crate) use inputs::{budget, check_room, dest_dir, heartbeat_timeout, study_name};
+pub(crate) use trials::{download_trials, make_runner};
 
 use race::race;
-use runner::{Boto3, Boto3Target, Runner};
 
 use super::client::Timeouts;
 use super::display::Display;
 use super::s3url::S3Url;
 use super::{Stop, storage};
-use crate::cli::{ClientName, ConnectArgs, TuneArgs};
-use crate::experiment::{Experiment, ProgressSlot, Target, emulated, knobs};
-use crate::report::{EmulatedNetwork, Race, Settings, Summary};
+use crate::cli::{ClientName, TuneArgs};
+use crate::experiment::{ProgressSlot, emulated, knobs};
+use crate::report::{Race, Settings, Summary};
 use plan::StudyBudget;
 
-/// The default time for trials: with the race and set-up, the main job takes about two
-/// minutes.
-const DEFAULT_BUDGET: Duration = Duration::from_secs(90);
 /// Downloads per trial, unless `--repeats` says otherwise.
 const DEFAULT_REPEATS: usize = 3;
-
-/// `--heartbeat-timeout`, or the default.
-pub(super) fn heartbeat_timeout(text: Option<&str>) -> anyhow::Result<Duration> {
-    let Some(text) = text else {
-        return Ok(plan::HEARTBEAT_TIMEOUT);
-    };
-    let d = super::duration("--heartbeat-timeout", text)?;
-    if d < Duration::from_millis(300) {
-        bail!("--heartbeat-timeout {text}: at least 300ms, or live workers are taken for lost");
-    }
-    Ok(d)
-}
-
-/// `--budget`; by default 90 s for a run of `tune` with no `--trials`, and none for a
-/// study created for workers (they run until its trials are done, or Ctrl-C).
-pub(super) fn budget(args: &TuneArgs, create_only: bool) -> anyhow::Result<Option<Duration>> {
-    match &args.budget {
-        Some(text) => Ok(Some(super::duration("--budget", text)?)),
-        None if args.trials.is_some() || create_only => Ok(None),
-        None => Ok(Some(DEFAULT_BUDGET)),
-    }
-}
-
-pub(super) fn study_name(args: &TuneArgs) -> anyhow::Result<String> {
-    let name = match &args.study {
-        Some(n) => n.clone(),
-        None => {
-            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            // 2026-11-25T10:15:00Z → tune-20261125-101500
-            let digits: String = now.chars().filter(char::is_ascii_digit).collect();
-            format!("tune-{}-{}", &digits[..8], &digits[8..14])
-        }
-    };
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        bail!("--study `{name}`: use letters, digits, '-', '_' and '.'");
-    }
-    Ok(name)
-}
-
-/// The AWS settings a boto3 subprocess needs to reach the same bucket as we do.
-fn aws_env(s3: &ConnectArgs) -> Vec<(String, String)> {
-    let mut env = Vec::new();
-    if let Some(r) = &s3.region {
-        env.push(("AWS_DEFAULT_REGION".to_owned(), r.clone()));
-    }
-    if let Some(p) = &s3.profile {
-        env.push(("AWS_PROFILE".to_owned(), p.clone()));
-    }
-    env
-}
 
 fn objective() -> Objective {
     Objective {
@@ -95,56 +42,14 @@ fn objective() -> Objective {
     }
 }
 
-/// The destination folder: it must exist, be a folder and take a file — found now, not
-/// after three failed trials — and what killed runs left in it is swept.
-pub(super) fn dest_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
-    if !dir.is_dir() {
-        bail!(
-            "--dest-dir {}: not an existing folder; create it or choose another",
-            dir.display()
-        );
-    }
-    let probe = dir.join(format!(".s3tune-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| {
-        anyhow!(
-            "--dest-dir {}: cannot write there ({}); choose another",
-            dir.display(),
-            s3tune_transfer::error::io_reason(&e)
-        )
-    })?;
-    let _ = std::fs::remove_file(&probe);
-    for p in s3tune_transfer::sweep(&dir) {
-        tracing::info!("removed {}, a copy left by a killed s3tune", p.display());
-    }
-    Ok(dir)
-}
-
-/// Each trial writes one copy of the object at a time into `dir`: there must be room
-/// for it.
-pub(super) fn check_room(dir: &Path, size: u64) -> anyhow::Result<()> {
-    let Ok(fs) = nix::sys::statvfs::statvfs(dir) else {
-        return Ok(());
-    };
-    let free = fs.blocks_available() * fs.fragment_size();
-    if free < size {
-        bail!(
-            "--dest-dir {}: {} free, but each download writes a {} copy there; free some space or choose another",
-            dir.display(),
-            bytesize::ByteSize(free).display().iec(),
-            bytesize::ByteSize(size).display().iec()
-        );
-    }
-    Ok(())
-}
-
-/// The settings of the download study `name`, if the store has one; a script study of
-/// that name is an error.
-fn stored_settings(store: &dyn Store, name: &str) -> anyhow::Result<Option<Settings>> {
-    let Some(study) = store.study(name)? else {
+/// The settings of `study`, a download study, if there is one; a script study is an
+/// error.
+fn stored_settings(study: Option<&Study>) -> anyhow::Result<Option<Settings>> {
+    let Some(study) = study else {
         return Ok(None);
     };
-    if crate::report::command::CommandSettings::of(&study).is_some() {
+    let name = &study.spec.name;
+    if crate::report::command::CommandSettings::of(study).is_some() {
         bail!(
             "study `{name}` tunes a script (--command), not a download; use another --study name"
         );
@@ -208,13 +113,12 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     // A resumed study keeps what defines it (see `resume`). A store that is not there
     // yet is made only once the target is found: bad input leaves no empty one behind.
     let existing = storage::open_existing(&location)?;
-    let (stored, old_spec) = match &existing {
-        Some(store) => (
-            stored_settings(store.as_ref(), &name)?,
-            store.study(&name)?.map(|s| s.spec),
-        ),
-        None => (None, None),
+    let old = match &existing {
+        Some(store) => store.study(&name)?,
+        None => None,
     };
+    let stored = stored_settings(old.as_ref())?;
+    let old_spec = old.map(|s| s.spec);
     let client = resume::fixed(
         &name,
         "--client",
@@ -247,68 +151,17 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     let search = resume::search(&name, &args, old_spec.as_ref(), "asha")?;
 
     // The target: a bucket, or the embedded emulator.
-    let (target, server, emulated, network) = match &target_url {
-        Some(url) => {
-            if let Some(s) = &stored
-                && s.target != url.to_string()
-            {
-                bail!(
-                    "study `{name}` tuned {}, not {url}; use another --study name",
-                    s.target
-                );
-            }
-            let client = stop.or_stop(super::client::s3_client(&args.s3)).await??;
-            let target = stop
-                .or_stop(Target::discover(client, &url.bucket, &url.key, timeouts))
-                .await?
-                .with_context(|| format!("looking up {url}"))?;
-            if let Some(s) = &stored
-                && s.object_bytes != target.size
-            {
-                bail!(
-                    "{url} is {} bytes now, but study `{name}` tuned it at {}: the object changed, so the study's results do not carry over; use another --study name",
-                    target.size,
-                    s.object_bytes
-                );
-            }
-            (target, None, None, None)
-        }
-        None => {
-            let stored_network = stored.as_ref().and_then(|s| s.network.clone());
-            if stored.is_some() && stored_network.is_none() {
-                bail!(
-                    "study `{name}` tuned {}; give it as the target to resume it",
-                    stored.as_ref().map_or("", |s| s.target.as_str())
-                );
-            }
-            let network_name = resume::fixed(
-                &name,
-                "--network",
-                args.network.clone(),
-                stored_network,
-                "s3-scaled".to_owned(),
-            )?;
-            let size = resume::fixed(
-                &name,
-                "--object-size",
-                args.object_size.map(resume::Size),
-                stored.as_ref().map(|s| resume::Size(s.object_bytes)),
-                resume::Size(emulated::OBJECT_SIZE),
-            )?
-            .0;
-            let (profile, description) = emulated::network(&network_name)?;
-            let link = profile.link_bandwidth.map(|r| r.0);
-            // Started to learn the object as a client sees it; `study create` stops it
-            // again at once (each worker of the study starts its own).
-            let e = stop.or_stop(emulated::start(profile, size)).await??;
-            let network = EmulatedNetwork {
-                description,
-                link_bytes_per_sec: link,
-                scale: (network_name == "s3-scaled").then_some(emulated::SCALE),
-            };
-            (e.target.clone(), Some(e), Some(network), Some(network_name))
-        }
-    };
+    let found = target::find(
+        &args,
+        target_url.as_ref(),
+        &name,
+        stored.as_ref(),
+        timeouts,
+        &stop,
+    )
+    .await?;
+    let (target, server, emulated, network) =
+        (found.target, found.server, found.emulated, found.network);
     if !create_only {
         check_room(&dest, target.size)?;
     }
@@ -543,108 +396,4 @@ fn client_of(key: &str) -> ClientName {
         "boto3" => ClientName::Boto3,
         _ => ClientName::S3tune,
     }
-}
-
-/// Who downloads in a trial of `study`, as its settings say: s3tune's engine, or boto3.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn make_runner(
-    store: &dyn Store,
-    study: &Study,
-    settings: &Settings,
-    target: &Target,
-    server: Option<&emulated::Emulated>,
-    s3: &ConnectArgs,
-    python: &str,
-    dest: &Path,
-    out: &Path,
-    slot: &ProgressSlot,
-) -> anyhow::Result<Runner> {
-    // The best full trial so far (of earlier runs too): runs slower than a few times it
-    // are cut off.
-    let best_so_far = store
-        .trials(study)?
-        .iter()
-        .filter(|t| t.trial.status == Status::Completed)
-        .filter_map(|t| t.trial.value())
-        .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))));
-    Ok(match settings.client.as_str() {
-        "boto3" => {
-            let (endpoint, env) = match server {
-                Some(s) => (Some(s.endpoint()), s.client_env()),
-                None => (s3.endpoint_url.clone(), aws_env(s3)),
-            };
-            Runner::Boto3(Boto3::new(
-                python,
-                &study.spec.space,
-                Boto3Target {
-                    endpoint,
-                    bucket: &target.bucket,
-                    key: &target.key,
-                    env,
-                },
-                settings.repeats,
-                dest,
-                out,
-            )?)
-        }
-        _ => Runner::Engine(Experiment {
-            target: Arc::new(target.clone()),
-            repeats: settings.repeats,
-            dest_dir: dest.to_path_buf(),
-            slot: slot.clone(),
-            best: Arc::new(std::sync::Mutex::new(best_so_far)),
-        }),
-    })
-}
-
-/// Runs trials of a download study from this process until `limits` or `stop`, with the
-/// live display; `tune` and `worker` share it.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn download_trials(
-    store: &Arc<dyn Store>,
-    study: &Study,
-    worker: &str,
-    runner: &Arc<Runner>,
-    slot: &ProgressSlot,
-    limits: &Limits,
-    heartbeat_timeout: Duration,
-    stop: &Stop,
-    display: &Display,
-) -> anyhow::Result<StopReason> {
-    let settings: Settings = serde_json::from_value(study.spec.settings.clone())
-        .with_context(|| format!("study `{}` is not a download study", study.spec.name))?;
-    let tuner = Tuner {
-        store: Arc::clone(store),
-        study: study.clone(),
-        // Downloads are expensive and the default space has 4 dimensions: the model takes
-        // over after the baseline and 4 random points (the library's default of 10 suits
-        // cheap benchmark functions).
-        searcher: plan::searcher(
-            study,
-            settings.baseline.clone().into_iter().collect(),
-            Some(5),
-        )?,
-        scheduler: plan::scheduler(study, Some(settings.repeats))?,
-        worker: worker.to_owned(),
-        heartbeat: plan::heartbeat_every(heartbeat_timeout),
-        heartbeat_timeout: Some(heartbeat_timeout),
-    };
-    let live = display.start(
-        settings.baseline.clone(),
-        settings.object_bytes,
-        slot.clone(),
-    );
-    let why = tuner
-        .run(
-            limits,
-            |ctx| {
-                let runner = Arc::clone(runner);
-                async move { runner.trial(ctx).await }
-            },
-            stop.wait(),
-            |event| live.event(event),
-        )
-        .await?;
-    live.finish();
-    Ok(why)
 }

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod serve;
+mod transfer;
+
+pub use serve::{NetworkOverrides, ServeArgs};
+pub use transfer::{ConnectArgs, GetArgs, KnobArgs, PutArgs, TransferArgs};
+
 /// Find the fastest S3 transfer configuration for your machine, network and object.
 #[derive(Debug, Parser)]
 #[command(name = "s3tune", version, about, propagate_version = true)]
@@ -283,202 +289,18 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 }
 
-/// `s3tune get`.
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    s3tune get s3://data/big.bin /tmp/\n  \
-    s3tune get s3://data/big.bin - | sha256sum\n  \
-    s3tune get s3://data/big.bin big.bin --max-concurrency 32 --multipart-chunksize 16MiB --json\n  \
-    s3tune get s3://data/big.bin . --endpoint-url http://127.0.0.1:9000")]
-pub struct GetArgs {
-    /// The object, as s3://BUCKET/KEY.
-    pub source: String,
-    /// A file, a directory (the key's last component is used), or - for standard output.
-    pub dest: std::path::PathBuf,
-    #[command(flatten)]
-    pub transfer: TransferArgs,
-}
-
-/// `s3tune put`.
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    s3tune put model.bin s3://models/v3/model.bin\n  \
-    s3tune put model.bin s3://models/v3/ --max-concurrency 16 --json")]
-pub struct PutArgs {
-    /// The file to upload.
-    pub source: std::path::PathBuf,
-    /// Where to, as s3://BUCKET/KEY (a key ending in / gets the file's name).
-    pub dest: String,
-    #[command(flatten)]
-    pub transfer: TransferArgs,
-}
-
-/// What `get` and `put` share: where S3 is, how to transfer, what to print.
-#[derive(Debug, Args)]
-pub struct TransferArgs {
-    /// A TOML or JSON file of TransferConfig knobs; flags below override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
-    #[command(flatten)]
-    pub knobs: KnobArgs,
-    #[command(flatten)]
-    pub s3: ConnectArgs,
-    /// Print the transfer's figures as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Where S3 is and who we are, as the AWS CLI spells it.
-#[derive(Debug, Args, Default, Clone)]
-pub struct ConnectArgs {
-    /// S3 endpoint URL (e.g. http://127.0.0.1:9000 for s3tune serve); path-style is used.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// AWS region (default: from the environment or profile, else us-east-1).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS credential profile (from ~/.aws/config and ~/.aws/credentials); its
-    /// credentials win over AWS_ACCESS_KEY_ID and friends, as with the AWS CLI.
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// Longest wait for a connection to S3, e.g. 5s [default: 5s; boto3's is 60s].
-    #[arg(long, value_name = "DURATION", visible_alias = "cli-connect-timeout")]
-    pub connect_timeout: Option<String>,
-    /// Longest silence while a request waits — nothing sent, nothing received — before
-    /// the attempt is retried, e.g. 5s [default: 5s; boto3's is 60s].
-    #[arg(long, value_name = "DURATION", visible_alias = "cli-read-timeout")]
-    pub read_timeout: Option<String>,
-}
-
-/// boto3's TransferConfig knobs, one flag each (defaults are boto3's).
-#[derive(Debug, Args, Default)]
-#[command(next_help_heading = "TransferConfig (boto3's knobs; defaults are boto3's)")]
-pub struct KnobArgs {
-    /// Objects this size or larger go in parts [default: 8MiB].
-    #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
-    pub multipart_threshold: Option<u64>,
-    /// Requests in flight [default: 10].
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
-    pub max_concurrency: Option<usize>,
-    /// Size of each ranged GET or uploaded part, 5MiB to 5GiB [default: 8MiB].
-    #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
-    pub multipart_chunksize: Option<u64>,
-    /// Attempts per part when its body breaks mid-stream [default: 5].
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
-    pub num_download_attempts: Option<u32>,
-    /// Pieces read but not yet written, at most [default: 100].
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
-    pub max_io_queue: Option<usize>,
-    /// Size of each read from a response body [default: 256KiB].
-    #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
-    pub io_chunksize: Option<u64>,
-    /// false: one request at a time [default: true].
-    #[arg(long, value_name = "BOOL")]
-    pub use_threads: Option<bool>,
-    /// Cap in bytes per second, e.g. 50MB/s [default: none].
-    #[arg(long, value_name = "RATE", value_parser = rate, allow_negative_numbers = true)]
-    pub max_bandwidth: Option<u64>,
-}
-
-fn size(s: &str) -> Result<u64, String> {
+pub(crate) fn size(s: &str) -> Result<u64, String> {
     s3tune_transfer::parse_size(s)
 }
 
 /// A whole number, said in words when it is not one (without this, clap takes `-1` for
 /// a flag it does not know).
-fn whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+pub(crate) fn whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.trim()
         .parse()
         .map_err(|_| format!("`{s}` is not a whole number"))
 }
 
-fn rate(s: &str) -> Result<u64, String> {
+pub(crate) fn rate(s: &str) -> Result<u64, String> {
     s3tune_transfer::parse_rate(s)
-}
-
-/// `s3tune serve`.
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    s3tune serve --network s3-like --object data/big.bin=3GiB\n  \
-    s3tune serve --listen 127.0.0.1:0 --json --data-dir /tmp/s3data\n  \
-    s3tune serve --network faulty --network-seed 7 --link-bandwidth 500MB/s")]
-pub struct ServeArgs {
-    /// Address to listen on, HOST:PORT (a name such as localhost, or an IP address);
-    /// 127.0.0.1:0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:9000", value_name = "HOST:PORT")]
-    pub listen: String,
-
-    /// Network profile: unlimited, s3-like, faulty, or a TOML file.
-    #[arg(long, default_value = "unlimited", value_name = "NAME|FILE")]
-    pub network: String,
-
-    /// Keep buckets and objects in DIR (kept across restarts) instead of in memory.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Create a synthetic object, e.g. data/big.bin=3GiB (repeatable).
-    #[arg(long = "object", value_name = "BUCKET/KEY=SIZE")]
-    pub objects: Vec<String>,
-
-    /// Access key clients must sign with.
-    #[arg(long, default_value = s3tune_emulator::DEFAULT_ACCESS_KEY)]
-    pub access_key: String,
-
-    /// Secret key clients must sign with.
-    #[arg(long, default_value = s3tune_emulator::DEFAULT_SECRET_KEY)]
-    pub secret_key: String,
-
-    /// Region reported to clients.
-    #[arg(long, default_value = s3tune_emulator::DEFAULT_REGION)]
-    pub region: String,
-
-    /// Extra domain for virtual-host-style requests (BUCKET.DOMAIN), besides localhost.
-    #[arg(long = "domain", value_name = "DOMAIN")]
-    pub domains: Vec<String>,
-
-    /// Print the endpoint and credentials as one JSON line on stdout when ready.
-    #[arg(long)]
-    pub json: bool,
-
-    #[command(flatten)]
-    pub overrides: NetworkOverrides,
-}
-
-/// Per-field overrides of the network profile (each replaces the profile's value).
-#[derive(Debug, Args, Default)]
-#[command(next_help_heading = "Network profile overrides")]
-pub struct NetworkOverrides {
-    /// Median first-byte latency, e.g. 30ms.
-    #[arg(long, value_name = "DURATION")]
-    pub first_byte_latency: Option<String>,
-    /// Log-normal sigma of the first-byte latency (0 = constant).
-    #[arg(long, value_name = "SIGMA", allow_negative_numbers = true)]
-    pub first_byte_jitter: Option<f64>,
-    /// Bandwidth per TCP connection, e.g. 88MB/s, or "unlimited".
-    #[arg(long, value_name = "RATE")]
-    pub connection_bandwidth: Option<String>,
-    /// Bandwidth of the shared link, e.g. 1250MB/s, or "unlimited".
-    #[arg(long, value_name = "RATE")]
-    pub link_bandwidth: Option<String>,
-    /// GET/HEAD requests per second before 503 SlowDown.
-    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
-    pub get_rate_limit: Option<f64>,
-    /// PUT/POST/DELETE requests per second before 503 SlowDown.
-    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
-    pub put_rate_limit: Option<f64>,
-    /// Concurrent requests before 503 SlowDown.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
-    pub max_concurrent_requests: Option<u32>,
-    /// Probability of an injected 503 SlowDown per request.
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
-    pub slowdown_probability: Option<f64>,
-    /// Probability of an injected 500 InternalError per request.
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
-    pub internal_error_probability: Option<f64>,
-    /// Probability that a response body is cut off mid-way.
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
-    pub reset_probability: Option<f64>,
-    /// Seed of latency and fault draws, to replay a run.
-    #[arg(long, value_name = "SEED", allow_negative_numbers = true, value_parser = whole::<u64>)]
-    pub network_seed: Option<u64>,
 }
