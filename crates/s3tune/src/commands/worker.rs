@@ -156,7 +156,7 @@ pub async fn run(args: WorkerArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     if why == StopReason::Interrupted {
         return Ok(ExitCode::from(exit::INTERRUPTED));
     }
-    if let Some(line) = RunOutcome::of(store.as_ref(), &study, &me, mark)?.none_succeeded() {
+    if let Some(line) = RunOutcome::of(&trials, &me, mark).none_succeeded() {
         eprintln!("s3tune: {line}");
         return Ok(ExitCode::from(exit::NO_TRIAL_SUCCEEDED));
     }

@@ -91,3 +91,44 @@ pub fn names(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A command that runs `script` (its trial arguments ignored).
+pub fn script(dir: &Path, name: &str, script: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, script).unwrap();
+    format!("sh {}", p.display())
+}
+
+/// A space file of one parameter, `x`, a whole number from 1 to 4.
+pub fn space(dir: &Path) -> String {
+    let p = dir.join("space.toml");
+    std::fs::write(&p, "x = { int = [1, 4] }\n").unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+/// The last line of stderr.
+pub fn last_line(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Checks `out`'s exit code, showing its stderr if it is another.
+pub fn exits(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The words of `line` (split at spaces), then `more` as they are (paths, and commands
+/// with spaces in them).
+pub fn argv<'a>(line: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    line.split_whitespace()
+        .chain(more.iter().copied())
+        .collect()
+}

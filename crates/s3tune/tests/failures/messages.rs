@@ -7,7 +7,7 @@ use std::path::Path;
 use s3tune_emulator::NetworkProfile;
 
 use super::peers::Scripted;
-use super::{ACCESS, SECRET, creds, emulator, names, ok, one_line, run};
+use super::{ACCESS, SECRET, argv, creds, emulator, names, ok, one_line, run};
 
 /// An answer whose Content-Range is not the range asked for.
 fn wrong_range(_request: &str) -> (String, Vec<u8>) {
@@ -214,15 +214,7 @@ fn config_space_and_profile_files_name_their_line_column_and_field() {
     let out = run(
         h,
         &[],
-        &[
-            "tune",
-            "--command",
-            "true",
-            "--metric",
-            "m",
-            "--space",
-            &space,
-        ],
+        &argv("tune --command true --metric m --space", &[&space]),
     );
     one_line(
         &out,
@@ -269,15 +261,7 @@ first_byte_latency = \"soon\"\n",
     let out = run(
         h,
         &[],
-        &[
-            "tune",
-            "--command",
-            "true",
-            "--metric",
-            "m",
-            "--space",
-            &space,
-        ],
+        &argv("tune --command true --metric m --space", &[&space]),
     );
     one_line(
         &out,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::peers::BlackHole;
-use super::{creds, names, ok, run, signal_when, spawn};
+use super::{creds, exits, names, ok, run, signal_when, spawn};
 
 /// Whether process `pid` still runs (a zombie whose parent is gone does not).
 fn alive(pid: &str) -> bool {
@@ -90,12 +90,7 @@ fn sigint_and_sigterm_end_waiting_commands_within_two_seconds_leaving_nothing() 
         hole.wait_for_a_connection();
         true
     });
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 130);
     assert!(took < Duration::from_secs(2), "worker took {took:?}");
 }
 
@@ -154,8 +149,7 @@ fn a_script_trial_dies_with_a_tune_killed_by_sigkill() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let pid_file = h.join("trial.pid");
-    let space = h.join("space.toml");
-    std::fs::write(&space, "x = { int = [1, 4] }\n").unwrap();
+    let space = super::space(h);
     let script = format!("echo $$ > {}; exec sleep 600", pid_file.display());
     let out = h.join("results");
     let child = spawn(
@@ -166,7 +160,7 @@ fn a_script_trial_dies_with_a_tune_killed_by_sigkill() {
             "--command",
             &format!("sh -c '{script}'"),
             "--space",
-            space.to_str().unwrap(),
+            &space,
             "--metric",
             "m",
             "--trials",
@@ -233,12 +227,7 @@ fn ctrl_c_during_a_download_trial_exits_130_and_leaves_nothing() {
             .is_ok_and(|t| t.iter().any(|t| t.trial.status == Status::Pending))
     };
     let (out, took) = signal_when(child, "INT", running);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 130);
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert!(names(&dl).is_empty(), "{:?}", names(&dl));
 }
@@ -257,8 +246,7 @@ fn a_script_trial_runs_with_the_default_signal_handlers() {
         ),
     )
     .unwrap();
-    let space = h.join("space.toml");
-    std::fs::write(&space, "x = { int = [1, 4] }\n").unwrap();
+    let space = super::space(h);
     ok(&run(
         h,
         &[],
@@ -267,7 +255,7 @@ fn a_script_trial_runs_with_the_default_signal_handlers() {
             "--command",
             &format!("sh {}", script.display()),
             "--space",
-            space.to_str().unwrap(),
+            &space,
             "--metric",
             "m",
             "--trials",

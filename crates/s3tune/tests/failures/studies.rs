@@ -2,34 +2,10 @@
 //! kinds), flags of a resumed study applied or refused (never ignored), and reports that
 //! read a store without writing it.
 
-use std::path::Path;
-
 use s3tune_emulator::NetworkProfile;
 
 use super::common::Tmpfs;
-use super::{creds, emulator, ok, one_line, run};
-
-/// A command that runs `script` (its trial arguments ignored).
-fn script(dir: &Path, name: &str, script: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, script).unwrap();
-    format!("sh {}", p.display())
-}
-
-fn space(dir: &Path) -> String {
-    let p = dir.join("space.toml");
-    std::fs::write(&p, "x = { int = [1, 4] }\n").unwrap();
-    p.to_str().unwrap().to_owned()
-}
-
-/// The last line of stderr.
-fn last_line(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned()
-}
+use super::{argv, creds, emulator, exits, last_line, ok, one_line, run, script, space};
 
 #[test]
 fn a_run_whose_every_trial_fails_exits_3_for_scripts_and_downloads() {
@@ -130,30 +106,23 @@ fn a_run_whose_every_trial_fails_exits_3_for_scripts_and_downloads() {
     );
     let dl = h.join("dl");
     std::fs::create_dir(&dl).unwrap();
+    let (ep, d, o) = (broken.endpoint(), dl.to_str().unwrap(), h.join("d"));
     let out = run(
         h,
         &creds(),
-        &[
-            "tune",
-            "s3://data/obj.bin",
-            "--endpoint-url",
-            &broken.endpoint(),
-            "--trials",
-            "10",
-            "--repeats",
-            "1",
-            "--dest-dir",
-            dl.to_str().unwrap(),
-            "--out",
-            h.join("d").to_str().unwrap(),
-        ],
+        &argv(
+            "tune s3://data/obj.bin --trials 10 --repeats 1",
+            &[
+                "--endpoint-url",
+                &ep,
+                "--dest-dir",
+                d,
+                "--out",
+                o.to_str().unwrap(),
+            ],
+        ),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 3);
     assert!(
         last_line(&out).contains("no trial succeeded: all 3 trials failed"),
         "{}",
@@ -166,48 +135,28 @@ fn a_run_whose_every_trial_fails_exits_3_for_scripts_and_downloads() {
 fn a_worker_whose_every_trial_fails_exits_3_too() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    let sp = space(h);
+    let (sp, failing) = (space(h), script(h, "fail.sh", "exit 2"));
     let storage = format!("sqlite:{}", h.join("w.db").display());
-    let failing = script(h, "fail.sh", "exit 2");
+    let study = ["--storage", &storage, "--command", &failing, "--space", &sp];
     ok(&run(
         h,
         &[],
-        &[
-            "study",
-            "create",
-            "--study",
-            "w",
-            "--storage",
-            &storage,
-            "--command",
-            &failing,
-            "--space",
-            &sp,
-            "--metric",
-            "m",
-            "--trials",
-            "10",
-        ],
+        &[argv(
+            "study create --study w --metric m --trials 10",
+            &study,
+        )]
+        .concat(),
     ));
+    let o = h.join("o");
     let out = run(
         h,
         &[],
-        &[
-            "worker",
-            "--storage",
-            &storage,
-            "--study",
-            "w",
-            "--out",
-            h.join("o").to_str().unwrap(),
-        ],
+        &argv(
+            "worker --study w",
+            &["--storage", &storage, "--out", o.to_str().unwrap()],
+        ),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 3);
     assert!(
         last_line(&out).contains(
             "no trial succeeded: all 3 trials failed; the last error: exited with status 2"

@@ -294,7 +294,7 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         &display,
     )
     .await?;
-    let outcome = plan::RunOutcome::of(store.as_ref(), &study, &me, mark)?;
+    let outcome = plan::RunOutcome::of(&store.trials(&study)?, &me, mark);
 
     let mut code = ExitCode::SUCCESS;
     match why {

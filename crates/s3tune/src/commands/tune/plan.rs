@@ -50,12 +50,12 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
-    /// The trials of `study` that `worker` ran with numbers above `after` (the study's
-    /// last trial before the run began).
-    pub fn of(store: &dyn Store, study: &Study, worker: &str, after: u64) -> anyhow::Result<Self> {
+    /// Of a study's `trials`, those `worker` ran with numbers above `after` (the
+    /// study's last trial before the run began).
+    pub fn of(trials: &[s3tune_hpo::TrialRecord], worker: &str, after: u64) -> Self {
         use s3tune_hpo::Status;
         let mut out = Self::default();
-        for t in store.trials(study)? {
+        for t in trials {
             if t.worker != worker || t.trial.id <= after || t.trial.status == Status::Pending {
                 continue;
             }
@@ -67,7 +67,7 @@ impl RunOutcome {
                 out.succeeded += 1;
             }
         }
-        Ok(out)
+        out
     }
 
     /// The last trial number of `study` so far (0 when it has none).

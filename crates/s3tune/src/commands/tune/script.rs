@@ -204,7 +204,7 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
         );
         return Ok(ExitCode::from(exit::INTERRUPTED));
     }
-    let outcome = plan::RunOutcome::of(store.as_ref(), &study, &me, mark)?;
+    let outcome = plan::RunOutcome::of(&store.trials(&study)?, &me, mark);
     if let Some(line) = outcome.none_succeeded() {
         eprintln!("s3tune: {line}");
         return Ok(ExitCode::from(exit::NO_TRIAL_SUCCEEDED));
