@@ -141,11 +141,7 @@ fn a_worker_whose_every_trial_fails_exits_3_too() {
     ok(&run(
         h,
         &[],
-        &[argv(
-            "study create --study w --metric m --trials 10",
-            &study,
-        )]
-        .concat(),
+        &argv("study create --study w --metric m --trials 10", &study),
     ));
     let o = h.join("o");
     let out = run(

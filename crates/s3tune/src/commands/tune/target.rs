@@ -76,14 +76,14 @@ pub(super) async fn find(
                 );
             }
             let network_name = resume::fixed(
-                &name,
+                name,
                 "--network",
                 args.network.clone(),
                 stored_network,
                 "s3-scaled".to_owned(),
             )?;
             let size = resume::fixed(
-                &name,
+                name,
                 "--object-size",
                 args.object_size.map(resume::Size),
                 stored.map(|s| resume::Size(s.object_bytes)),
