@@ -31,12 +31,26 @@ def whole(text):
     return int(float(text))
 
 
+def flag(text):
+    """A boolean as Syne Tune passes it (True/False), or as people write it."""
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError("%r is not true or false" % text)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # Every knob of boto3's TransferConfig, with boto3's defaults.
+    p.add_argument("--multipart_threshold", type=whole, default=8 * 1024 * 1024)
     p.add_argument("--max_concurrency", type=whole, default=10)
     p.add_argument("--multipart_chunksize", type=whole, default=8 * 1024 * 1024)
+    p.add_argument("--num_download_attempts", type=whole, default=5)
     p.add_argument("--max_io_queue", type=whole, default=100)
     p.add_argument("--io_chunksize", type=whole, default=256 * 1024)
+    p.add_argument("--use_threads", type=flag, default=True)
+    p.add_argument("--max_bandwidth", type=whole, default=0, help="bytes/s; 0: no cap")
     p.add_argument("--endpoint-url", "--endpoint_url", dest="endpoint_url")
     p.add_argument("--bucket", required=True)
     p.add_argument("--key", required=True)
@@ -46,10 +60,14 @@ def main():
     args = p.parse_args()
 
     config = TransferConfig(
+        multipart_threshold=args.multipart_threshold,
         max_concurrency=args.max_concurrency,
         multipart_chunksize=args.multipart_chunksize,
+        num_download_attempts=args.num_download_attempts,
         max_io_queue=args.max_io_queue,
         io_chunksize=args.io_chunksize,
+        use_threads=args.use_threads,
+        max_bandwidth=args.max_bandwidth or None,
     )
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url)
     dest = os.path.join(args.dest_dir, "s3tune-download-%d" % os.getpid())

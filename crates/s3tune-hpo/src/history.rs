@@ -84,6 +84,29 @@ pub struct History {
 }
 
 impl History {
+    /// The best trial: the best completed one, else the best with any result (one stopped
+    /// early), so that a trial judged on fewer steps does not win over those that ran them
+    /// all. Ties go to the earlier trial. The one rule of "best" for every report, display
+    /// and worker.
+    #[must_use]
+    pub fn best(&self, objective: &Objective) -> Option<&Trial> {
+        let mut completed: Option<(&Trial, f64)> = None;
+        let mut any: Option<(&Trial, f64)> = None;
+        for t in &self.trials {
+            let Some(loss) = t.value().map(|v| objective.loss(v)) else {
+                continue;
+            };
+            let better = |best: Option<(&Trial, f64)>| best.is_none_or(|(_, b)| loss < b);
+            if better(any) {
+                any = Some((t, loss));
+            }
+            if t.status == Status::Completed && better(completed) {
+                completed = Some((t, loss));
+            }
+        }
+        completed.or(any).map(|(t, _)| t)
+    }
+
     /// Records a result, refusing NaN and infinities (they would poison every model):
     /// such a trial is marked failed instead.
     pub fn complete(&mut self, id: u64, value: f64) -> Status {

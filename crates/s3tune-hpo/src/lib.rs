@@ -18,6 +18,7 @@ pub mod history;
 pub mod scheduler;
 pub mod searcher;
 pub mod space;
+pub mod spec;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
@@ -30,6 +31,7 @@ pub use history::{History, Mode, Objective, Status, Trial};
 pub use scheduler::{Asha, Decision, Fifo, Scheduler};
 pub use searcher::{GridSearcher, RandomSearcher, SearchError, Searcher, Suggestion};
 pub use space::{Config, Domain, Scale, Space, SpaceError, Value, config_hash};
+pub use spec::{Budget, CutOff, SchedulerSpec, SearcherSpec, SpecError};
 pub use store::{
     Claim, PostgresStore, SqliteStore, Store, StoreError, Study, StudySpec, TrialRecord,
 };

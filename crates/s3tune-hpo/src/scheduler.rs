@@ -20,6 +20,19 @@ pub enum Decision {
 pub trait Scheduler: Send + Sync {
     /// Trial `id` has just made its `reports.len()`-th report.
     fn on_report(&self, id: u64, history: &History, objective: &Objective) -> Decision;
+
+    /// Whether [`Scheduler::on_report`] reads the history (a tuner skips reading it for
+    /// one that does not).
+    fn needs_history(&self) -> bool {
+        true
+    }
+
+    /// The value past which a run about to start (one fidelity step of any trial) is cut
+    /// off, if there is one — a function of the history, so every worker of a study cuts
+    /// at the same point. See [`CutOff`](crate::spec::CutOff).
+    fn run_limit(&self, _history: &History, _objective: &Objective) -> Option<f64> {
+        None
+    }
 }
 
 /// Every trial runs to the end.
@@ -29,6 +42,10 @@ pub struct Fifo;
 impl Scheduler for Fifo {
     fn on_report(&self, _id: u64, _history: &History, _objective: &Objective) -> Decision {
         Decision::Continue
+    }
+
+    fn needs_history(&self) -> bool {
+        false
     }
 }
 

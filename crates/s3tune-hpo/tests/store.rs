@@ -7,11 +7,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use s3tune_hpo::backend::TrialError;
 use s3tune_hpo::{
     Asha, Claim, Config, Domain, Event, Fifo, History, Limits, Mode, Objective, PostgresStore,
     RandomSearcher, Scale, SearchError, Searcher, Space, SqliteStore, Status, StopReason, Store,
     StoreError, StudySpec, Suggestion, Tuner, Value, config_hash, testing::TempDatabase,
 };
+use s3tune_hpo::{SchedulerSpec, SearcherSpec};
 
 fn space() -> Space {
     Space::new([
@@ -39,8 +41,10 @@ fn spec(name: &str) -> StudySpec {
             metric: "seconds".into(),
             mode: Mode::Min,
         },
-        searcher: "random".into(),
-        scheduler: "fifo".into(),
+        searcher: SearcherSpec::Random {
+            points_to_evaluate: vec![],
+        },
+        scheduler: SchedulerSpec::Fifo { cut_off: None },
         seed: 7,
         settings: serde_json::json!({"repeats": 3}),
     }
@@ -73,6 +77,40 @@ fn conformance(store: &dyn Store) {
     let reread = store.study("a").unwrap().unwrap();
     assert_eq!(reread.spec, spec("a"));
     assert!(store.study("nope").unwrap().is_none());
+    // The search is part of the definition: every process must decide alike.
+    let mut other = spec("a");
+    other.scheduler = SchedulerSpec::Asha {
+        min_resource: 1,
+        max_resource: 3,
+        eta: 3.0,
+        cut_off: Some(s3tune_hpo::CutOff {
+            ratio: 3.0,
+            slack: 1.0,
+        }),
+    };
+    let err = store.open_or_create(&other).unwrap_err();
+    assert!(err.to_string().contains("different scheduler"), "{err}");
+    let c = store
+        .open_or_create(&{
+            let mut s = other.clone();
+            s.name = "c".into();
+            s
+        })
+        .unwrap();
+    assert_eq!(c.spec.scheduler, other.scheduler);
+    assert_eq!(
+        store.study("c").unwrap().unwrap().spec.scheduler,
+        other.scheduler
+    );
+    // A budget is kept beside the study, and read back as saved.
+    let budget = s3tune_hpo::Budget::new(
+        Some(9),
+        Some(Duration::from_secs(60)),
+        Duration::from_secs(4),
+    );
+    assert_eq!(store.budget(&c).unwrap(), Default::default());
+    store.set_budget(&c, &budget).unwrap();
+    assert_eq!(store.budget(&c).unwrap(), budget);
 
     // Claims number trials from 1 and show earlier claims as pending.
     let t1 = claim(store, &a, "w1");
@@ -190,7 +228,7 @@ fn conformance(store: &dyn Store) {
     // Studies are separate.
     let b = store.open_or_create(&spec("b")).unwrap();
     assert_eq!(claim(store, &b, "w1"), 1);
-    assert_eq!(store.studies().unwrap(), vec!["a", "b"]);
+    assert_eq!(store.studies().unwrap(), vec!["a", "c", "b"]);
     assert!(store.notes(&b).unwrap().is_empty());
 
     // A searcher's error reaches the caller and claims nothing.
@@ -383,10 +421,9 @@ fn tuner(store: Arc<dyn Store>, name: &str, scheduler: Arc<dyn s3tune_hpo::Sched
 
 /// Reports `steps` results: the loss, rising with each step for configs far from the
 /// optimum (so ASHA has something to cut).
-async fn objective(ctx: Arc<s3tune_hpo::TrialContext>, steps: usize) -> Result<(), String> {
+async fn objective(ctx: Arc<s3tune_hpo::TrialContext>, steps: usize) -> Result<(), TrialError> {
     for _ in 0..steps {
-        if ctx.report(loss(ctx.config())).map_err(|e| e.to_string())? == s3tune_hpo::Decision::Stop
-        {
+        if ctx.report(loss(ctx.config())).await? == s3tune_hpo::Decision::Stop {
             break;
         }
     }
@@ -458,11 +495,12 @@ async fn failures_and_non_finite_results_are_recorded_and_the_study_goes_on() {
     };
     let run = |ctx: Arc<s3tune_hpo::TrialContext>| async move {
         match ctx.trial() {
-            1 => Err("the object is missing".to_owned()),
+            1 => Err("the object is missing".into()),
             2 => ctx
                 .report(f64::INFINITY)
+                .await
                 .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map_err(TrialError::from),
             _ => Ok(()),
         }
     };
@@ -491,7 +529,7 @@ async fn failures_and_non_finite_results_are_recorded_and_the_study_goes_on() {
     let why = t
         .run(
             &limits,
-            |_| async { Err::<(), _>("disk full".to_owned()) },
+            |_| async { Err::<(), TrialError>("disk full".into()) },
             std::future::pending(),
             |_| {},
         )
@@ -552,7 +590,7 @@ async fn an_interrupt_stops_the_running_trial_and_the_study_resumes() {
     let run = move |ctx: Arc<s3tune_hpo::TrialContext>| {
         let notify = Arc::clone(&notify);
         async move {
-            ctx.report(loss(ctx.config())).map_err(|e| e.to_string())?;
+            ctx.report(loss(ctx.config())).await?;
             if ctx.trial() == 2 {
                 notify.notify_one();
                 std::future::pending::<()>().await;
@@ -590,7 +628,7 @@ async fn a_spent_budget_stops_the_running_trial() {
     let why = t
         .run(
             &limits,
-            |_| std::future::pending::<Result<(), String>>(),
+            |_| std::future::pending::<Result<(), TrialError>>(),
             std::future::pending(),
             |_| {},
         )
@@ -702,7 +740,7 @@ async fn an_interrupt_stops_every_running_trial() {
         let b = Arc::clone(&b);
         async move {
             b.wait().await;
-            std::future::pending::<Result<(), String>>().await
+            std::future::pending::<Result<(), TrialError>>().await
         }
     };
     let interrupt = async move {
@@ -747,7 +785,7 @@ fn a_sqlite_store_of_the_first_revision_is_migrated_keeping_its_trials() {
     )
     .unwrap();
     conn.execute(
-        "INSERT INTO studies VALUES (1, 'old', ?1, ?2, 'random', 'fifo', 7, '{\"repeats\":3}', 0)",
+        "INSERT INTO studies VALUES (1, 'old', ?1, ?2, '{\"kind\":\"random\"}', '{\"kind\":\"fifo\"}', 7, '{\"repeats\":3}', 0)",
         [
             study.spec.space.to_json().to_string(),
             serde_json::to_string(&study.spec.objective).unwrap(),
@@ -802,7 +840,7 @@ async fn a_tuner_takes_over_the_trial_of_a_worker_that_went_silent() {
             let started = Arc::clone(&started);
             async move {
                 started.notify_one();
-                std::future::pending::<Result<(), String>>().await
+                std::future::pending::<Result<(), TrialError>>().await
             }
         }
     };

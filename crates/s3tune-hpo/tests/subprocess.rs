@@ -17,6 +17,7 @@ use s3tune_hpo::{
     Space, SqliteStore, Status, StopReason, Store, StudySpec, SubprocessBackend, TrialRecord,
     Tuner, Value,
 };
+use s3tune_hpo::{SchedulerSpec, SearcherSpec, TrialContext};
 
 /// Reads `--x` and `--st_checkpoint_dir` from the arguments (into `$x`, `$ckpt`).
 const PARSE: &str = r#"
@@ -56,8 +57,10 @@ fn tuner(
                 metric: metric.into(),
                 mode: Mode::Min,
             },
-            searcher: "random".into(),
-            scheduler: "test".into(),
+            searcher: SearcherSpec::Random {
+                points_to_evaluate: vec![],
+            },
+            scheduler: SchedulerSpec::Fifo { cut_off: None },
             seed: 11,
             settings: serde_json::json!({}),
         })
@@ -100,14 +103,9 @@ async fn run_all(
     backend: &SubprocessBackend,
     n: u64,
 ) -> Vec<TrialRecord> {
-    let why = within(tuner.run(
-        &trials(n),
-        |ctx| backend.run(ctx),
-        std::future::pending(),
-        |_| {},
-    ))
-    .await
-    .unwrap();
+    let why = within(tuner.run(&trials(n), backend.clone(), std::future::pending(), |_| {}))
+        .await
+        .unwrap();
     assert_eq!(why, StopReason::Trials);
     store.trials(&tuner.study).unwrap()
 }
@@ -244,7 +242,7 @@ echo "[tune-metric]: {{\"loss\": $x}}""#
     let why = within(tuner.run_parallel(
         2,
         &trials(4),
-        |ctx| backend.run(ctx),
+        backend.clone(),
         std::future::pending(),
         |_| {},
     ))
@@ -340,16 +338,13 @@ async fn an_interrupt_drops_the_trial_and_kills_its_group() {
     let script = hang_after_one_report();
     let backend = SubprocessBackend::new(sh(&script), "loss", dir.path().join("trials"));
     let reported = tokio::sync::Notify::new();
-    let why = within(tuner.run(
-        &trials(3),
-        |ctx| backend.run(ctx),
-        reported.notified(),
-        |e| {
+    let why = within(
+        tuner.run(&trials(3), backend.clone(), reported.notified(), |e| {
             if let Event::Report { .. } = e {
                 reported.notify_one();
             }
-        },
-    ))
+        }),
+    )
     .await
     .unwrap();
     assert_eq!(why, StopReason::Interrupted);
@@ -417,9 +412,12 @@ async fn each_broken_program_fails_its_trial_clearly_and_the_study_goes_on() {
     backends.push(SubprocessBackend::new(sh(report), "loss", &trials_dir));
     let why = within(tuner.run(
         &trials(n + 1),
-        |ctx| {
-            let backend = &backends[ctx.trial() as usize - 1];
-            backend.run(ctx)
+        {
+            let backends = backends.clone();
+            move |ctx: Arc<TrialContext>| {
+                let backend = backends[ctx.trial() as usize - 1].clone();
+                async move { backend.run_trial(&ctx).await }
+            }
         },
         std::future::pending(),
         |_| {},
@@ -617,10 +615,15 @@ async fn the_boto3_example_times_downloads_with_the_trials_transfer_config() {
                     "data",
                     "big.bin",
                     {
+                        // The trial's knobs; boto3's defaults for the others.
                         "max_concurrency": int_of("max_concurrency"),
                         "multipart_chunksize": int_of("multipart_chunksize"),
                         "max_io_queue": 100,
                         "io_chunksize": 262_144,
+                        "multipart_threshold": 8_388_608,
+                        "num_download_attempts": 5,
+                        "use_threads": true,
+                        "max_bandwidth": null,
                     }
                 ])
             );

@@ -295,6 +295,14 @@ impl Copy {
         Self { part, file }
     }
 
+    /// A locked scratch file of `len` bytes in `dir` (named after `name`), open for
+    /// reading and writing, removed when dropped — and, if the process is killed first,
+    /// by the next [`sweep`] of `dir`. For files a caller makes only to upload them.
+    pub fn scratch(dir: &Path, name: &str, len: u64) -> Result<Self, TransferError> {
+        let (part, file) = PartFile::create(&dir.join(name), len)?;
+        Ok(Self { part, file })
+    }
+
     /// The file, open for reading (and still locked).
     pub fn file(&self) -> &File {
         &self.file

@@ -17,6 +17,7 @@ pub mod config;
 mod dest;
 mod download;
 pub mod error;
+pub mod knobs;
 pub mod stats;
 mod timeout;
 mod upload;
@@ -28,6 +29,7 @@ pub use config::{ConfigError, FileError, TransferConfig, parse_duration, parse_r
 pub use dest::{Copy, sweep};
 pub use download::Discovery;
 pub use error::{Cause, TransferError};
+pub use knobs::{Direction, KNOBS, Knob, KnobKind, KnobValue};
 pub use stats::{Progress, TransferStats};
 
 /// Counts the client's HTTP attempts into [`Progress`].

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod experiment;
 mod report;
+mod study;
 
 use std::process::ExitCode;
 

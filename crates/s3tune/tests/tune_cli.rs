@@ -636,7 +636,7 @@ fn script_tuning_refuses_bad_input_in_one_line() {
     let space = space.to_str().unwrap();
     for (extra, needle) in [
         (vec!["--space", space], "--command needs --metric"),
-        (vec!["--metric", "loss"], "--command needs --space"),
+        (vec!["--metric", "loss"], "--command needs a space"),
         (
             vec!["--space", space, "--metric", "loss", "--workers", "0"],
             "--workers must be at least 1",

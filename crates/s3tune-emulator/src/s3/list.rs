@@ -81,3 +81,83 @@ pub(super) fn objects_v2(
         request_charged: None,
     })
 }
+
+/// ListMultipartUploads: one page of the uploads in progress in `input.bucket`, by key
+/// and then by start time, after `KeyMarker` (and, for that key, after `UploadIdMarker`);
+/// with a delimiter, keys past it are rolled up into common prefixes.
+pub(super) fn multipart_uploads(
+    store: &Store,
+    input: dto::ListMultipartUploadsInput,
+) -> S3Result<dto::ListMultipartUploadsOutput> {
+    let max = usize::try_from(input.max_uploads.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
+    let all = store.list_uploads(&input.bucket, &prefix).map_err(s3_err)?;
+    let key_marker = input.key_marker.clone().unwrap_or_default();
+    let id_marker = input.upload_id_marker.clone();
+    let after = all.into_iter().filter(|u| match &id_marker {
+        Some(id) if u.key == key_marker => u.id.as_str() > id.as_str(),
+        _ => u.key.as_str() > key_marker.as_str(),
+    });
+    let mut uploads = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    let mut truncated = false;
+    let mut last: Option<(String, Option<String>)> = None;
+    for u in after {
+        let rolled = delimiter.as_ref().and_then(|d| {
+            u.key[prefix.len()..]
+                .find(d.as_str())
+                .map(|i| u.key[..prefix.len() + i + d.len()].to_owned())
+        });
+        if let Some(p) = &rolled
+            && prefixes.last() == Some(p)
+        {
+            continue;
+        }
+        if uploads.len() + prefixes.len() == max {
+            truncated = true;
+            break;
+        }
+        match rolled {
+            Some(p) => {
+                last = Some((p.clone(), None));
+                prefixes.push(p);
+            }
+            None => {
+                last = Some((u.key.clone(), Some(u.id.clone())));
+                uploads.push(dto::MultipartUpload {
+                    key: Some(u.key),
+                    upload_id: Some(u.id),
+                    initiated: Some(timestamp(u.initiated)),
+                    storage_class: Some(dto::StorageClass::from_static(
+                        dto::StorageClass::STANDARD,
+                    )),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    let (next_key, next_id) = match last.filter(|_| truncated) {
+        Some((k, id)) => (Some(k), id),
+        None => (None, None),
+    };
+    Ok(dto::ListMultipartUploadsOutput {
+        bucket: Some(input.bucket),
+        prefix: input.prefix,
+        delimiter,
+        key_marker: input.key_marker,
+        upload_id_marker: input.upload_id_marker,
+        max_uploads: Some(i32::try_from(max).unwrap_or(1000)),
+        is_truncated: Some(truncated),
+        next_key_marker: next_key,
+        next_upload_id_marker: next_id,
+        uploads: Some(uploads),
+        common_prefixes: Some(
+            prefixes
+                .into_iter()
+                .map(|p| dto::CommonPrefix { prefix: Some(p) })
+                .collect(),
+        ),
+        ..Default::default()
+    })
+}

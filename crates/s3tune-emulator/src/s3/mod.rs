@@ -180,6 +180,13 @@ impl S3 for Service {
         list::objects_v2(&self.store, req.input).map(S3Response::new)
     }
 
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<dto::ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<dto::ListMultipartUploadsOutput>> {
+        list::multipart_uploads(&self.store, req.input).map(S3Response::new)
+    }
+
     async fn head_object(
         &self,
         req: S3Request<dto::HeadObjectInput>,

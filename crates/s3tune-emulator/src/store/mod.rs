@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use content::{Blob, Content, FRAME, ObjectStream};
 use disk::Disk;
 pub use listing::Listing;
+pub use multipart::UploadInfo;
 
 use crate::synthetic::{self, Pattern};
 
@@ -140,6 +141,8 @@ pub struct PartInfo {
 struct Upload {
     bucket: String,
     key: String,
+    /// When it was created (seconds since the epoch).
+    initiated: u64,
     attrs: NewObject,
     parts: BTreeMap<i32, (PartInfo, Content)>,
 }

@@ -11,11 +11,72 @@ use super::{
     StoreError, Upload, now_secs,
 };
 
+/// A multipart upload in progress, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadInfo {
+    /// Its key.
+    pub key: String,
+    /// Its id.
+    pub id: String,
+    /// When it was started (seconds since the epoch).
+    pub initiated: u64,
+}
+
 impl Store {
     /// Multipart uploads started and neither completed nor aborted.
     #[must_use]
     pub fn uploads_in_progress(&self) -> usize {
         self.lock().uploads.len()
+    }
+
+    /// The multipart uploads in progress in `bucket` whose keys start with `prefix`, as
+    /// S3 lists them: by key, then by when they were started.
+    pub fn list_uploads(&self, bucket: &str, prefix: &str) -> Result<Vec<UploadInfo>, StoreError> {
+        self.check_bucket(bucket)?;
+        let s = self.lock();
+        let mut out: Vec<UploadInfo> = s
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.bucket == bucket && u.key.starts_with(prefix))
+            .map(|(id, u)| UploadInfo {
+                key: u.key.clone(),
+                id: id.clone(),
+                initiated: u.initiated,
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.key, a.initiated, &a.id).cmp(&(&b.key, b.initiated, &b.id)));
+        Ok(out)
+    }
+
+    /// Deletes every object and aborts every upload of `bucket` under `prefix`; returns
+    /// how many of each there were.
+    pub fn clear_prefix(&self, bucket: &str, prefix: &str) -> (usize, usize) {
+        let objects = self
+            .keys(bucket, prefix)
+            .iter()
+            .filter(|k| self.delete_object(bucket, k).is_ok())
+            .count();
+        let uploads = self
+            .list_uploads(bucket, prefix)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| self.abort_upload(bucket, &u.key, &u.id).is_ok())
+            .count();
+        (objects, uploads)
+    }
+
+    /// The keys of `bucket` that start with `prefix`, in order (none when there is no
+    /// such bucket).
+    #[must_use]
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let s = self.lock();
+        s.buckets.get(bucket).map_or_else(Vec::new, |b| {
+            b.objects
+                .range(prefix.to_owned()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
     }
 
     /// Starts a multipart upload; returns its id.
@@ -35,6 +96,7 @@ impl Store {
             Upload {
                 bucket: bucket.to_owned(),
                 key: key.to_owned(),
+                initiated: now_secs(),
                 attrs,
                 parts: BTreeMap::new(),
             },

@@ -18,9 +18,11 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 mod error;
+mod param;
 mod text;
 
 pub use error::SpaceError;
+pub use param::parse_param;
 
 /// A parameter's value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ mod rows;
 mod sqlite;
 mod tls;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -33,8 +34,10 @@ pub use sqlite::SqliteStore;
 
 use crate::history::{History, Objective, Status, Trial};
 
-use crate::searcher::{SearchError, Suggestion};
+use crate::scheduler::Scheduler;
+use crate::searcher::{SearchError, Searcher, Suggestion};
 use crate::space::{Space, SpaceError};
+use crate::spec::{Budget, SchedulerSpec, SearcherSpec};
 pub(crate) use rows::{RawStudy, RawTrial};
 
 /// What defines a study; fixed when it is created.
@@ -46,15 +49,32 @@ pub struct StudySpec {
     pub space: Space,
     /// What is optimized.
     pub objective: Objective,
-    /// Searcher name and settings, as the application spells them (e.g. `"bo"`).
-    pub searcher: String,
-    /// Scheduler name and settings (e.g. `"fifo"`, `"asha"`).
-    pub scheduler: String,
+    /// The searcher and its settings.
+    pub searcher: SearcherSpec,
+    /// The scheduler and its settings.
+    pub scheduler: SchedulerSpec,
     /// Seed of the searcher's random stream.
     pub seed: u64,
     /// Anything else the application needs to run or report the study again (the
     /// experiment's target, repeats, …), as JSON.
     pub settings: serde_json::Value,
+}
+
+impl StudySpec {
+    /// The study's searcher, as every process that opens the study builds it.
+    #[must_use]
+    pub fn build_searcher(&self) -> Arc<dyn Searcher> {
+        self.searcher.build(&self.objective, self.seed)
+    }
+
+    /// The study's scheduler, as every process that opens the study builds it.
+    pub fn build_scheduler(&self) -> Result<Arc<dyn Scheduler>, StoreError> {
+        self.scheduler.build().map_err(|e| StoreError::Corrupt {
+            study: self.name.clone(),
+            what: "scheduler".into(),
+            reason: e.to_string(),
+        })
+    }
 }
 
 /// A study as stored.
@@ -246,7 +266,28 @@ pub trait Store: Send + Sync {
     fn history(&self, study: &Study) -> Result<History, StoreError> {
         Ok(rows::history_of(&self.trials(study)?))
     }
+
+    /// The study's budget as last saved (none: no limit but the space).
+    fn budget(&self, study: &Study) -> Result<Budget, StoreError> {
+        match self.notes(study)?.remove(BUDGET_NOTE) {
+            Some(v) => serde_json::from_value(v).map_err(|e| StoreError::Corrupt {
+                study: study.spec.name.clone(),
+                what: "budget".into(),
+                reason: e.to_string(),
+            }),
+            None => Ok(Budget::default()),
+        }
+    }
+
+    /// Records `budget` as the study's, for every worker that joins from now on.
+    fn set_budget(&self, study: &Study, budget: &Budget) -> Result<(), StoreError> {
+        let value = serde_json::to_value(budget).expect("budgets serialize");
+        self.put_note(study, BUDGET_NOTE, &value)
+    }
 }
+
+/// The note a study's budget is kept in.
+const BUDGET_NOTE: &str = "budget";
 
 /// How a status is spelled in storage.
 pub(crate) fn status_name(status: Status) -> &'static str {
@@ -274,6 +315,8 @@ pub(crate) fn parse_status(name: &str) -> Option<Status> {
 pub(crate) struct StoredSpec {
     pub space: String,
     pub objective: String,
+    pub searcher: String,
+    pub scheduler: String,
 }
 
 impl StoredSpec {
@@ -281,17 +324,22 @@ impl StoredSpec {
         Self {
             space: spec.space.to_json().to_string(),
             objective: serde_json::to_string(&spec.objective).expect("objectives serialize"),
+            searcher: serde_json::to_string(&spec.searcher).expect("searchers serialize"),
+            scheduler: serde_json::to_string(&spec.scheduler).expect("schedulers serialize"),
         }
     }
 }
 
-/// Joining `existing` with `spec` is allowed only when both define the same space and
-/// objective: results are only comparable within one definition.
+/// Joining `existing` with `spec` is allowed only when both define the same space,
+/// objective, searcher and scheduler: results are only comparable within one definition,
+/// and every process of a study must decide alike.
 pub(crate) fn check_same(existing: &Study, spec: &StudySpec) -> Result<(), StoreError> {
     let (old, new) = (StoredSpec::of(&existing.spec), StoredSpec::of(spec));
     for (what, same) in [
         ("search space", old.space == new.space),
         ("objective", old.objective == new.objective),
+        ("searcher", old.searcher == new.searcher),
+        ("scheduler", old.scheduler == new.scheduler),
     ] {
         if !same {
             return Err(StoreError::Mismatch {

@@ -30,14 +30,27 @@ impl RawStudy {
             .map_err(|e| corrupt("objective", e.to_string()))?;
         let settings =
             serde_json::from_str(&self.settings).map_err(|e| corrupt("settings", e.to_string()))?;
+        let spec_of = |what: &str, text: &str| {
+            if !text.starts_with('{') {
+                return Err(corrupt(
+                    what,
+                    format!("`{text}` is how an earlier s3tune stored it; start a new study"),
+                ));
+            }
+            Ok(text.to_owned())
+        };
+        let searcher = serde_json::from_str(&spec_of("searcher", &self.searcher)?)
+            .map_err(|e| corrupt("searcher", e.to_string()))?;
+        let scheduler = serde_json::from_str(&spec_of("scheduler", &self.scheduler)?)
+            .map_err(|e| corrupt("scheduler", e.to_string()))?;
         Ok(Study {
             id: self.id,
             spec: StudySpec {
                 name: self.name,
                 space,
                 objective,
-                searcher: self.searcher,
-                scheduler: self.scheduler,
+                searcher,
+                scheduler,
                 // Stored as the same 64 bits, signed.
                 seed: self.seed as u64,
                 settings,

@@ -11,28 +11,33 @@
 //! other workers' running trials waits for them rather than leaving: if one is lost, its
 //! slot is claimed again, so the study still ends with its budget of trials.
 //!
-//! A trial runs as an async function (the in-process backend) that reports through its
+//! A trial runs through a [`Backend`] as a task of its own and reports through its
 //! [`TrialContext`]; it is dropped — which must cancel it cleanly — when the budget runs
-//! out or the run is interrupted, and is then recorded as stopped.
+//! out or the run is interrupted, and is then recorded as stopped. The store work (claims
+//! with the searcher inside them, heartbeats, reports) runs on the blocking pool, never
+//! on the threads that drive the trials.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use tokio::task::{JoinError, JoinHandle};
 
 mod limits;
+mod steps;
 mod trial;
 
 pub use limits::{Event, Limits, StopReason};
+use steps::{Next, Shared, blocking};
 use trial::ReportMsg;
 pub use trial::TrialContext;
 
+use crate::backend::{Backend, TrialError};
 use crate::history::Status;
 use crate::scheduler::Scheduler;
 use crate::searcher::Searcher;
-use crate::store::{Claim, Store, StoreError, Study, TrialRecord};
+use crate::spec::Budget;
+use crate::store::{Store, StoreError, Study};
 
 /// Runs trials of one study.
 pub struct Tuner {
@@ -55,16 +60,6 @@ pub struct Tuner {
     pub heartbeat_timeout: Option<Duration>,
 }
 
-/// What a claim gave the loop.
-enum Next {
-    /// A trial to run.
-    Trial(TrialRecord),
-    /// Nothing now, but other workers' running trials may yet be lost and free a slot.
-    Wait,
-    /// Nothing more to do.
-    Stop(StopReason),
-}
-
 /// A failed run of the loop.
 #[derive(Debug, thiserror::Error)]
 pub enum TunerError {
@@ -74,170 +69,62 @@ pub enum TunerError {
 }
 
 impl Tuner {
-    /// The random stream for the suggestion after `n` trials: a function of the study's
-    /// seed and its history's length, so a resumed run suggests what an uninterrupted
-    /// one would have.
-    fn rng(&self, n: usize) -> StdRng {
-        StdRng::seed_from_u64(
-            self.study
-                .spec
-                .seed
-                .wrapping_add((n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-        )
-    }
-
-    /// Runs trials one at a time until a limit is reached or `interrupt` completes.
-    /// `run_trial` is the in-process backend: it runs one configuration, reporting through
-    /// the context, and returns `Err(reason)` when the trial failed.
-    pub async fn run<F, Fut>(
-        &self,
-        limits: &Limits,
-        run_trial: F,
-        interrupt: impl Future<Output = ()>,
-        on_event: impl FnMut(&Event),
-    ) -> Result<StopReason, TunerError>
-    where
-        F: Fn(Arc<TrialContext>) -> Fut,
-        Fut: Future<Output = Result<(), String>>,
-    {
-        self.run_parallel(1, limits, run_trial, interrupt, on_event)
-            .await
-    }
-
-    /// Claims the next trial, or says why there is none. `mine` are the trials this
-    /// loop runs.
-    fn claim_next(&self, limits: &Limits, mine: &[u64]) -> Result<Next, TunerError> {
-        let mut n_trials = 0;
-        let mut others_running = 0;
-        let claim = self
-            .store
-            .claim(&self.study, &self.worker, &mut |history| {
-                n_trials = history.trials.len();
-                others_running = history
-                    .trials
-                    .iter()
-                    .filter(|t| t.status == Status::Pending && !mine.contains(&t.id))
-                    .count();
-                if limits
-                    .max_trials
-                    .is_some_and(|m| history.trials.len() as u64 >= m)
-                {
-                    // Nothing is claimed: reported as the trial limit below.
-                    return Ok(crate::searcher::Suggestion::Exhausted);
-                }
-                let mut rng = self.rng(history.trials.len());
-                self.searcher
-                    .suggest(&self.study.spec.space, history, &mut rng)
-            })?;
-        Ok(match claim {
-            Claim::Trial(r) => Next::Trial(r),
-            // Only a tuner that takes others' trials for lost can have a slot freed.
-            Claim::Exhausted if others_running > 0 && self.heartbeat_timeout.is_some() => {
-                Next::Wait
-            }
-            Claim::Exhausted if limits.max_trials.is_some_and(|m| n_trials as u64 >= m) => {
-                Next::Stop(StopReason::Trials)
-            }
-            Claim::Exhausted => Next::Stop(StopReason::Exhausted),
+    /// The tuner of `study` as it is stored: its searcher and scheduler built from its
+    /// specs, its heartbeats from `budget` (see [`Store::budget`]) — what every process
+    /// that opens the study builds alike.
+    pub fn of_study(
+        store: Arc<dyn Store>,
+        study: Study,
+        worker: impl Into<String>,
+        budget: &Budget,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            searcher: study.spec.build_searcher(),
+            scheduler: study.spec.build_scheduler()?,
+            store,
+            study,
+            worker: worker.into(),
+            heartbeat: budget.heartbeat_every(),
+            heartbeat_timeout: Some(budget.heartbeat_timeout()),
         })
     }
 
-    /// Marks lost the running trials of workers that are gone — stale heartbeats, and
-    /// ended processes of this machine — and tells `on_event` which they were.
-    fn reap(&self, on_event: &mut impl FnMut(&Event)) -> Result<(), StoreError> {
-        let mut lost = Vec::new();
-        if let Some(t) = self.heartbeat_timeout {
-            let reason = format!(
-                "lost: its worker sent no heartbeat for {:.1} s (noticed by {})",
-                t.as_secs_f64(),
-                self.worker
-            );
-            lost.extend(self.store.fail_stale(&self.study, t, &reason)?);
-        }
-        let mut gone: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
-        for r in self.store.trials(&self.study)? {
-            if r.trial.status == Status::Pending && crate::worker::is_gone(&r.worker) {
-                gone.entry(r.worker).or_default().push(r.trial.id);
-            }
-        }
-        for (worker, trials) in gone {
-            let reason = format!("lost: its worker {worker} stopped while it ran");
-            lost.extend(self.store.fail_trials(&self.study, &trials, &reason)?);
-        }
-        if !lost.is_empty() {
-            lost.sort_unstable();
-            on_event(&Event::Lost(lost));
-        }
-        Ok(())
+    /// Runs trials one at a time until a limit is reached or `interrupt` completes.
+    pub async fn run<B: Backend + 'static>(
+        &self,
+        limits: &Limits,
+        backend: B,
+        interrupt: impl Future<Output = ()>,
+        on_event: impl FnMut(&Event),
+    ) -> Result<StopReason, TunerError> {
+        self.run_parallel(1, limits, backend, interrupt, on_event)
+            .await
     }
 
-    /// How a trial ended, from what its function returned (`Err(why)`: it was dropped
-    /// because the run stopped), recorded in the store.
-    fn settle(
-        &self,
-        ctx: &TrialContext,
-        outcome: Result<Result<(), String>, StopReason>,
-    ) -> Result<(Status, Option<String>), StoreError> {
-        use std::sync::atomic::Ordering;
-        let id = ctx.trial;
-        let stopped = ctx.stopped.load(Ordering::SeqCst);
-        let steps = ctx.steps.load(Ordering::SeqCst);
-        let gave_up = ctx.gave_up.lock().expect("trial state").take();
-        let (status, error) = match outcome {
-            Ok(Err(reason)) => (Status::Failed, Some(reason)),
-            Ok(Ok(())) if steps == 0 => {
-                (Status::Failed, Some("the trial reported no result".into()))
-            }
-            Ok(Ok(())) if gave_up.is_some() => (Status::Stopped, gave_up),
-            Ok(Ok(())) if stopped => (Status::Stopped, Some("stopped by the scheduler".into())),
-            Ok(Ok(())) => {
-                let history = self.store.history(&self.study)?;
-                let finite = history
-                    .trials
-                    .iter()
-                    .find(|t| t.id == id)
-                    .and_then(|t| t.reports.last())
-                    .is_some_and(|v| v.is_finite());
-                if finite {
-                    (Status::Completed, None)
-                } else {
-                    (
-                        Status::Failed,
-                        Some("the result is not a finite number".into()),
-                    )
-                }
-            }
-            Err(why) => {
-                let text = match why {
-                    StopReason::Interrupted => "interrupted",
-                    _ => "the time budget ran out",
-                };
-                (Status::Stopped, Some(text.to_owned()))
-            }
-        };
-        match self.store.finish(&self.study, id, status, error.as_deref()) {
-            Ok(()) => Ok((status, error)),
-            // Another worker took it for lost meanwhile: its result is not ours to record.
-            Err(StoreError::NotRunning { .. }) => Ok((Status::Failed, Some(LOST.to_owned()))),
-            Err(e) => Err(e),
-        }
+    fn shared(&self) -> Arc<Shared> {
+        Arc::new(Shared {
+            store: Arc::clone(&self.store),
+            study: Arc::new(self.study.clone()),
+            searcher: Arc::clone(&self.searcher),
+            scheduler: Arc::clone(&self.scheduler),
+            worker: self.worker.clone(),
+            heartbeat_timeout: self.heartbeat_timeout,
+        })
     }
 
     /// [`Tuner::run`] with up to `workers` trials at once. Each claim sees the running
     /// trials as pending, so the searcher spreads them out; when the run stops, every
     /// running trial is dropped and recorded as stopped.
-    pub async fn run_parallel<F, Fut>(
+    pub async fn run_parallel<B: Backend + 'static>(
         &self,
         workers: usize,
         limits: &Limits,
-        run_trial: F,
+        backend: B,
         interrupt: impl Future<Output = ()>,
         mut on_event: impl FnMut(&Event),
-    ) -> Result<StopReason, TunerError>
-    where
-        F: Fn(Arc<TrialContext>) -> Fut,
-        Fut: Future<Output = Result<(), String>>,
-    {
+    ) -> Result<StopReason, TunerError> {
+        let backend = Arc::new(backend);
+        let shared = self.shared();
         let deadline = limits.budget.map(|b| Instant::now() + b);
         let passed = || deadline.is_some_and(|d| Instant::now() >= d);
         tokio::pin!(interrupt);
@@ -251,30 +138,33 @@ impl Tuner {
         let mut beat = tokio::time::interval(self.heartbeat);
         beat.tick().await;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut running: Vec<Running<Fut>> = Vec::new();
+        let mut running: Vec<Running> = Vec::new();
         let mut ending: Option<StopReason> = None;
         let mut failures = 0;
-        self.reap(&mut on_event)?;
+        Self::reaped(&shared, &mut on_event).await?;
         loop {
             let mut waiting = false;
             while ending.is_none() && running.len() < workers.max(1) && !passed() {
                 let mine: Vec<u64> = running.iter().map(|r| r.ctx.trial).collect();
-                match self.claim_next(limits, &mine)? {
-                    Next::Trial(record) => {
+                let limits = limits.clone();
+                match blocking(&shared, move |s| s.claim_next(&limits, &mine)).await? {
+                    Next::Trial(record, limit) => {
                         on_event(&Event::Started(record.clone()));
                         let ctx = Arc::new(TrialContext {
-                            store: Arc::clone(&self.store),
-                            study: self.study.clone(),
-                            scheduler: Arc::clone(&self.scheduler),
+                            store: Arc::clone(&shared.store),
+                            study: Arc::clone(&shared.study),
+                            scheduler: Arc::clone(&shared.scheduler),
                             trial: record.trial.id,
                             config: record.trial.config,
                             events: tx.clone(),
                             steps: 0.into(),
                             stopped: false.into(),
                             gave_up: std::sync::Mutex::new(None),
+                            last: std::sync::Mutex::new(None),
+                            run_limit: std::sync::Mutex::new(limit),
                         });
-                        let fut = Box::pin(run_trial(Arc::clone(&ctx)));
-                        running.push(Running { ctx, fut });
+                        let task = tokio::spawn(Arc::clone(&backend).run(Arc::clone(&ctx)));
+                        running.push(Running { ctx, task });
                     }
                     // Claimed again shortly, or when a trial ends.
                     Next::Wait => {
@@ -301,41 +191,32 @@ impl Tuner {
                 () = &mut interrupt => Wake::Stop(StopReason::Interrupted),
             };
             match wake {
-                Wake::Report((trial, step, value, decision)) => on_event(&Event::Report {
-                    trial,
-                    step,
-                    value,
-                    decision,
-                }),
-                Wake::Poll => {
-                    self.reap(&mut on_event)?;
-                }
+                Wake::Report(report) => on_event(&report_event(report)),
+                Wake::Poll => Self::reaped(&shared, &mut on_event).await?,
                 Wake::Beat => {
-                    let mut i = 0;
-                    while i < running.len() {
-                        match self.store.heartbeat(&self.study, running[i].ctx.trial) {
-                            Ok(()) => i += 1,
-                            // Taken for lost by another worker: it is no longer ours.
-                            Err(StoreError::NotRunning { .. }) => {
-                                let done = running.swap_remove(i);
-                                drop(done.fut);
-                                Self::drain(&mut rx, &mut on_event);
-                                on_event(&Event::Finished {
-                                    trial: done.ctx.trial,
-                                    status: Status::Failed,
-                                    error: Some(LOST.to_owned()),
-                                });
-                            }
-                            Err(e) => return Err(e.into()),
-                        }
+                    let mine: Vec<u64> = running.iter().map(|r| r.ctx.trial).collect();
+                    let gone = blocking(&shared, move |s| s.beat(&mine)).await?;
+                    for trial in gone {
+                        // Taken for lost by another worker: it is no longer ours.
+                        let i = running.iter().position(|r| r.ctx.trial == trial);
+                        let done = running.swap_remove(i.expect("a running trial"));
+                        done.cancel().await;
+                        Self::drain(&mut rx, &mut on_event);
+                        on_event(&Event::Finished {
+                            trial,
+                            status: Status::Failed,
+                            error: Some(LOST.to_owned()),
+                        });
                     }
-                    self.reap(&mut on_event)?;
+                    Self::reaped(&shared, &mut on_event).await?;
                 }
                 Wake::Done(i, result) => {
                     let done = running.swap_remove(i);
-                    drop(done.fut);
                     Self::drain(&mut rx, &mut on_event);
-                    let (status, error) = self.settle(&done.ctx, Ok(result))?;
+                    let result = result.unwrap_or_else(|e| Err(panicked(e)));
+                    let ctx = Arc::clone(&done.ctx);
+                    let (status, error) =
+                        blocking(&shared, move |s| s.settle(&ctx, Ok(result))).await?;
                     let was_lost = error.as_deref() == Some(LOST);
                     on_event(&Event::Finished {
                         trial: done.ctx.trial,
@@ -352,14 +233,20 @@ impl Tuner {
                     }
                 }
                 Wake::Stop(why) => {
-                    // Dropping a trial's future cancels it (and must clean up after it).
-                    let stopped: Vec<Arc<TrialContext>> =
-                        running.drain(..).map(|r| r.ctx).collect();
+                    // Dropping a trial's task cancels it (and must clean up after it);
+                    // each is gone before it is recorded.
+                    let mut stopped = Vec::new();
+                    for r in running.drain(..) {
+                        stopped.push(Arc::clone(&r.ctx));
+                        r.cancel().await;
+                    }
                     Self::drain(&mut rx, &mut on_event);
                     for ctx in stopped {
-                        let (status, error) = self.settle(&ctx, Err(why))?;
+                        let trial = ctx.trial;
+                        let (status, error) =
+                            blocking(&shared, move |s| s.settle(&ctx, Err(why))).await?;
                         on_event(&Event::Finished {
-                            trial: ctx.trial,
+                            trial,
                             status,
                             error,
                         });
@@ -370,20 +257,59 @@ impl Tuner {
         }
     }
 
+    /// Marks lost the trials of workers that are gone, and says which.
+    async fn reaped(
+        shared: &Arc<Shared>,
+        on_event: &mut impl FnMut(&Event),
+    ) -> Result<(), StoreError> {
+        if let Some(event) = blocking(shared, Shared::reap).await? {
+            on_event(&event);
+        }
+        Ok(())
+    }
+
     /// Passes on the reports already sent.
     fn drain(
         rx: &mut tokio::sync::mpsc::UnboundedReceiver<ReportMsg>,
         on_event: &mut impl FnMut(&Event),
     ) {
-        while let Ok((trial, step, value, decision)) = rx.try_recv() {
-            on_event(&Event::Report {
-                trial,
-                step,
-                value,
-                decision,
-            });
+        while let Ok(report) = rx.try_recv() {
+            on_event(&report_event(report));
         }
     }
+}
+
+fn report_event((trial, step, value, decision): ReportMsg) -> Event {
+    Event::Report {
+        trial,
+        step,
+        value,
+        decision,
+    }
+}
+
+/// A trial task that panicked fails its trial (the run goes on).
+fn panicked(e: JoinError) -> TrialError {
+    let what = match e.try_into_panic() {
+        Ok(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
+    TrialError::Failed(format!("the trial panicked: {what}"))
+}
+
+/// The random stream of the suggestion after `n` trials of a study seeded `seed`: a
+/// function of both alone, so a resumed run suggests what an uninterrupted one would
+/// have, and any process can tell what the next suggestion is.
+#[must_use]
+pub fn suggestion_rng(seed: u64, n: usize) -> rand::rngs::StdRng {
+    use rand::SeedableRng;
+    rand::rngs::StdRng::seed_from_u64(
+        seed.wrapping_add((n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+    )
 }
 
 /// How often a tuner waiting on others' running trials looks again (at most).
@@ -394,14 +320,31 @@ const LOST: &str =
     "lost: another worker took it for lost (no heartbeat in time); its result is not recorded";
 
 /// A trial under way.
-struct Running<Fut> {
+struct Running {
     ctx: Arc<TrialContext>,
-    fut: std::pin::Pin<Box<Fut>>,
+    task: JoinHandle<Result<(), TrialError>>,
 }
+
+impl Running {
+    /// Cancels the trial's task and waits until it is gone (its drop has run).
+    async fn cancel(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// A loop that is dropped (its caller gave up on it) takes its trials with it.
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Outcome = Result<Result<(), TrialError>, JoinError>;
 
 /// What woke the loop.
 enum Wake {
-    Done(usize, Result<(), String>),
+    Done(usize, Outcome),
     Report(ReportMsg),
     Beat,
     /// Time to look again whether others' trials have ended or been lost.
@@ -410,12 +353,10 @@ enum Wake {
 }
 
 /// The first running trial to finish: its index and result.
-fn first_done<Fut: Future<Output = Result<(), String>>>(
-    running: &mut [Running<Fut>],
-) -> impl Future<Output = (usize, Result<(), String>)> + '_ {
+fn first_done(running: &mut [Running]) -> impl Future<Output = (usize, Outcome)> + '_ {
     std::future::poll_fn(move |cx| {
         for (i, r) in running.iter_mut().enumerate() {
-            if let std::task::Poll::Ready(out) = r.fut.as_mut().poll(cx) {
+            if let std::task::Poll::Ready(out) = std::pin::Pin::new(&mut r.task).poll(cx) {
                 return std::task::Poll::Ready((i, out));
             }
         }

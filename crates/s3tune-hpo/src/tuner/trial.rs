@@ -1,6 +1,8 @@
-//! What a running trial sees: its configuration, and where it reports.
+//! What a running trial sees: its configuration, where it reports, and how long its next
+//! run may take.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::scheduler::{Decision, Scheduler};
 use crate::space::Config;
@@ -12,14 +14,18 @@ pub(super) type ReportMsg = (u64, usize, f64, Decision);
 /// What a running trial sees: its configuration, and where to report.
 pub struct TrialContext {
     pub(super) store: Arc<dyn Store>,
-    pub(super) study: Study,
+    pub(super) study: Arc<Study>,
     pub(super) scheduler: Arc<dyn Scheduler>,
     pub(super) trial: u64,
     pub(super) config: Config,
     pub(super) events: tokio::sync::mpsc::UnboundedSender<ReportMsg>,
-    pub(super) steps: std::sync::atomic::AtomicUsize,
-    pub(super) stopped: std::sync::atomic::AtomicBool,
-    pub(super) gave_up: std::sync::Mutex<Option<String>>,
+    pub(super) steps: AtomicUsize,
+    pub(super) stopped: AtomicBool,
+    pub(super) gave_up: Mutex<Option<String>>,
+    /// The last value reported.
+    pub(super) last: Mutex<Option<f64>>,
+    /// The scheduler's limit for the next run, from the history it last read.
+    pub(super) run_limit: Mutex<Option<f64>>,
 }
 
 impl TrialContext {
@@ -35,22 +41,48 @@ impl TrialContext {
         &self.config
     }
 
-    /// Ends the trial early on its own account (e.g. it is hopelessly slow): once it
+    /// The value past which the next run (fidelity step) should be cut off, as the
+    /// scheduler decided from the history when the trial was claimed or last reported;
+    /// `None`: no limit. A trial that cuts a run reports the limit as the run's value and
+    /// [gives up](TrialContext::give_up).
+    #[must_use]
+    pub fn run_limit(&self) -> Option<f64> {
+        *self.run_limit.lock().expect("trial state")
+    }
+
+    /// Ends the trial early on its own account (e.g. a run was cut off): once it
     /// returns, it is recorded as stopped with `reason`, its last report standing.
     pub fn give_up(&self, reason: impl Into<String>) {
         *self.gave_up.lock().expect("trial state") = Some(reason.into());
     }
 
     /// Records an intermediate result (one fidelity step: an epoch, a repeat) and returns
-    /// the scheduler's decision; on [`Decision::Stop`] the trial should return.
-    pub fn report(&self, value: f64) -> Result<Decision, StoreError> {
-        use std::sync::atomic::Ordering;
-        self.store.report(&self.study, self.trial, value)?;
+    /// the scheduler's decision; on [`Decision::Stop`] the trial should return. The store
+    /// is written and the history read once, off the async threads.
+    pub async fn report(&self, value: f64) -> Result<Decision, StoreError> {
+        let (store, study, scheduler, trial) = (
+            Arc::clone(&self.store),
+            Arc::clone(&self.study),
+            Arc::clone(&self.scheduler),
+            self.trial,
+        );
+        let (decision, limit) = tokio::task::spawn_blocking(move || {
+            store.report(&study, trial, value)?;
+            if !scheduler.needs_history() {
+                return Ok((Decision::Continue, None));
+            }
+            let history = store.history(&study)?;
+            let objective = &study.spec.objective;
+            Ok::<_, StoreError>((
+                scheduler.on_report(trial, &history, objective),
+                scheduler.run_limit(&history, objective),
+            ))
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        *self.last.lock().expect("trial state") = Some(value);
+        *self.run_limit.lock().expect("trial state") = limit;
         let step = self.steps.fetch_add(1, Ordering::SeqCst) + 1;
-        let history = self.store.history(&self.study)?;
-        let decision = self
-            .scheduler
-            .on_report(self.trial, &history, &self.study.spec.objective);
         if decision == Decision::Stop {
             self.stopped.store(true, Ordering::SeqCst);
         }

@@ -32,8 +32,8 @@ pub enum Command {
     Get(GetArgs),
     /// Upload a file to S3.
     Put(PutArgs),
-    /// Find the fastest download settings for an object (by default on the embedded
-    /// emulator, with no cloud account).
+    /// Find the fastest download (or, with --upload, upload) settings for an object (by
+    /// default on the embedded emulator, with no cloud account).
     Tune(TuneArgs),
     /// Render a study's summary, CSV, exports and plot from its storage.
     Report(ReportArgs),
@@ -55,11 +55,31 @@ pub enum StudyCommand {
             --command 'python3 examples/branin.py' --space branin.toml --metric value --trials 200\n  \
         s3tune study create s3://data/big.bin --study big --trials 60 --storage postgres://s3tune@db/studies")]
     Create(Box<TuneArgs>),
+    /// Show how a study searches, as every process that opens it builds it: its searcher,
+    /// scheduler and budget, its best trial, the cut-off of the next run, and the
+    /// configuration the searcher would propose next.
+    #[command(after_help = "Examples:\n  \
+        s3tune study show nightly --storage postgres://s3tune@db:5432/studies\n  \
+        s3tune study show tune-20261125-101500 --storage sqlite:s3tune-results/tune-20261125-101500/study.db --json")]
+    Show(StudyShowArgs),
     /// List the studies in a storage: their trials, budgets and best results.
     #[command(after_help = "Examples:\n  \
         s3tune study list --storage postgres://s3tune@db:5432/studies\n  \
         s3tune study list --storage sqlite:s3tune-results/nightly/study.db --json")]
     List(StudyListArgs),
+}
+
+/// `s3tune study show`.
+#[derive(Debug, Args)]
+pub struct StudyShowArgs {
+    /// The study's name.
+    pub study: String,
+    /// Where the study is: postgres://… or sqlite:PATH.
+    #[arg(long, value_name = "URL")]
+    pub storage: String,
+    /// One JSON object instead of lines of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `s3tune study list`.
@@ -145,11 +165,18 @@ pub enum SchedulerName {
     s3tune tune --budget 5m --searcher random --seed 3\n  \
     s3tune tune s3://data/train/shard-0001.tar --region eu-west-1 --budget 10m\n  \
     s3tune tune s3://data/big.bin --endpoint-url http://127.0.0.1:9000 --param max_concurrency=1..64:log\n  \
+    s3tune tune --upload                          # uploads: a synthetic file to the embedded emulator\n  \
+    s3tune tune --upload model.bin s3://models/scratch/ --region us-west-2\n  \
     s3tune tune --study nightly --trials 40       # run again to resume, or raise --trials to go on")]
 pub struct TuneArgs {
-    /// The object to tune for, as s3://BUCKET/KEY; none: a synthetic object on the
-    /// embedded emulator with S3's network shape.
+    /// The object to tune for, as s3://BUCKET/KEY (with --upload: s3://BUCKET/PREFIX/,
+    /// under which each trial's objects are written and deleted); none: the embedded
+    /// emulator with S3's network shape.
     pub target: Option<String>,
+    /// Tune uploads instead of downloads: of FILE, or with no FILE of a synthetic file
+    /// of --object-size (made in --dest-dir) to the embedded emulator.
+    #[arg(long, value_name = "FILE")]
+    pub upload: Option<Option<PathBuf>>,
     #[command(flatten)]
     pub s3: ConnectArgs,
     /// The embedded emulator's network (no target only): s3-scaled (S3's shape scaled
@@ -166,7 +193,7 @@ pub struct TuneArgs {
     /// Stop when the study has this many trials (a resumed study counts its old ones).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub trials: Option<u64>,
-    /// Downloads per trial; the metric is their mean time [default: 3, or the study's].
+    /// Transfers per trial; the metric is their mean time [default: 3, or the study's].
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub repeats: Option<usize>,
     /// The searcher [default: bo, or the study's].
@@ -207,9 +234,9 @@ pub struct TuneArgs {
     /// Runs of best and baseline, interleaved, in the confirmation race (0: none).
     #[arg(long, default_value_t = 5, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub confirm: usize,
-    /// Who downloads: s3tune's engine, or boto3's download_file (the seed's experiment,
-    /// run by the bundled examples/boto3_download.py), to tune boto3 itself.
-    /// [default: s3tune, or the study's]
+    /// Who moves the bytes: s3tune's engine, or boto3's download_file / upload_file (run
+    /// by the bundled examples/boto3_download.py, the seed's experiment, and
+    /// examples/boto3_upload.py), to tune boto3 itself. [default: s3tune, or the study's]
     #[arg(long, value_enum)]
     pub client: Option<ClientName>,
     /// The Python that runs boto3 for --client boto3.
@@ -224,7 +251,7 @@ pub struct TuneArgs {
 pub enum ClientName {
     /// s3tune's own engine.
     S3tune,
-    /// boto3's download_file.
+    /// boto3's download_file and upload_file.
     Boto3,
 }
 

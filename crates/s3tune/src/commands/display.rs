@@ -2,13 +2,12 @@
 //! baseline, the running trial's configuration and its download's progress. On a
 //! terminal it is a two-line progress bar; elsewhere (CI logs, pipes) one line per trial.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use s3tune_hpo::{Config, Decision, Event, Status};
+use s3tune_hpo::{Config, Decision, Event, History, Objective, Status, Trial};
 
 use crate::experiment::{ProgressSlot, knobs};
 
@@ -57,8 +56,14 @@ impl Display {
         }
     }
 
-    /// Follows a tuning run.
-    pub fn start(&self, baseline: Option<Config>, bytes: u64, slot: ProgressSlot) -> Live {
+    /// Follows a tuning run of a study with `objective`, moving `bytes` per transfer.
+    pub fn start(
+        &self,
+        objective: Objective,
+        baseline: Option<Config>,
+        bytes: u64,
+        slot: ProgressSlot,
+    ) -> Live {
         let ticker = self.bar.clone().map(|bar| {
             tokio::spawn(async move {
                 loop {
@@ -73,12 +78,11 @@ impl Display {
         Live {
             display: self.clone(),
             state: Mutex::new(State {
+                objective,
                 baseline,
                 baseline_value: None,
-                best: None,
                 done: 0,
-                configs: HashMap::new(),
-                values: HashMap::new(),
+                seen: History::default(),
                 started: Instant::now(),
             }),
             bytes,
@@ -88,13 +92,24 @@ impl Display {
 }
 
 struct State {
+    objective: Objective,
     baseline: Option<Config>,
     baseline_value: Option<f64>,
-    best: Option<(u64, f64)>,
     done: usize,
-    configs: HashMap<u64, Config>,
-    values: HashMap<u64, f64>,
+    /// The trials this run has seen: the best among them by the study's one rule.
+    seen: History,
     started: Instant,
+}
+
+impl State {
+    fn trial(&mut self, id: u64) -> Option<&mut Trial> {
+        self.seen.trials.iter_mut().find(|t| t.id == id)
+    }
+
+    fn best(&self) -> Option<(u64, f64)> {
+        let t = self.seen.best(&self.objective)?;
+        Some((t.id, t.value()?))
+    }
 }
 
 /// The display of one tuning run.
@@ -115,7 +130,7 @@ fn describe(config: &Config) -> String {
 
 impl Live {
     fn headline(&self, s: &State) -> String {
-        let best = match (s.best, s.baseline_value) {
+        let best = match (s.best(), s.baseline_value) {
             (Some((id, v)), Some(b)) => format!(
                 "best {v:.3} s ({:.0} MB/s, trial {id}) = {:.2}x boto3's defaults ({b:.3} s)",
                 self.bytes as f64 / v / 1e6,
@@ -135,7 +150,7 @@ impl Live {
         let mut s = self.state.lock().expect("display state");
         match event {
             Event::Started(r) => {
-                s.configs.insert(r.trial.id, r.trial.config.clone());
+                s.seen.trials.push(r.trial.clone());
                 self.display.status(&format!(
                     "trial {}: {}",
                     r.trial.id,
@@ -148,7 +163,10 @@ impl Live {
                 value,
                 decision,
             } => {
-                s.values.insert(*trial, *value);
+                let config = s.trial(*trial).map(|t| {
+                    t.reports.push(*value);
+                    describe(&t.config)
+                });
                 if let Some(bar) = &self.display.bar {
                     let cut = if *decision == Decision::Stop {
                         " — stopped early by ASHA"
@@ -157,7 +175,7 @@ impl Live {
                     };
                     bar.set_message(format!(
                         "trial {trial}: run {step} mean {value:.3} s{cut}; {}",
-                        s.configs.get(trial).map(describe).unwrap_or_default()
+                        config.unwrap_or_default()
                     ));
                 }
             }
@@ -167,15 +185,18 @@ impl Live {
                 error,
             } => {
                 s.done += 1;
-                let value = s.values.get(trial).copied();
-                let config = s.configs.get(trial).cloned().unwrap_or_default();
-                if let (Some(v), Status::Completed | Status::Stopped) = (value, status) {
-                    if s.baseline.as_ref() == Some(&config) && s.baseline_value.is_none() {
-                        s.baseline_value = Some(v);
+                let (value, config) = match s.trial(*trial) {
+                    Some(t) => {
+                        t.status = *status;
+                        (t.reports.last().copied(), t.config.clone())
                     }
-                    if *status == Status::Completed && s.best.is_none_or(|(_, b)| v < b) {
-                        s.best = Some((*trial, v));
-                    }
+                    None => (None, Config::default()),
+                };
+                if let (Some(v), Status::Completed | Status::Stopped) = (value, status)
+                    && s.baseline.as_ref() == Some(&config)
+                    && s.baseline_value.is_none()
+                {
+                    s.baseline_value = Some(v);
                 }
                 let outcome = match (status, value) {
                     (Status::Completed, Some(v)) => {

@@ -4,9 +4,9 @@ pub mod client;
 pub mod display;
 pub mod files;
 mod report;
-mod s3url;
+pub mod s3url;
 mod serve;
-mod storage;
+pub mod storage;
 mod study;
 mod transfer;
 mod tune;
@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Worker(args) => worker::run(args, stop).await,
             Command::Study(StudyCommand::Create(args)) => tune::run(*args, true, stop).await,
             Command::Study(StudyCommand::List(args)) => blocking(move || study::list(&args)).await,
+            Command::Study(StudyCommand::Show(args)) => blocking(move || study::show(&args)).await,
         }
     });
     // A thread still blocked (a FIFO's open waiting for its reader, say) must not hold

@@ -1,6 +1,7 @@
 //! `s3tune study list`: what a storage holds, at a glance — for the user who shares a
 //! database between workers and wants to know which studies are there and how far
-//! each has got, without rendering every report.
+//! each has got, without rendering every report. `s3tune study show`: one study's
+//! search as any process that opens it builds it, and what it would decide next.
 
 use std::process::ExitCode;
 
@@ -9,8 +10,7 @@ use s3tune_hpo::{Mode, Status, Store, Study};
 use serde::Serialize;
 
 use super::storage::{self, Location};
-use super::tune::plan::StudyBudget;
-use crate::cli::StudyListArgs;
+use crate::cli::{StudyListArgs, StudyShowArgs};
 
 /// One study's line.
 #[derive(Debug, Serialize)]
@@ -71,7 +71,7 @@ fn row(store: &dyn Store, study: &Study) -> anyhow::Result<Row> {
         running: count(&|t| t.trial.status == Status::Pending),
         failed: count(&|t| t.trial.status == Status::Failed && !t.lost),
         lost: count(&|t| t.lost),
-        budget_trials: StudyBudget::load(store, study)?.trials,
+        budget_trials: store.budget(study)?.trials,
         best,
         created: humantime::format_rfc3339_seconds(study.created).to_string(),
     })
@@ -137,4 +137,57 @@ fn table(rows: &[Row]) -> String {
         out += &line(c.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// `s3tune study show`: what every process that opens the study builds from the store —
+/// searcher, scheduler, budget — and what they decide from its history now: the best
+/// trial, the cut-off of the next run, the next suggestion.
+pub fn show(args: &StudyShowArgs) -> anyhow::Result<ExitCode> {
+    let session = crate::study::Session::join(&args.storage, &args.study)?;
+    let (store, study) = (&session.store, &session.study);
+    let spec = &study.spec;
+    let history = store.history(study)?;
+    let best = history.best(&spec.objective);
+    let scheduler = spec.build_scheduler()?;
+    let run_limit = scheduler.run_limit(&history, &spec.objective);
+    let mut rng = s3tune_hpo::tuner::suggestion_rng(spec.seed, history.trials.len());
+    let next = match spec
+        .build_searcher()
+        .suggest(&spec.space, &history, &mut rng)?
+    {
+        s3tune_hpo::Suggestion::Config(c) => Some(c),
+        s3tune_hpo::Suggestion::Exhausted => None,
+    };
+    let shown = serde_json::json!({
+        "study": spec.name,
+        "kind": session.kind.to_json(),
+        "searcher": spec.searcher,
+        "scheduler": spec.scheduler,
+        "seed": spec.seed,
+        "budget": session.budget()?,
+        "trials": history.trials.len(),
+        "best_trial": best.map(|t| t.id),
+        "best_value": best.and_then(s3tune_hpo::Trial::value),
+        "run_limit": run_limit,
+        "next_config": next,
+    });
+    if args.json {
+        println!("{shown}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("study {} — {}", spec.name, session.kind.describe());
+    for key in [
+        "searcher",
+        "scheduler",
+        "seed",
+        "budget",
+        "trials",
+        "best_trial",
+        "best_value",
+        "run_limit",
+        "next_config",
+    ] {
+        println!("{key}: {}", shown[key]);
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,13 @@ use crate::commands::client::{Timeouts, emulator_client};
 pub const SCALE: f64 = 8.0;
 /// The tuned object's size: the seed's 3 GiB over 24 (one download ≈ 0.9 s on the link).
 pub const OBJECT_SIZE: u64 = 128 << 20;
-const BUCKET: &str = "s3tune";
+/// The uploaded file's size: twice the download's, because an upload pays three answers
+/// that a download does not overlap (CreateMultipartUpload, the last part's,
+/// CompleteMultipartUpload: ~0.1 s at S3's latency), which at 128 MiB would cap even the
+/// best configuration near 88 % of the link. One upload ≈ 1.7 s on the link.
+pub const UPLOAD_SIZE: u64 = 256 << 20;
+/// The bucket of the emulated studies.
+pub const BUCKET: &str = "s3tune";
 const KEY: &str = "tune/object.bin";
 
 /// S3's shape (the `s3-like` profile) with every bandwidth divided by [`SCALE`].
@@ -50,11 +56,9 @@ pub fn describe() -> String {
     )
 }
 
-/// A running emulator and the object on it; stopped when dropped.
+/// A running emulator; stopped when dropped.
 pub struct Emulated {
     server: Server,
-    /// The object.
-    pub target: Target,
 }
 
 impl Emulated {
@@ -71,6 +75,17 @@ impl Emulated {
             ("AWS_SECRET_ACCESS_KEY".into(), s.secret_key().into()),
             ("AWS_DEFAULT_REGION".into(), s.region().into()),
         ]
+    }
+
+    /// A client of this server.
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let h = self.server();
+        emulator_client(&h.endpoint(), h.region(), h.access_key(), h.secret_key())
+    }
+
+    /// Its store, for checks that need no request through the emulated network.
+    pub fn store(&self) -> std::sync::Arc<s3tune_emulator::store::Store> {
+        std::sync::Arc::clone(self.server().store())
     }
 
     fn server(&self) -> &DedicatedEmulator {
@@ -103,16 +118,19 @@ pub fn network(name: &str) -> anyhow::Result<(NetworkProfile, String)> {
     Ok((p, text))
 }
 
-/// Starts an emulator with `network` on threads of its own, holding a synthetic object
-/// of `size` bytes.
-pub async fn start(network: NetworkProfile, size: u64) -> anyhow::Result<Emulated> {
+/// Starts an emulator with `network` on threads of its own, with the bucket the studies
+/// use, holding `objects` (synthetic, `(key, size)`).
+pub async fn start(network: NetworkProfile, objects: &[(&str, u64)]) -> anyhow::Result<Emulated> {
     let config = EmulatorConfig {
         network,
-        objects: vec![ObjectSpec {
-            bucket: BUCKET.into(),
-            key: KEY.into(),
-            size,
-        }],
+        objects: objects
+            .iter()
+            .map(|(key, size)| ObjectSpec {
+                bucket: BUCKET.into(),
+                key: (*key).into(),
+                size: *size,
+            })
+            .collect(),
         ..EmulatorConfig::default()
     };
     // Its own runtime and threads: the server behaves like a separate machine's.
@@ -121,16 +139,54 @@ pub async fn start(network: NetworkProfile, size: u64) -> anyhow::Result<Emulate
             .await?
             .context("starting the embedded S3 emulator")?,
     ));
-    let h = server.0.as_ref().expect("running");
-    let client = emulator_client(&h.endpoint(), h.region(), h.access_key(), h.secret_key());
-    let target = Target::discover(client, BUCKET, KEY, Timeouts::default()).await?;
-    Ok(Emulated { server, target })
+    let e = Emulated { server };
+    e.server()
+        .store()
+        .ensure_bucket(BUCKET)
+        .context("creating the emulator's bucket")?;
+    Ok(e)
+}
+
+/// An emulator with `network` holding the synthetic object a download study tunes.
+pub async fn start_download(
+    network: NetworkProfile,
+    size: u64,
+) -> anyhow::Result<(Emulated, Target)> {
+    let e = start(network, &[(KEY, size)]).await?;
+    let target = Target::discover(e.client(), BUCKET, KEY, Timeouts::default()).await?;
+    Ok((e, target))
+}
+
+/// The bucket of an emulated upload study, and the scratch prefix under it.
+pub const UPLOAD_PREFIX: &str = "tune/uploads/";
+
+/// The synthetic pattern of an emulated upload study's source file.
+pub const UPLOAD_PATTERN: &str = "s3tune/upload-source";
+
+/// A synthetic source file of `size` bytes in `dir` (the pattern [`UPLOAD_PATTERN`]): a
+/// locked scratch file, removed when dropped and swept if a kill leaves it.
+pub fn upload_source(dir: &std::path::Path, size: u64) -> anyhow::Result<s3tune_transfer::Copy> {
+    use std::os::unix::fs::FileExt;
+    let copy = s3tune_transfer::Copy::scratch(dir, "upload-source", size)
+        .with_context(|| format!("making the synthetic source in {}", dir.display()))?;
+    let pattern = s3tune_emulator::synthetic::Pattern::new(UPLOAD_PATTERN);
+    let mut buf = vec![0u8; 8 << 20];
+    let mut offset = 0;
+    while offset < size {
+        let n = usize::try_from((size - offset).min(buf.len() as u64)).unwrap_or(buf.len());
+        pattern.fill(offset, &mut buf[..n]);
+        copy.file()
+            .write_all_at(&buf[..n], offset)
+            .with_context(|| format!("writing the synthetic source {}", copy.path().display()))?;
+        offset += n as u64;
+    }
+    Ok(copy)
 }
 
 /// What this machine can move with no emulated network: the best of three downloads of
 /// a `size`-byte object from an unshaped emulator into `dir`, in bytes per second.
 pub async fn machine_ceiling(dir: &std::path::Path, size: u64) -> anyhow::Result<f64> {
-    let free = start(NetworkProfile::unlimited(), size).await?;
+    let (free, target) = start_download(NetworkProfile::unlimited(), size).await?;
     let config = TransferConfig {
         max_concurrency: 8,
         multipart_chunksize: 16 << 20,
@@ -139,11 +195,45 @@ pub async fn machine_ceiling(dir: &std::path::Path, size: u64) -> anyhow::Result
     let slot = ProgressSlot::default();
     let mut best = Duration::MAX.as_secs_f64();
     for _ in 0..3 {
-        let s = free
-            .target
+        let s = target
             .download_once(&config, dir, &slot)
             .await
             .map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?;
+        best = best.min(s);
+    }
+    drop(free);
+    Ok(size as f64 / best)
+}
+
+/// What this machine can upload with no emulated network: the best of three uploads of
+/// `source` (`size` bytes) into an unshaped emulator, in bytes per second — the
+/// emulator's ingest ceiling here, which the emulated link must sit well below.
+pub async fn upload_ceiling(source: &std::path::Path, size: u64) -> anyhow::Result<f64> {
+    let free = start(NetworkProfile::unlimited(), &[]).await?;
+    let target = super::UploadTarget {
+        client: free.client(),
+        bucket: BUCKET.into(),
+        prefix: "ceiling/".into(),
+        source: source.to_owned(),
+        size,
+        check: super::upload::UploadCheck::Emulator {
+            store: free.store(),
+            pattern: UPLOAD_PATTERN.into(),
+        },
+        timeouts: Timeouts::default(),
+    };
+    let config = TransferConfig {
+        max_concurrency: 8,
+        multipart_chunksize: 16 << 20,
+        ..TransferConfig::default()
+    };
+    let slot = ProgressSlot::default();
+    let mut best = Duration::MAX.as_secs_f64();
+    for i in 0..3 {
+        let s = target
+            .upload_once(&config, &format!("run-{i}"), &slot)
+            .await
+            .map_err(|e| anyhow::anyhow!("measuring the machine's upload ceiling: {e}"))?;
         best = best.min(s);
     }
     drop(free);

@@ -1,83 +1,70 @@
-//! The search space of a download: boto3's `TransferConfig` knobs as parameters.
+//! The search space of a transfer: boto3's `TransferConfig` knobs (the registry in
+//! `s3tune_transfer::knobs`) as parameters.
 //!
-//! The default space is the seed's four knobs over the ranges of S3's documentation and
-//! the fastest clients (docs/s3-facts.md), all on log scales: what matters is the ratio
-//! between two settings, not their difference. `--param` and `--space` change it, with
-//! any of the eight knobs; sizes may be written as `8MiB`.
+//! A download's default space is the seed's four knobs, an upload's the three that
+//! s3transfer's `upload_file` reads and that matter (threshold, part size, concurrency),
+//! over the registry's ranges (S3's documentation and the fastest clients,
+//! docs/s3-facts.md). `--param` and `--space` change it, with any knob boto3 reads for
+//! that direction; sizes may be written as `8MiB`.
 
 use anyhow::{anyhow, bail};
 use s3tune_hpo::{Config, Domain, Scale, Space, Value};
-use s3tune_transfer::TransferConfig;
+use s3tune_transfer::knobs::{self, KNOBS, Knob, KnobKind, KnobValue};
+use s3tune_transfer::{Direction, TransferConfig};
 
-const KIB: i64 = 1024;
-const MIB: i64 = 1024 * 1024;
-
-/// The knobs a space may name, as boto3 spells them.
-pub const KNOBS: [&str; 8] = [
-    "multipart_threshold",
-    "max_concurrency",
-    "multipart_chunksize",
-    "num_download_attempts",
-    "max_io_queue",
-    "io_chunksize",
-    "use_threads",
-    "max_bandwidth",
-];
+/// The knob called `name`, or an error listing them.
+fn known(name: &str) -> Result<&'static Knob, String> {
+    knobs::knob(name)
+        .ok_or_else(|| format!("unknown knob `{name}`; the knobs are {}", knobs::names()))
+}
 
 /// Knobs measured in bytes (written with units in `--param` and the exports).
 pub fn is_size(knob: &str) -> bool {
-    matches!(
-        knob,
-        "multipart_threshold" | "multipart_chunksize" | "io_chunksize"
-    )
+    knobs::knob(knob).is_some_and(|k| k.kind == KnobKind::Size)
 }
 
-fn log_int(low: i64, high: i64) -> Domain {
-    Domain::Int {
-        low,
-        high,
-        scale: Scale::Log,
-    }
-}
-
-/// The seed's four knobs over the reference ranges.
-pub fn default_space() -> Space {
-    Space::new([
-        ("max_concurrency".to_owned(), log_int(1, 256)),
+/// The default space of transfers in `direction`: the knobs boto3 reads for them that
+/// matter most (the seed's four for downloads), over the registry's ranges, all on log
+/// scales — what matters is the ratio between two settings, not their difference.
+pub fn default_space(direction: Direction) -> Space {
+    Space::new(KNOBS.iter().filter(|k| k.searched(direction)).map(|k| {
+        let (low, high) = k.range;
         (
-            "multipart_chunksize".to_owned(),
-            log_int(5 * MIB, 256 * MIB),
-        ),
-        ("max_io_queue".to_owned(), log_int(1, 1000)),
-        ("io_chunksize".to_owned(), log_int(64 * KIB, 16 * MIB)),
-    ])
-    .expect("the default space is valid")
+            k.name.to_owned(),
+            Domain::Int {
+                low: low as i64,
+                high: high as i64,
+                scale: Scale::Log,
+            },
+        )
+    }))
+    .expect("the default spaces are valid")
 }
 
 /// A knob's value written by a user: a size (`8MiB`), a rate (`50MB/s`), a boolean, or
 /// a whole number.
-fn parse_value(knob: &str, text: &str) -> anyhow::Result<Value> {
+fn parse_value(knob: &Knob, text: &str) -> anyhow::Result<Value> {
     let text = text.trim();
-    let bad = |e: String| anyhow!("--param {knob}: `{text}`: {e}");
-    Ok(match knob {
-        "use_threads" => match text.to_ascii_lowercase().as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => bail!("--param use_threads: `{text}` is not true or false"),
+    let name = knob.name;
+    let bad = |e: String| anyhow!("--param {name}: `{text}`: {e}");
+    let int = |v: u64| -> anyhow::Result<Value> {
+        Ok(Value::Int(
+            i64::try_from(v).map_err(|e| bad(e.to_string()))?,
+        ))
+    };
+    match knob.kind {
+        KnobKind::Bool => match text.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => bail!("--param {name}: `{text}` is not true or false"),
         },
-        "max_bandwidth" => Value::Int(
-            i64::try_from(s3tune_transfer::parse_rate(text).map_err(bad)?)
-                .map_err(|e| bad(e.to_string()))?,
-        ),
-        k if is_size(k) => Value::Int(
-            i64::try_from(s3tune_transfer::parse_size(text).map_err(bad)?)
-                .map_err(|e| bad(e.to_string()))?,
-        ),
-        _ => Value::Int(
+        KnobKind::Rate => int(s3tune_transfer::parse_rate(text).map_err(bad)?),
+        KnobKind::Size => int(s3tune_transfer::parse_size(text).map_err(bad)?),
+        KnobKind::Count => Ok(Value::Int(
             text.parse()
                 .map_err(|_| bad("expects a whole number".into()))?,
-        ),
-    })
+        )),
+    }
 }
 
 /// One `--param`: `NAME=LOW..HIGH[:log]` (a range), `NAME=A,B,C` (an ordered list), or
@@ -87,12 +74,7 @@ pub fn parse_param(spec: &str) -> anyhow::Result<(String, Domain)> {
         anyhow!("--param `{spec}`: write NAME=LOW..HIGH[:log], NAME=A,B,C or NAME=VALUE")
     })?;
     let name = name.trim();
-    if !KNOBS.contains(&name) {
-        bail!(
-            "--param `{spec}`: unknown knob `{name}`; the knobs are {}",
-            KNOBS.join(", ")
-        );
-    }
+    let knob = known(name).map_err(|e| anyhow!("--param `{spec}`: {e}"))?;
     let (body, scale) = match rest.rsplit_once(':') {
         Some((b, "log")) => (b, Scale::Log),
         Some((b, "linear")) => (b, Scale::Linear),
@@ -100,7 +82,7 @@ pub fn parse_param(spec: &str) -> anyhow::Result<(String, Domain)> {
         None => (rest, Scale::Linear),
     };
     if let Some((lo, hi)) = body.split_once("..") {
-        let (Value::Int(low), Value::Int(high)) = (parse_value(name, lo)?, parse_value(name, hi)?)
+        let (Value::Int(low), Value::Int(high)) = (parse_value(knob, lo)?, parse_value(knob, hi)?)
         else {
             bail!("--param `{spec}`: a range needs numbers");
         };
@@ -108,20 +90,27 @@ pub fn parse_param(spec: &str) -> anyhow::Result<(String, Domain)> {
     }
     let values = body
         .split(',')
-        .map(|v| parse_value(name, v))
+        .map(|v| parse_value(knob, v))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(match <[Value; 1]>::try_from(values) {
         Ok([one]) => (name.to_owned(), Domain::Fixed(one)),
-        Err(values) if name == "use_threads" => (name.to_owned(), Domain::Categorical(values)),
+        Err(values) if knob.kind == KnobKind::Bool => {
+            (name.to_owned(), Domain::Categorical(values))
+        }
         Err(values) => (name.to_owned(), Domain::Ordinal(values)),
     })
 }
 
-/// The space from `--space FILE` (TOML or JSON; numbers in bytes) or the default, with
-/// each `--param` replacing or adding its knob; checked against S3's limits.
-pub fn build_space(file: Option<&std::path::Path>, params: &[String]) -> anyhow::Result<Space> {
+/// The space of transfers in `direction` from `--space FILE` (TOML or JSON; numbers in
+/// bytes) or the default, with each `--param` replacing or adding its knob; checked
+/// against S3's limits and against what boto3 reads for such transfers.
+pub fn build_space(
+    file: Option<&std::path::Path>,
+    params: &[String],
+    direction: Direction,
+) -> anyhow::Result<Space> {
     let (base, text) = match file {
-        None => (default_space(), None),
+        None => (default_space(direction), None),
         Some(path) => {
             let (space, text) = crate::commands::files::space(path)?;
             (space, Some(text))
@@ -136,7 +125,7 @@ pub fn build_space(file: Option<&std::path::Path>, params: &[String]) -> anyhow:
         all.insert(k, d);
     }
     let space = Space::new(all).map_err(|e| anyhow!("search space: {e}"))?;
-    if let Err((knob, message)) = check(&space) {
+    if let Err((knob, message)) = check(&space, direction) {
         // A knob the file set is named where it sets it; one a --param set, as such.
         return Err(match (file, text) {
             (Some(path), Some(text))
@@ -153,13 +142,22 @@ pub fn build_space(file: Option<&std::path::Path>, params: &[String]) -> anyhow:
 /// Every parameter is a knob, and the extremes of each range are valid settings (a
 /// chunk size under S3's 5 MiB minimum is refused here, not in the middle of a run).
 /// An error names the knob and says what is wrong with it.
-fn check(space: &Space) -> Result<(), (String, String)> {
+fn check(space: &Space, direction: Direction) -> Result<(), (String, String)> {
     for (name, domain) in space.params() {
         let fail = |m: String| Err((name.to_owned(), m));
-        if !KNOBS.contains(&name) {
-            return fail(format!(
-                "unknown knob `{name}`; the knobs are {}",
-                KNOBS.join(", ")
+        let knob = known(name).map_err(|m| (name.to_owned(), m))?;
+        if !knob.reads(direction) {
+            return Err((
+                name.to_owned(),
+                format!(
+                    "`{name}` does not change {}s (boto3 reads it only for {}s); leave it out",
+                    verb(direction),
+                    verb(if direction == Direction::Upload {
+                        Direction::Download
+                    } else {
+                        Direction::Upload
+                    })
+                ),
             ));
         }
         let extremes = match domain {
@@ -170,8 +168,8 @@ fn check(space: &Space) -> Result<(), (String, String)> {
         };
         for v in extremes {
             let mut c = TransferConfig::default();
-            if let Err(e) = set(&mut c, name, &v) {
-                return fail(e.to_string());
+            if let Err(e) = set(&mut c, knob, &v) {
+                return fail(e);
             }
             if let Err(e) = c.validate() {
                 return fail(e.to_string());
@@ -181,38 +179,34 @@ fn check(space: &Space) -> Result<(), (String, String)> {
     Ok(())
 }
 
+/// `download` or `upload`.
+fn verb(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Download => "download",
+        Direction::Upload => "upload",
+    }
+}
+
 /// Sets one knob of `c` from a parameter value.
-fn set(c: &mut TransferConfig, knob: &str, v: &Value) -> anyhow::Result<()> {
-    let int = || -> anyhow::Result<u64> {
-        match v {
-            Value::Int(i) if *i >= 0 => Ok(*i as u64),
-            _ => bail!("`{knob}` = {v} is not a non-negative whole number"),
+fn set(c: &mut TransferConfig, knob: &Knob, v: &Value) -> Result<(), String> {
+    let value = match v {
+        Value::Int(i) if *i >= 0 => KnobValue::Int(*i as u64),
+        Value::Bool(b) => KnobValue::Bool(*b),
+        _ => {
+            return Err(format!(
+                "`{}` = {v} is not a non-negative whole number",
+                knob.name
+            ));
         }
     };
-    match knob {
-        "multipart_threshold" => c.multipart_threshold = int()?,
-        "max_concurrency" => c.max_concurrency = int()? as usize,
-        "multipart_chunksize" => c.multipart_chunksize = int()?,
-        "num_download_attempts" => {
-            c.num_download_attempts = u32::try_from(int()?).unwrap_or(u32::MAX);
-        }
-        "max_io_queue" => c.max_io_queue = int()? as usize,
-        "io_chunksize" => c.io_chunksize = int()?,
-        "use_threads" => match v {
-            Value::Bool(b) => c.use_threads = *b,
-            _ => bail!("`use_threads` = {v} is not true or false"),
-        },
-        "max_bandwidth" => c.max_bandwidth = Some(int()?).filter(|b| *b > 0),
-        _ => bail!("unknown knob `{knob}`"),
-    }
-    Ok(())
+    knob.set(c, value)
 }
 
 /// The engine's configuration for a trial: boto3's defaults, with the trial's knobs.
 pub fn transfer_config(config: &Config) -> anyhow::Result<TransferConfig> {
     let mut c = TransferConfig::default();
     for (k, v) in config {
-        set(&mut c, k, v)?;
+        set(&mut c, known(k).map_err(|e| anyhow!(e))?, v).map_err(|e| anyhow!(e))?;
     }
     c.validate()?;
     Ok(c)
@@ -225,16 +219,11 @@ pub fn baseline(space: &Space) -> anyhow::Result<Config> {
     let config: Config = space
         .params()
         .map(|(k, domain)| {
-            let v = match (domain, k) {
+            let v = match (domain, knobs::knob(k).map(|k| k.get(&d))) {
                 (Domain::Fixed(v), _) => v.clone(),
-                (_, "multipart_threshold") => Value::Int(d.multipart_threshold as i64),
-                (_, "max_concurrency") => Value::Int(d.max_concurrency as i64),
-                (_, "multipart_chunksize") => Value::Int(d.multipart_chunksize as i64),
-                (_, "num_download_attempts") => Value::Int(i64::from(d.num_download_attempts)),
-                (_, "max_io_queue") => Value::Int(d.max_io_queue as i64),
-                (_, "io_chunksize") => Value::Int(d.io_chunksize as i64),
-                (_, "use_threads") => Value::Bool(d.use_threads),
-                _ => Value::Int(0),
+                (_, Some(KnobValue::Bool(b))) => Value::Bool(b),
+                (_, Some(KnobValue::Int(i))) => Value::Int(i as i64),
+                (_, None) => Value::Int(0),
             };
             (k.to_owned(), v)
         })
@@ -251,7 +240,7 @@ pub fn baseline(space: &Space) -> anyhow::Result<Config> {
 pub fn show(knob: &str, v: &Value) -> String {
     match v {
         Value::Int(i) if is_size(knob) => bytesize::ByteSize(*i as u64).display().iec().to_string(),
-        Value::Int(i) if knob == "max_bandwidth" && *i > 0 => {
+        Value::Int(i) if knobs::knob(knob).is_some_and(|k| k.kind == KnobKind::Rate) && *i > 0 => {
             format!("{}/s", bytesize::ByteSize(*i as u64).display().si())
         }
         other => other.to_string(),
@@ -261,6 +250,8 @@ pub fn show(knob: &str, v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MIB: i64 = 1 << 20;
 
     #[test]
     fn params_parse_ranges_lists_and_fixed_values_with_units() {
@@ -295,11 +286,15 @@ mod tests {
 
     #[test]
     fn spaces_outside_s3s_limits_are_refused_up_front() {
-        let err = build_space(None, &["multipart_chunksize=1MiB..64MiB".into()])
-            .unwrap_err()
-            .to_string();
+        let err = build_space(
+            None,
+            &["multipart_chunksize=1MiB..64MiB".into()],
+            Direction::Download,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("multipart_chunksize"), "{err}");
-        let err = build_space(None, &["max_concurrency=64..8".into()])
+        let err = build_space(None, &["max_concurrency=64..8".into()], Direction::Download)
             .unwrap_err()
             .to_string();
         assert!(err.contains("low bound above high"), "{err}");
@@ -307,10 +302,15 @@ mod tests {
 
     #[test]
     fn the_baseline_is_boto3s_defaults_and_maps_back_to_them() {
-        let space = default_space();
+        let space = default_space(Direction::Download);
         let b = baseline(&space).unwrap();
         assert_eq!(transfer_config(&b).unwrap(), TransferConfig::default());
-        let narrow = build_space(None, &["max_concurrency=16..64".into()]).unwrap();
+        let narrow = build_space(
+            None,
+            &["max_concurrency=16..64".into()],
+            Direction::Download,
+        )
+        .unwrap();
         assert!(
             baseline(&narrow)
                 .unwrap_err()

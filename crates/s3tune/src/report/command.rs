@@ -4,38 +4,10 @@
 
 use std::path::Path;
 
+use super::{plot, rfc3339, status_name};
+use crate::study::CommandSettings;
 use anyhow::Context;
 use s3tune_hpo::{Mode, Status, Store, Study, TrialRecord};
-use serde::{Deserialize, Serialize};
-
-use super::{plot, rfc3339, status_name};
-
-/// What a script study keeps in its settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CommandSettings {
-    /// Always `"command"`: tells script studies from download studies.
-    pub kind: String,
-    /// The command as the user wrote it.
-    pub command: String,
-    /// With ASHA: the most reports a trial makes.
-    #[serde(default)]
-    pub max_steps: Option<usize>,
-    /// A trial running longer is killed and failed (seconds).
-    #[serde(default)]
-    pub trial_timeout_secs: Option<f64>,
-}
-
-impl CommandSettings {
-    /// The settings of `study` when it is a script study (its settings say `kind =
-    /// "command"`), else `None`.
-    pub fn of(study: &Study) -> Option<Self> {
-        let kind = study.spec.settings.get("kind").and_then(|k| k.as_str());
-        if kind != Some("command") {
-            return None;
-        }
-        serde_json::from_value(study.spec.settings.clone()).ok()
-    }
-}
 
 /// A script study's trials, ready to report.
 pub struct CommandSummary {
@@ -47,21 +19,22 @@ pub struct CommandSummary {
 }
 
 impl CommandSummary {
-    /// Reads the study; `None` when it is not a script study.
-    pub fn load(store: &dyn Store, study: Study) -> anyhow::Result<Option<Self>> {
-        let Some(settings) = CommandSettings::of(&study) else {
-            return Ok(None);
-        };
+    /// Reads the script study `study`, with its `settings`.
+    pub fn load(
+        store: &dyn Store,
+        study: Study,
+        settings: CommandSettings,
+    ) -> anyhow::Result<Self> {
         let rows = store.trials(&study)?;
         let best = super::best_trial(&rows, &study.spec.objective);
         let elapsed_seconds = super::elapsed(&study, rows.iter());
-        Ok(Some(Self {
+        Ok(Self {
             study,
             settings,
             rows,
             best,
             elapsed_seconds,
-        }))
+        })
     }
 
     fn count(&self, status: Status) -> usize {

@@ -7,8 +7,11 @@ use std::path::Path;
 use anyhow::Context;
 use s3tune_transfer::TransferConfig;
 
+use s3tune_transfer::{KNOBS, KnobKind, KnobValue};
+
 use super::{Summary, rfc3339};
-use crate::experiment::knobs::{self, KNOBS};
+use crate::experiment::knobs;
+use crate::study::Workload;
 
 /// Writes `text` to `dir/name` atomically.
 fn put(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
@@ -25,8 +28,9 @@ pub fn write_all(s: &Summary, dir: &Path) -> anyhow::Result<()> {
     if let Some(best) = s.best {
         let config = knobs::transfer_config(&s.rows[best].record.trial.config)?;
         let origin = origin(s, best);
-        put(dir, "best.toml", &best_toml(&config, &origin))?;
-        put(dir, "boto3.py", &boto3_py(&config, &origin))?;
+        let w = s.settings.workload;
+        put(dir, "best.toml", &best_toml(&config, &origin, w))?;
+        put(dir, "boto3.py", &boto3_py(&config, &origin, w))?;
         put(dir, "aws-cli.ini", &aws_cli_ini(&config, &origin))?;
     }
     Ok(())
@@ -39,7 +43,7 @@ fn origin(s: &Summary, best: usize) -> Vec<String> {
             "Tuned by s3tune, study `{}`, trial {}, measured with {} (the best values for another client can differ).",
             s.study.spec.name,
             s.rows[best].record.trial.id,
-            super::client_label(&s.settings.client)
+            s.settings.client.label(s.settings.workload)
         ),
         format!(
             "Measured on {} ({}){}.",
@@ -75,6 +79,7 @@ fn summary_json(s: &Summary) -> String {
         "study": s.study.spec.name,
         "target": s.settings.target,
         "client": s.settings.client,
+        "workload": s.settings.workload,
         "object_bytes": s.settings.object_bytes,
         "baseline_seconds": h.map(|h| h.baseline_seconds),
         "best_seconds": h.map(|h| h.best_seconds).or(best.and_then(|b| b.mean)),
@@ -108,40 +113,54 @@ fn comment(prefix: &str, lines: &[String]) -> String {
     lines.iter().map(|l| format!("{prefix} {l}\n")).collect()
 }
 
-/// The eight knobs as TOML `s3tune get --config` reads (sizes in bytes, with a note).
-fn best_toml(c: &TransferConfig, origin: &[String]) -> String {
-    let size = |n: u64| format!("{n}  # {}", bytesize::ByteSize(n).display().iec());
+/// Every knob as TOML `s3tune get --config` and `put --config` read (sizes in bytes,
+/// with a note).
+fn best_toml(c: &TransferConfig, origin: &[String], workload: Workload) -> String {
     let mut out = comment("#", origin);
-    out.push_str("# Use it with: s3tune get --config best.toml s3://BUCKET/KEY DEST\n");
-    out.push_str(&format!(
-        "multipart_threshold = {}\n",
-        size(c.multipart_threshold)
-    ));
-    out.push_str(&format!("max_concurrency = {}\n", c.max_concurrency));
-    out.push_str(&format!(
-        "multipart_chunksize = {}\n",
-        size(c.multipart_chunksize)
-    ));
-    out.push_str(&format!(
-        "num_download_attempts = {}\n",
-        c.num_download_attempts
-    ));
-    out.push_str(&format!("max_io_queue = {}\n", c.max_io_queue));
-    out.push_str(&format!("io_chunksize = {}\n", size(c.io_chunksize)));
-    out.push_str(&format!("use_threads = {}\n", c.use_threads));
-    match c.max_bandwidth {
-        Some(b) => out.push_str(&format!("max_bandwidth = {b}\n")),
-        None => out.push_str("# max_bandwidth: none (no cap)\n"),
+    out.push_str(match workload {
+        Workload::Download => "# Use it with: s3tune get --config best.toml s3://BUCKET/KEY DEST\n",
+        Workload::Upload => "# Use it with: s3tune put --config best.toml FILE s3://BUCKET/KEY\n",
+    });
+    for k in &KNOBS {
+        let line = match (k.kind, k.get(c)) {
+            (_, KnobValue::Bool(b)) => format!("{} = {b}\n", k.name),
+            (KnobKind::Rate, KnobValue::Int(0)) => format!("# {}: none (no cap)\n", k.name),
+            (KnobKind::Size, KnobValue::Int(n)) => format!(
+                "{} = {n}  # {}\n",
+                k.name,
+                bytesize::ByteSize(n).display().iec()
+            ),
+            (_, KnobValue::Int(n)) => format!("{} = {n}\n", k.name),
+        };
+        out.push_str(&line);
     }
     out
 }
 
-fn boto3_py(c: &TransferConfig, origin: &[String]) -> String {
+/// boto3's `TransferConfig(...)` with every knob, as Python.
+fn boto3_py(c: &TransferConfig, origin: &[String], workload: Workload) -> String {
+    let args: Vec<String> = KNOBS
+        .iter()
+        .map(|k| {
+            let v = match (k.kind, k.get(c)) {
+                (_, KnobValue::Bool(true)) => "True".to_owned(),
+                (_, KnobValue::Bool(false)) => "False".to_owned(),
+                (KnobKind::Rate, KnobValue::Int(0)) => "None".to_owned(),
+                (_, KnobValue::Int(n)) => n.to_string(),
+            };
+            format!("{}={v}", k.name)
+        })
+        .collect();
     let mut out = comment("#", origin);
     out.push_str(&format!(
-        "from boto3.s3.transfer import TransferConfig\n\nconfig = {}\n\n\
-         # e.g. boto3.client(\"s3\").download_file(BUCKET, KEY, FILENAME, Config=config)\n",
-        c.to_boto3()
+        "from boto3.s3.transfer import TransferConfig\n\nconfig = TransferConfig({})\n\n# e.g. {}\n",
+        args.join(", "),
+        match workload {
+            Workload::Download =>
+                "boto3.client(\"s3\").download_file(BUCKET, KEY, FILENAME, Config=config)",
+            Workload::Upload =>
+                "boto3.client(\"s3\").upload_file(FILENAME, BUCKET, KEY, Config=config)",
+        }
     ));
     out
 }
@@ -178,7 +197,7 @@ fn aws_cli_ini(c: &TransferConfig, origin: &[String]) -> String {
 fn trials_csv(s: &Summary) -> anyhow::Result<String> {
     let knobs: Vec<&str> = KNOBS
         .iter()
-        .copied()
+        .map(|k| k.name)
         .filter(|k| s.study.spec.space.params().any(|(p, _)| p == *k))
         .collect();
     let repeats = s.settings.repeats.max(1);

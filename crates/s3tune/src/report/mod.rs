@@ -13,42 +13,11 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use s3tune_hpo::{Config, Objective, Status, Store, Study, TrialRecord};
+use s3tune_hpo::{History, Objective, Status, Store, Study, TrialRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::knobs;
-
-/// What a download study keeps in its settings (fixed at creation).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Settings {
-    /// `s3://bucket/key`.
-    pub target: String,
-    /// The object's size.
-    pub object_bytes: u64,
-    /// Downloads per trial.
-    pub repeats: usize,
-    /// The engine measured (`s3tune`; `boto3` when a script is tuned).
-    pub client: String,
-    /// boto3's defaults for the space, when the study has a baseline.
-    pub baseline: Option<Config>,
-    /// The emulated network, when the target is the embedded emulator.
-    pub emulated: Option<EmulatedNetwork>,
-    /// The embedded emulator's `--network` (a name or a file), so that workers joining
-    /// the study start the same one.
-    #[serde(default)]
-    pub network: Option<String>,
-}
-
-/// The embedded emulator's network, as the study ran against it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EmulatedNetwork {
-    /// What it imitates, for people.
-    pub description: String,
-    /// The shared link's capacity, bytes per second (`None`: no limit).
-    pub link_bytes_per_sec: Option<f64>,
-    /// S3's bandwidths divided by this, for the default network.
-    pub scale: Option<f64>,
-}
+use crate::study::{StudyKind, TransferSettings};
 
 /// The confirmation race, as stored in the study's notes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,7 +54,7 @@ pub struct Summary {
     /// The study.
     pub study: Study,
     /// Its settings.
-    pub settings: Settings,
+    pub settings: TransferSettings,
     /// Every trial.
     pub rows: Vec<Row>,
     /// Index of the baseline trial in `rows` (the first with a result).
@@ -100,28 +69,22 @@ pub struct Summary {
     pub elapsed_seconds: f64,
 }
 
-/// The position of a study's best trial among `records`: the best that completed, else
-/// the best with any result (one stopped early), so that a trial judged on fewer steps
-/// or runs does not win over those that ran them all.
+/// The position of a study's best trial among `records`, by the one rule of
+/// [`History::best`].
 pub fn best_trial<'a>(
     records: impl IntoIterator<Item = &'a TrialRecord>,
     objective: &Objective,
 ) -> Option<usize> {
-    let mut completed = None;
-    let mut any = None;
-    for (i, r) in records.into_iter().enumerate() {
-        let Some(loss) = r.trial.value().map(|v| objective.loss(v)) else {
-            continue;
-        };
-        let better = |best: Option<(usize, f64)>| best.is_none_or(|(_, b)| loss < b);
-        if better(any) {
-            any = Some((i, loss));
-        }
-        if r.trial.status == Status::Completed && better(completed) {
-            completed = Some((i, loss));
-        }
-    }
-    completed.or(any).map(|(i, _)| i)
+    let records: Vec<&TrialRecord> = records.into_iter().collect();
+    let history = History {
+        trials: records
+            .iter()
+            .filter(|r| !r.lost)
+            .map(|r| r.trial.clone())
+            .collect(),
+    };
+    let best = history.best(objective)?.id;
+    records.iter().position(|r| r.trial.id == best)
 }
 
 impl Summary {
@@ -130,10 +93,9 @@ impl Summary {
         let study = store
             .study(name)?
             .with_context(|| format!("no study `{name}` in {}", store.location()))?;
-        let settings: Settings =
-            serde_json::from_value(study.spec.settings.clone()).with_context(|| {
-                format!("study `{name}` is not a download study s3tune can report on")
-            })?;
+        let StudyKind::Transfer(settings) = StudyKind::of(&study)? else {
+            anyhow::bail!("study `{name}` tunes a script, not a transfer");
+        };
         let notes = store.notes(&study)?;
         let rows: Vec<Row> = store
             .trials(&study)?
@@ -227,14 +189,18 @@ impl Summary {
             .collect();
         plot::Plot {
             title: format!(
-                "s3tune: download of {} ({}), study {}",
+                "s3tune: {} of {} ({}), study {}",
+                self.settings.verb(),
                 self.settings.target,
                 bytesize::ByteSize(self.settings.object_bytes)
                     .display()
                     .iec(),
                 self.study.spec.name
             ),
-            y_desc: "seconds per download (mean of the trial's runs)".into(),
+            y_desc: format!(
+                "seconds per {} (mean of the trial's runs)",
+                self.settings.verb()
+            ),
             dots,
             baseline: self
                 .baseline
@@ -265,7 +231,7 @@ impl Summary {
             )),
             s.target,
             bytesize::ByteSize(s.object_bytes).display().iec(),
-            client_label(&s.client),
+            s.client.label(s.workload),
         );
         if let Some(e) = &s.emulated {
             let _ = writeln!(
@@ -388,14 +354,6 @@ pub fn elapsed<'a>(study: &Study, trials: impl Iterator<Item = &'a TrialRecord>)
         .as_secs_f64()
 }
 
-/// The client that was measured, for people.
-pub fn client_label(client: &str) -> &'static str {
-    match client {
-        "boto3" => "boto3's download_file",
-        _ => "s3tune's engine",
-    }
-}
-
 /// How a status is written in the CSVs (as the store spells it).
 pub fn status_name(s: Status) -> &'static str {
     match s {
@@ -406,16 +364,18 @@ pub fn status_name(s: Status) -> &'static str {
     }
 }
 
-/// Renders study `name` of either kind (a download, or a script) into `dir`; returns the
+/// Renders study `name` of either kind (a transfer, or a script) into `dir`; returns the
 /// table for stdout.
 pub fn render(store: &dyn Store, name: &str, dir: &Path) -> anyhow::Result<String> {
     let study = store
         .study(name)?
         .with_context(|| format!("no study `{name}` in {}", store.location()))?;
-    if let Some(c) = command::CommandSummary::load(store, study)? {
-        return c.write(dir);
+    match StudyKind::of(&study)? {
+        StudyKind::Command(settings) => {
+            command::CommandSummary::load(store, study, settings)?.write(dir)
+        }
+        StudyKind::Transfer(_) => Summary::load(store, name)?.write(dir),
     }
-    Summary::load(store, name)?.write(dir)
 }
 
 /// Milliseconds since the epoch as RFC 3339.

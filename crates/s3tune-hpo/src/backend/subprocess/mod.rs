@@ -47,6 +47,7 @@ pub use report::REPORT_PREFIX;
 use group::{Group, startable};
 use report::Reports;
 
+use super::{Backend, TrialError};
 use crate::scheduler::Decision;
 use crate::space::Config;
 use crate::tuner::TrialContext;
@@ -60,10 +61,8 @@ const TAIL_CHARS: usize = 500;
 /// group still holding it) before the last lines are given up on.
 const DRAIN: Duration = Duration::from_secs(2);
 
-/// Runs trials as external programs speaking Syne Tune's entry-point protocol.
-///
-/// `run` is a trial function for [`Tuner::run`](crate::Tuner::run):
-/// `tuner.run(&limits, |ctx| backend.run(ctx), interrupt, on_event)`.
+/// Runs trials as external programs speaking Syne Tune's entry-point protocol: a
+/// [`Backend`] for [`Tuner::run`](crate::Tuner::run).
 #[derive(Debug, Clone)]
 pub struct SubprocessBackend {
     /// The program and its own arguments; the configuration's arguments follow them.
@@ -78,6 +77,11 @@ pub struct SubprocessBackend {
     pub timeout: Option<Duration>,
     /// Extra environment variables for the program, on top of the inherited ones.
     pub env: Vec<(String, String)>,
+    /// For a program whose metric is the running mean of each step's seconds (as the
+    /// bundled transfer scripts report): a step that runs past the scheduler's run limit
+    /// (see [`TrialContext::run_limit`]) is ended there, counted at the limit, and the
+    /// trial stopped — as the in-process engine cuts its runs.
+    pub cut_runs: bool,
 }
 
 impl SubprocessBackend {
@@ -94,6 +98,7 @@ impl SubprocessBackend {
             trials_dir: trials_dir.into(),
             timeout: None,
             env: Vec::new(),
+            cut_runs: false,
         }
     }
 
@@ -125,14 +130,57 @@ impl SubprocessBackend {
     /// Returns `Ok` when the program exited 0 having reported the metric, or when the
     /// scheduler stopped it; otherwise `Err` with a one-line reason (and the tail of
     /// its std.err where that says more). Dropping the future kills the process group.
-    pub async fn run(&self, ctx: Arc<TrialContext>) -> Result<(), String> {
-        let Some((program, own_args)) = self.command.split_first() else {
-            return Err("no command to run a trial with".to_owned());
-        };
+    pub async fn run_trial(&self, ctx: &TrialContext) -> Result<(), TrialError> {
         let dir = self.trial_dir(ctx.trial());
+        let limit = || self.cut_runs.then(|| ctx.run_limit()).flatten();
+        let ended = self
+            .drive(ctx.config(), &dir, |value| ctx.report(value), limit)
+            .await?;
+        if let Ended::Cut { run, seconds } = ended {
+            ctx.give_up(crate::spec::CutOff::reason(run, seconds));
+        }
+        Ok(())
+    }
+
+    /// Runs the program once with `config` outside any study (e.g. a confirmation race),
+    /// its folder `dir`, and returns every value of the metric it reported, in order.
+    pub async fn measure(&self, config: &Config, dir: &Path) -> Result<Vec<f64>, TrialError> {
+        let mut values = Vec::new();
+        self.drive(
+            config,
+            dir,
+            |value| {
+                values.push(value);
+                std::future::ready(Ok(Decision::Continue))
+            },
+            || None,
+        )
+        .await?;
+        Ok(values)
+    }
+
+    /// Runs the program with `config` in the folder `dir`, passing each reported value of
+    /// the metric to `report`, which says whether the program goes on; a step running
+    /// past `limit()` seconds is cut (see [`SubprocessBackend::cut_runs`]).
+    async fn drive<F, Fut>(
+        &self,
+        config: &Config,
+        dir: &Path,
+        mut report: F,
+        limit: impl Fn() -> Option<f64>,
+    ) -> Result<Ended, TrialError>
+    where
+        F: FnMut(f64) -> Fut,
+        Fut: Future<Output = Result<Decision, crate::store::StoreError>>,
+    {
+        let Some((program, own_args)) = self.command.split_first() else {
+            return Err(TrialError::Config(
+                "no command to run a trial with".to_owned(),
+            ));
+        };
         std::fs::create_dir_all(dir.join("checkpoints"))
             .map_err(|e| format!("cannot create the trial folder {}: {e}", dir.display()))?;
-        let config_json = serde_json::to_string_pretty(ctx.config())
+        let config_json = serde_json::to_string_pretty(config)
             .map_err(|e| format!("cannot write the trial's config.json: {e}"))?;
         write_file(&dir.join("config.json"), config_json.as_bytes())?;
         let err_path = dir.join("std.err");
@@ -151,7 +199,7 @@ impl SubprocessBackend {
         command
             .args(["-c", GUARD, "s3tune-trial-guard", program])
             .args(own_args)
-            .args(Self::arguments(ctx.config(), &dir))
+            .args(Self::arguments(config, dir))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
@@ -182,6 +230,15 @@ impl SubprocessBackend {
         let drain = tokio::time::sleep(Duration::MAX / 4);
         tokio::pin!(drain);
 
+        // The step under way: when it began, and when it is cut.
+        let cut_at = |from: tokio::time::Instant| {
+            limit().map(|l| from + Duration::from_secs_f64(l.clamp(0.0, 1e9)))
+        };
+        let mut deadline = cut_at(tokio::time::Instant::now());
+        let cut = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now));
+        tokio::pin!(cut);
+        let (mut steps, mut last) = (0usize, 0.0f64);
+
         let mut reader = BufReader::new(stdout);
         let mut line = Vec::new();
         let mut number = 0;
@@ -195,7 +252,7 @@ impl SubprocessBackend {
                     match read {
                         Ok(0) => eof = true,
                         Ok(_) => {}
-                        Err(e) => return Err(format!("cannot read the trial's stdout: {e}")),
+                        Err(e) => return Err(format!("cannot read the trial's stdout: {e}").into()),
                     }
                     if line.is_empty() || (!eof && !line.ends_with(b"\n")) {
                         continue;
@@ -208,16 +265,21 @@ impl SubprocessBackend {
                     line.clear();
                     match reports.read(&text, number, &self.metric) {
                         Ok(Some(value)) => {
-                            let decision = ctx.report(value).map_err(|e| e.to_string())?;
+                            let decision = report(value).await?;
                             if decision == Decision::Stop {
                                 group.kill_and_reap().await;
-                                return Ok(());
+                                return Ok(Ended::Stopped);
+                            }
+                            (steps, last) = (steps + 1, value);
+                            deadline = cut_at(tokio::time::Instant::now());
+                            if let Some(d) = deadline {
+                                cut.as_mut().reset(d);
                             }
                         }
                         Ok(None) => {}
                         Err(reason) => {
                             group.kill_and_reap().await;
-                            return Err(reason);
+                            return Err(reason.into());
                         }
                     }
                 }
@@ -230,13 +292,18 @@ impl SubprocessBackend {
                     drain.as_mut().reset(tokio::time::Instant::now() + DRAIN);
                 }
                 () = &mut drain, if status.is_some() => break,
+                () = &mut cut, if deadline.is_some() && status.is_none() => {
+                    group.kill_and_reap().await;
+                    let seconds = limit().unwrap_or_default();
+                    // The running mean with this run counted at the cut.
+                    let n = steps as f64;
+                    report((last * n + seconds) / (n + 1.0)).await?;
+                    return Ok(Ended::Cut { run: steps + 1, seconds });
+                }
                 () = &mut timeout => {
                     group.kill_and_reap().await;
                     let t = self.timeout.unwrap_or_default();
-                    return Err(format!(
-                        "trial timeout after {}s (--trial-timeout)",
-                        t.as_secs_f64()
-                    ));
+                    return Err(TrialError::TimedOut(t));
                 }
             }
         }
@@ -244,14 +311,11 @@ impl SubprocessBackend {
         let tail = || stderr_tail(&err_path);
         if let Some(signal) = status.signal() {
             let name = Signal::try_from(signal).map_or_else(|_| "?", Signal::as_str);
-            return Err(with_tail(
-                format!("killed by signal {signal} ({name})"),
-                &tail(),
-            ));
+            return Err(with_tail(format!("killed by signal {signal} ({name})"), &tail()).into());
         }
         if !status.success() {
             let code = status.code().unwrap_or(-1);
-            return Err(with_tail(format!("exited with status {code}"), &tail()));
+            return Err(with_tail(format!("exited with status {code}"), &tail()).into());
         }
         if reports.count == 0 {
             let what = if reports.lines == 0 {
@@ -268,9 +332,28 @@ impl SubprocessBackend {
                     }
                 )
             };
-            return Err(with_tail(what, &tail()));
+            return Err(with_tail(what, &tail()).into());
         }
-        Ok(())
+        Ok(Ended::Exited)
+    }
+}
+
+/// How a program's run ended, when it did not fail.
+enum Ended {
+    /// It exited 0 having reported.
+    Exited,
+    /// The scheduler stopped it.
+    Stopped,
+    /// Its `run`-th step passed the run limit, `seconds`, and was ended there.
+    Cut { run: usize, seconds: f64 },
+}
+
+impl Backend for SubprocessBackend {
+    fn run(
+        self: Arc<Self>,
+        ctx: Arc<TrialContext>,
+    ) -> futures::future::BoxFuture<'static, Result<(), TrialError>> {
+        Box::pin(async move { self.run_trial(&ctx).await })
     }
 }
 

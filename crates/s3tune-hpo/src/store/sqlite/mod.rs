@@ -167,8 +167,8 @@ impl Store for SqliteStore {
                 spec.name,
                 stored.space,
                 stored.objective,
-                spec.searcher,
-                spec.scheduler,
+                stored.searcher,
+                stored.scheduler,
                 spec.seed as i64,
                 spec.settings.to_string(),
                 now

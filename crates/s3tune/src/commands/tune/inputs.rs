@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 
-use super::plan;
 use crate::cli::TuneArgs;
 
 /// The default time for trials: with the race and set-up, the main job takes about two
@@ -15,7 +14,7 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(90);
 /// `--heartbeat-timeout`, or the default.
 pub(crate) fn heartbeat_timeout(text: Option<&str>) -> anyhow::Result<Duration> {
     let Some(text) = text else {
-        return Ok(plan::HEARTBEAT_TIMEOUT);
+        return Ok(s3tune_hpo::spec::HEARTBEAT_TIMEOUT);
     };
     let d = crate::commands::duration("--heartbeat-timeout", text)?;
     if d < Duration::from_millis(300) {
@@ -79,19 +78,25 @@ pub(crate) fn dest_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Each trial writes one copy of the object at a time into `dir`: there must be room
-/// for it.
-pub(crate) fn check_room(dir: &Path, size: u64) -> anyhow::Result<()> {
+/// Each download trial writes one copy of the object at a time into `dir` (and an
+/// upload study its synthetic source): there must be room for it.
+pub(crate) fn check_room(dir: &Path, size: u64, upload: bool) -> anyhow::Result<()> {
     let Ok(fs) = nix::sys::statvfs::statvfs(dir) else {
         return Ok(());
     };
     let free = fs.blocks_available() * fs.fragment_size();
     if free < size {
         bail!(
-            "--dest-dir {}: {} free, but each download writes a {} copy there; free some space or choose another",
+            "--dest-dir {}: {} free, but {} a {} {} there; free some space or choose another",
             dir.display(),
             bytesize::ByteSize(free).display().iec(),
-            bytesize::ByteSize(size).display().iec()
+            if upload {
+                "the upload's synthetic source is"
+            } else {
+                "each download writes"
+            },
+            bytesize::ByteSize(size).display().iec(),
+            if upload { "file" } else { "copy" },
         );
     }
     Ok(())

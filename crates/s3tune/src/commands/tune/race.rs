@@ -1,10 +1,11 @@
 //! The end of a tuning run: the confirmation race.
 
 use s3tune_hpo::Config;
+use s3tune_hpo::backend::TrialError;
 
-use super::runner::Runner;
 use crate::commands::Stop;
 use crate::commands::display::Display;
+use crate::experiment::Runner;
 
 /// Best and baseline, interleaved (`B X`, then `X B`, …, so neither always goes first),
 /// `n` runs each. `None` when interrupted.
@@ -15,7 +16,7 @@ pub async fn race(
     n: usize,
     stop: &Stop,
     display: &Display,
-) -> Result<Option<(Vec<f64>, Vec<f64>)>, String> {
+) -> Result<Option<(Vec<f64>, Vec<f64>)>, TrialError> {
     let (mut b, mut x) = (Vec::new(), Vec::new());
     for i in 0..n {
         display.status(&format!(

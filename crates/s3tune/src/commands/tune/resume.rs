@@ -10,9 +10,9 @@
 use std::fmt;
 
 use anyhow::bail;
-use s3tune_hpo::StudySpec;
+use s3tune_hpo::{SchedulerSpec, SearcherSpec, StudySpec};
 
-use crate::cli::TuneArgs;
+use crate::cli::{SchedulerName, SearcherName, TuneArgs};
 
 /// The value of a defining flag: `given` for a new study, `stored` for a resumed one
 /// (which `given`, when it is there, must match), else `default`.
@@ -35,39 +35,62 @@ pub fn fixed<T: PartialEq + fmt::Display>(
 
 /// How a study searches: its searcher, scheduler and seed.
 pub struct Search {
-    /// The searcher's name (`bo`, `random`, `grid`).
-    pub searcher: String,
-    /// The scheduler's name (`asha`, `fifo`).
-    pub scheduler: String,
+    /// The searcher and its settings.
+    pub searcher: SearcherSpec,
+    /// The scheduler and its settings.
+    pub scheduler: SchedulerSpec,
     /// The searcher's seed.
     pub seed: u64,
 }
 
-/// The search of study `study`: the flags' for a new one (`default_scheduler` when none
-/// is given), its own when resumed (`old`), which the flags must match.
+/// The search of study `study`: a resumed one's own (`old`), which the flags must
+/// match; for a new one, what `make` builds from the flags' names (`default_scheduler`
+/// when no --scheduler is given).
 pub fn search(
     study: &str,
     args: &TuneArgs,
     old: Option<&StudySpec>,
-    default_scheduler: &str,
+    default_scheduler: SchedulerName,
+    make: impl FnOnce(SearcherName, SchedulerName) -> anyhow::Result<(SearcherSpec, SchedulerSpec)>,
 ) -> anyhow::Result<Search> {
-    let lower = |v: &dyn fmt::Debug| format!("{v:?}").to_lowercase();
+    let name = |v: &dyn fmt::Debug| format!("{v:?}").to_lowercase();
+    let searcher = fixed(
+        study,
+        "--searcher",
+        args.searcher.map(|s| name(&s)),
+        old.map(|s| s.searcher.name().to_owned()),
+        "bo".to_owned(),
+    )?;
+    let scheduler = fixed(
+        study,
+        "--scheduler",
+        args.scheduler.map(|s| name(&s)),
+        old.map(|s| s.scheduler.name().to_owned()),
+        name(&default_scheduler),
+    )?;
+    let seed = fixed(study, "--seed", args.seed, old.map(|s| s.seed), 0)?;
+    if let Some(old) = old {
+        return Ok(Search {
+            searcher: old.searcher.clone(),
+            scheduler: old.scheduler.clone(),
+            seed,
+        });
+    }
+    let searcher = match searcher.as_str() {
+        "random" => SearcherName::Random,
+        "grid" => SearcherName::Grid,
+        _ => SearcherName::Bo,
+    };
+    let scheduler = if scheduler == "asha" {
+        SchedulerName::Asha
+    } else {
+        SchedulerName::Fifo
+    };
+    let (searcher, scheduler) = make(searcher, scheduler)?;
     Ok(Search {
-        searcher: fixed(
-            study,
-            "--searcher",
-            args.searcher.map(|s| lower(&s)),
-            old.map(|s| s.searcher.clone()),
-            "bo".to_owned(),
-        )?,
-        scheduler: fixed(
-            study,
-            "--scheduler",
-            args.scheduler.map(|s| lower(&s)),
-            old.map(|s| s.scheduler.clone()),
-            default_scheduler.to_owned(),
-        )?,
-        seed: fixed(study, "--seed", args.seed, old.map(|s| s.seed), 0)?,
+        searcher,
+        scheduler,
+        seed,
     })
 }
 

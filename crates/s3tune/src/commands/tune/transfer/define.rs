@@ -1,0 +1,312 @@
+//! What defines a transfer study, from the flags for a new one and from the store for a
+//! resumed one (whose flags must agree): workload, client, repeats, baseline, search,
+//! and where its bytes are.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use s3tune_hpo::{Config, CutOff, Mode, Objective, SchedulerSpec, SearcherSpec, Space, StudySpec};
+use s3tune_transfer::Direction;
+
+use super::super::resume::{self, Search, Size};
+use crate::cli::{ClientName, SchedulerName, SearcherName, TuneArgs};
+use crate::commands::s3url::S3Url;
+use crate::experiment::{boto3, emulated, knobs};
+use crate::study::session::Found;
+use crate::study::target::{Opened, Place};
+use crate::study::{Client, StudyKind, TransferSettings, Workload};
+
+/// Transfers per trial, unless `--repeats` says otherwise.
+const DEFAULT_REPEATS: usize = 3;
+
+/// A run far slower than the best completed trial is cut off at this many times its
+/// mean, and at least this many seconds more (sub-second runs vary too much for a ratio
+/// alone).
+const CUT_OFF: CutOff = CutOff {
+    ratio: 3.0,
+    slack: 1.0,
+};
+
+/// What a transfer study is.
+pub struct Defined {
+    /// What moves.
+    pub workload: Workload,
+    /// Who moves it.
+    pub client: Client,
+    /// Transfers per trial.
+    pub repeats: usize,
+    /// boto3's defaults, the first trial.
+    pub baseline: Option<Config>,
+    /// The knobs searched.
+    pub space: Space,
+    /// The searcher, scheduler and seed.
+    pub search: Search,
+    /// Where the bytes are.
+    pub place: Place,
+    /// An upload's source file (none: a synthetic one on the emulator).
+    pub source: Option<PathBuf>,
+}
+
+/// The stored settings of study `name`, if it is a transfer study; an error if it is a
+/// script's, or moves the other way.
+fn stored<'a>(
+    name: &str,
+    kind: Option<&'a StudyKind>,
+    workload: Workload,
+) -> anyhow::Result<Option<&'a TransferSettings>> {
+    match kind {
+        None => Ok(None),
+        Some(StudyKind::Command(_)) => bail!(
+            "study `{name}` tunes a script (--command), not a transfer; use another --study name"
+        ),
+        Some(StudyKind::Transfer(s)) if s.workload != workload => bail!(
+            "study `{name}` tunes {}s; {} to resume it, or give another --study name",
+            s.verb(),
+            if s.workload == Workload::Upload {
+                "add --upload"
+            } else {
+                "drop --upload"
+            }
+        ),
+        Some(StudyKind::Transfer(s)) => Ok(Some(s)),
+    }
+}
+
+/// The study `args` define, checked against the stored one in `found`.
+pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defined> {
+    let workload = if args.upload.is_some() {
+        Workload::Upload
+    } else {
+        Workload::Download
+    };
+    let stored = stored(name, found.kind(), workload)?;
+    let direction = match workload {
+        Workload::Download => Direction::Download,
+        Workload::Upload => Direction::Upload,
+    };
+    let space = knobs::build_space(args.space.as_deref(), &args.params, direction)?;
+    let client = resume::fixed(
+        name,
+        "--client",
+        args.client.map(client_of),
+        stored.map(|s| s.client),
+        Client::S3tune,
+    )?;
+    if client == Client::Boto3 {
+        boto3::probe(&args.python)?;
+    }
+    let repeats = resume::fixed(
+        name,
+        "--repeats",
+        args.repeats,
+        stored.map(|s| s.repeats),
+        DEFAULT_REPEATS,
+    )?;
+    let baseline = baseline(args, name, stored, &space)?;
+    let points: Vec<Config> = baseline.clone().into_iter().collect();
+    let search = resume::search(name, args, found.spec(), SchedulerName::Asha, |s, sch| {
+        Ok(specs(s, sch, repeats, points))
+    })?;
+    let (place, source) = place(args, name, stored, workload)?;
+    Ok(Defined {
+        workload,
+        client,
+        repeats,
+        baseline,
+        space,
+        search,
+        place,
+        source,
+    })
+}
+
+/// The searcher and scheduler of a new transfer study.
+fn specs(
+    searcher: SearcherName,
+    scheduler: SchedulerName,
+    repeats: usize,
+    points_to_evaluate: Vec<Config>,
+) -> (SearcherSpec, SchedulerSpec) {
+    let searcher = match searcher {
+        // Transfers are expensive and the default spaces have 3 or 4 dimensions: the
+        // model takes over after the baseline and 4 random points (the library's
+        // default of 10 suits cheap benchmark functions).
+        SearcherName::Bo => SearcherSpec::Bo {
+            initial_points: 5,
+            points_to_evaluate,
+        },
+        SearcherName::Random => SearcherSpec::Random { points_to_evaluate },
+        SearcherName::Grid => SearcherSpec::Grid {
+            resolution: 5,
+            points_to_evaluate,
+        },
+    };
+    // The engine ends a run where it stands; boto3's script is killed there.
+    let cut_off = Some(CUT_OFF);
+    let scheduler = match scheduler {
+        SchedulerName::Asha if repeats >= 2 => SchedulerSpec::Asha {
+            min_resource: 1,
+            max_resource: repeats,
+            eta: 3.0,
+            cut_off,
+        },
+        _ => SchedulerSpec::Fifo { cut_off },
+    };
+    (searcher, scheduler)
+}
+
+/// The client `--client` names.
+fn client_of(c: ClientName) -> Client {
+    match c {
+        ClientName::S3tune => Client::S3tune,
+        ClientName::Boto3 => Client::Boto3,
+    }
+}
+
+/// boto3's defaults for the space, unless `--no-baseline` (which a resumed study must
+/// agree with).
+fn baseline(
+    args: &TuneArgs,
+    name: &str,
+    stored: Option<&TransferSettings>,
+    space: &Space,
+) -> anyhow::Result<Option<Config>> {
+    let none = match stored {
+        Some(s) if args.no_baseline && s.baseline.is_some() => bail!(
+            "study `{name}` starts from boto3's defaults, and a study keeps what defines it: drop --no-baseline to resume it, or give another --study name"
+        ),
+        Some(s) => s.baseline.is_none(),
+        None => args.no_baseline,
+    };
+    if none {
+        Ok(None)
+    } else {
+        Ok(Some(knobs::baseline(space)?))
+    }
+}
+
+/// Where the bytes are — the flags' for a new study, a resumed one's own — and an
+/// upload's source file.
+fn place(
+    args: &TuneArgs,
+    name: &str,
+    stored: Option<&TransferSettings>,
+    workload: Workload,
+) -> anyhow::Result<(Place, Option<PathBuf>)> {
+    let given = args.upload.clone().flatten();
+    let source = given
+        .clone()
+        .or_else(|| stored.and_then(|s| s.source.clone().map(PathBuf::from)));
+    if let (Some(g), Some(s)) = (&given, stored.and_then(|s| s.source.as_deref()))
+        && g.as_os_str() != std::ffi::OsStr::new(s)
+    {
+        bail!(
+            "study `{name}` uploads {s}, not {}; use another --study name",
+            g.display()
+        );
+    }
+    let Some(text) = &args.target else {
+        if let Some(s) = stored
+            && s.network.is_none()
+        {
+            bail!(
+                "study `{name}` tuned {}; give it as the target to resume it",
+                s.target
+            );
+        }
+        if source.is_some() && args.object_size.is_some() {
+            bail!("--object-size sizes the synthetic file; an --upload FILE is its own size");
+        }
+        let network = resume::fixed(
+            name,
+            "--network",
+            args.network.clone(),
+            stored.and_then(|s| s.network.clone()),
+            "s3-scaled".to_owned(),
+        )?;
+        let size = match &source {
+            Some(path) => crate::study::target::source_size(path)?,
+            None => {
+                resume::fixed(
+                    name,
+                    "--object-size",
+                    args.object_size.map(Size),
+                    stored.map(|s| Size(s.object_bytes)),
+                    Size(match workload {
+                        Workload::Download => emulated::OBJECT_SIZE,
+                        Workload::Upload => emulated::UPLOAD_SIZE,
+                    }),
+                )?
+                .0
+            }
+        };
+        return Ok((Place::Emulator { network, size }, source));
+    };
+    if args.network.is_some() || args.object_size.is_some() {
+        bail!(
+            "--network and --object-size shape the embedded emulator; they do not apply to an s3:// target"
+        );
+    }
+    let url = match workload {
+        Workload::Download => S3Url::parse_object(text)?,
+        Workload::Upload => S3Url::parse(text)?,
+    };
+    if let Some(s) = stored
+        && s.target != url.to_string()
+    {
+        bail!(
+            "study `{name}` tuned {}, not {url}; use another --study name",
+            s.target
+        );
+    }
+    Ok((Place::Bucket(url), source))
+}
+
+impl Defined {
+    /// A resumed study's object or source must be the one it was tuned with.
+    pub fn check_opened(
+        &self,
+        name: &str,
+        opened: &Opened,
+        stored: Option<&StudyKind>,
+    ) -> anyhow::Result<()> {
+        if let Some(StudyKind::Transfer(s)) = stored
+            && s.object_bytes != opened.size
+        {
+            bail!(
+                "{} is {} bytes now, but study `{name}` tuned it at {}: it changed, so the study's results do not carry over; use another --study name",
+                opened.url,
+                opened.size,
+                s.object_bytes
+            );
+        }
+        Ok(())
+    }
+
+    /// The study's definition, as stored.
+    pub fn spec(&self, name: &str, opened: &Opened) -> StudySpec {
+        let settings = TransferSettings {
+            workload: self.workload,
+            client: self.client,
+            target: opened.url.clone(),
+            object_bytes: opened.size,
+            repeats: self.repeats,
+            baseline: self.baseline.clone(),
+            emulated: opened.emulated.clone(),
+            network: opened.network.clone(),
+            source: self.source.as_ref().map(|p| p.display().to_string()),
+        };
+        StudySpec {
+            name: name.to_owned(),
+            space: self.space.clone(),
+            objective: Objective {
+                metric: "seconds".into(),
+                mode: Mode::Min,
+            },
+            searcher: self.search.searcher.clone(),
+            scheduler: self.search.scheduler.clone(),
+            seed: self.search.seed,
+            settings: StudyKind::Transfer(settings).to_json(),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The end of a transfer tune: what the run came to, the confirmation race of the best
+//! against boto3's defaults, the bucket swept, the reports written.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use s3tune_hpo::{Status, StopReason};
+
+use super::super::race::race;
+use crate::cli::TuneArgs;
+use crate::commands::display::Display;
+use crate::commands::{Stop, exit};
+use crate::experiment::Runner;
+use crate::report::{Race, Summary};
+use crate::study::run::Ran;
+use crate::study::session::Session;
+use crate::study::target::Opened;
+
+/// What the end needs.
+pub struct End<'a> {
+    /// The flags.
+    pub args: &'a TuneArgs,
+    /// The study.
+    pub session: &'a Session,
+    /// The target: swept, then dropped (the emulator stops, a synthetic source goes).
+    pub opened: Opened,
+    /// Who moved the bytes, for the race.
+    pub runner: Runner,
+    /// The live display.
+    pub display: Display,
+    /// The output folder.
+    pub out: &'a Path,
+}
+
+impl End<'_> {
+    /// Races, sweeps, reports; returns the exit code.
+    pub async fn finish(self, ran: Ran, stop: &Stop) -> anyhow::Result<ExitCode> {
+        let interrupted = ran.why == StopReason::Interrupted;
+        if ran.why == StopReason::Exhausted {
+            self.display
+                .line("every configuration of the space has been tried");
+        }
+        let failed = ran.outcome.none_succeeded().filter(|_| !interrupted);
+        if failed.is_some() || (ran.why == StopReason::Failing && !interrupted) {
+            self.close().await?;
+            if let Some(line) = failed {
+                eprintln!("s3tune: {line}");
+                return Ok(ExitCode::from(exit::NO_TRIAL_SUCCEEDED));
+            }
+            bail!("{}", ran.outcome.failing_line());
+        }
+        let mut code = if interrupted {
+            ExitCode::from(exit::INTERRUPTED)
+        } else {
+            ExitCode::SUCCESS
+        };
+        if !interrupted && self.args.confirm > 0 && !self.confirm(stop).await? {
+            code = ExitCode::from(exit::INTERRUPTED);
+        }
+        let table = self.close().await?;
+        print!("{table}");
+        self.baseline_failed()?;
+        if code != ExitCode::SUCCESS {
+            eprintln!(
+                "s3tune: interrupted; the study is saved — resume with: s3tune tune{}{} --study {} --storage {}",
+                match &self.args.upload {
+                    None => String::new(),
+                    Some(None) => " --upload".to_owned(),
+                    Some(Some(p)) => format!(" --upload {}", p.display()),
+                },
+                self.args
+                    .target
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(" {t}")),
+                self.session.name(),
+                self.session.again(),
+            );
+        }
+        Ok(code)
+    }
+
+    /// The confirmation race of the best against the baseline, recorded with the study;
+    /// `false` when interrupted.
+    async fn confirm(&self, stop: &Stop) -> anyhow::Result<bool> {
+        let (store, study) = (&self.session.store, &self.session.study);
+        let summary = Summary::load(store.as_ref(), self.session.name())?;
+        let (Some(b), Some(x)) = (summary.baseline, summary.best) else {
+            return Ok(true);
+        };
+        if b == x {
+            return Ok(true);
+        }
+        let base = &summary.rows[b].record.trial.config;
+        let best = &summary.rows[x].record.trial;
+        let n = self.args.confirm;
+        match race(&self.runner, base, &best.config, n, stop, &self.display).await {
+            Ok(Some((baseline, best_runs))) => {
+                let race = Race {
+                    best_trial: best.id,
+                    baseline,
+                    best: best_runs,
+                };
+                store.put_note(study, "race", &serde_json::to_value(&race)?)?;
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => {
+                tracing::warn!("the confirmation race failed: {e}");
+                Ok(true)
+            }
+        }
+    }
+
+    /// Clears the display, sweeps what the study wrote, stops the emulator, and writes
+    /// the reports; returns the table.
+    async fn close(&self) -> anyhow::Result<String> {
+        self.display.clear();
+        if let Err(e) = self.opened.sweep().await {
+            tracing::warn!("{e}");
+        }
+        let summary = Summary::load(self.session.store.as_ref(), self.session.name())?;
+        summary.write(self.out)
+    }
+
+    /// An error when the baseline (boto3's defaults) was tried and failed: there is no
+    /// speedup to give, and the reason is what the user needs.
+    fn baseline_failed(&self) -> anyhow::Result<()> {
+        let summary = Summary::load(self.session.store.as_ref(), self.session.name())?;
+        let Some(baseline) = summary.settings.baseline.as_ref() else {
+            return Ok(());
+        };
+        if summary.baseline.is_some() {
+            return Ok(());
+        }
+        let reason = summary
+            .rows
+            .iter()
+            .find(|r| &r.record.trial.config == baseline && r.record.trial.status == Status::Failed)
+            .and_then(|r| r.record.error.clone());
+        match reason {
+            Some(reason) => bail!("the baseline (boto3's defaults) failed: {reason}"),
+            None => Ok(()),
+        }
+    }
+}

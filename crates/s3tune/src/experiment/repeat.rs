@@ -1,0 +1,70 @@
+//! A trial of a transfer study: the transfer `repeats` times with one configuration,
+//! the running mean of the seconds reported after each (one fidelity step per run, so
+//! ASHA can stop a poor configuration after one), and a run that passes the study's
+//! cut-off — the scheduler's limit, a function of the study's history, so every worker
+//! cuts at the same point — ended there: finishing it would only confirm that it is slow.
+
+use std::future::Future;
+use std::time::Duration;
+
+use s3tune_hpo::backend::TrialError;
+use s3tune_hpo::{Decision, TrialContext};
+
+/// Runs `once` (one timed transfer, its seconds) up to `repeats` times for `ctx`.
+pub async fn run_repeats<F, Fut>(
+    ctx: &TrialContext,
+    repeats: usize,
+    mut once: F,
+) -> Result<(), TrialError>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<f64, TrialError>>,
+{
+    let mut total = 0.0;
+    for r in 1..=repeats {
+        let run = once(r);
+        let (seconds, cut) = match ctx.run_limit() {
+            None => (run.await?, false),
+            Some(limit) => match tokio::time::timeout(Duration::from_secs_f64(limit), run).await {
+                Ok(seconds) => (seconds?, false),
+                Err(_) => (limit, true),
+            },
+        };
+        total += seconds;
+        let decision = ctx.report(total / r as f64).await?;
+        if cut {
+            ctx.give_up(s3tune_hpo::CutOff::reason(r, seconds));
+            return Ok(());
+        }
+        if decision == Decision::Stop {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Each repeat's seconds from the running means a trial reported.
+pub fn repeats_of(means: &[f64]) -> Vec<f64> {
+    means
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let before = if i == 0 { 0.0 } else { means[i - 1] * i as f64 };
+            m * (i + 1) as f64 - before
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_come_back_from_running_means() {
+        let got = repeats_of(&[2.0, 3.0, 4.0]);
+        let want = [2.0, 4.0, 6.0];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{got:?}");
+        }
+    }
+}

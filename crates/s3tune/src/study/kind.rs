@@ -1,0 +1,183 @@
+//! What a study tunes, as it is stored with the study: a tagged enum, read once when the
+//! study is opened. A transfer study is a *workload* (what moves: one object down, one
+//! object up) times a *client* (who moves it: s3tune's engine, boto3); a command study
+//! tunes any script that speaks Syne Tune's protocol.
+
+use anyhow::anyhow;
+use s3tune_hpo::{Config, Study};
+use serde::{Deserialize, Serialize};
+
+/// A study's kind and the settings that define it (fixed at creation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StudyKind {
+    /// An S3 transfer.
+    Transfer(TransferSettings),
+    /// A script (`tune --command`).
+    Command(CommandSettings),
+}
+
+impl StudyKind {
+    /// The kind `study` stores; an error names the study when it is none this s3tune
+    /// reads (made by another version).
+    pub fn of(study: &Study) -> anyhow::Result<Self> {
+        serde_json::from_value(study.spec.settings.clone()).map_err(|e| {
+            anyhow!(
+                "study `{}` was made by another version of s3tune ({e}); start a new study",
+                study.spec.name
+            )
+        })
+    }
+
+    /// As stored.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("study kinds serialize")
+    }
+
+    /// What it is, for messages: `a download`, `a script (--command)`.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::Transfer(t) => match t.workload {
+                Workload::Download => "a download",
+                Workload::Upload => "an upload",
+            },
+            Self::Command(_) => "a script (--command)",
+        }
+    }
+}
+
+/// What a transfer study moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// One object, from S3 to a local file.
+    Download,
+    /// One file, from the machine to S3.
+    Upload,
+}
+
+/// Who moves the bytes in a transfer study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Client {
+    /// s3tune's engine, in process.
+    S3tune,
+    /// boto3's `download_file` / `upload_file`, through the bundled script.
+    Boto3,
+}
+
+impl Client {
+    /// Its name, as `--client` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::S3tune => "s3tune",
+            Self::Boto3 => "boto3",
+        }
+    }
+
+    /// For the reports: `s3tune's engine`, `boto3's download_file`.
+    pub fn label(self, workload: Workload) -> String {
+        match (self, workload) {
+            (Self::S3tune, _) => "s3tune's engine".to_owned(),
+            (Self::Boto3, Workload::Download) => "boto3's download_file".to_owned(),
+            (Self::Boto3, Workload::Upload) => "boto3's upload_file".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a transfer study keeps (fixed at creation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferSettings {
+    /// What moves.
+    pub workload: Workload,
+    /// Who moves it.
+    pub client: Client,
+    /// Download: `s3://bucket/key`. Upload: `s3://bucket/prefix/`, under which each
+    /// trial writes (and deletes) its objects.
+    pub target: String,
+    /// The object's (or source file's) size.
+    pub object_bytes: u64,
+    /// Transfers per trial.
+    pub repeats: usize,
+    /// boto3's defaults for the space, when the study has a baseline.
+    pub baseline: Option<Config>,
+    /// The emulated network, when the target is the embedded emulator.
+    pub emulated: Option<EmulatedNetwork>,
+    /// The embedded emulator's `--network` (a name or a file), so that workers joining
+    /// the study start the same one.
+    #[serde(default)]
+    pub network: Option<String>,
+    /// Upload: the source file as given (none: a synthetic file made for each run).
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+impl TransferSettings {
+    /// What one transfer is called: `download`, `upload`.
+    pub fn verb(&self) -> &'static str {
+        match self.workload {
+            Workload::Download => "download",
+            Workload::Upload => "upload",
+        }
+    }
+}
+
+/// The embedded emulator's network, as the study ran against it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmulatedNetwork {
+    /// What it imitates, for people.
+    pub description: String,
+    /// The shared link's capacity, bytes per second (`None`: no limit).
+    pub link_bytes_per_sec: Option<f64>,
+    /// S3's bandwidths divided by this, for the default network.
+    pub scale: Option<f64>,
+}
+
+/// What a script study keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandSettings {
+    /// The command as the user wrote it.
+    pub command: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_reads_back_with_its_tag() {
+        let k = StudyKind::Command(CommandSettings {
+            command: "python3 train.py".into(),
+        });
+        let v = k.to_json();
+        assert_eq!(v["kind"], "command");
+        assert_eq!(serde_json::from_value::<StudyKind>(v).unwrap(), k);
+        let t = StudyKind::Transfer(TransferSettings {
+            workload: Workload::Upload,
+            client: Client::Boto3,
+            target: "s3://b/p/".into(),
+            object_bytes: 5,
+            repeats: 3,
+            baseline: None,
+            emulated: None,
+            network: None,
+            source: None,
+        });
+        let v = t.to_json();
+        assert_eq!(
+            (v["kind"].as_str(), v["workload"].as_str()),
+            (Some("transfer"), Some("upload"))
+        );
+        assert_eq!(v["client"], "boto3");
+        assert_eq!(serde_json::from_value::<StudyKind>(v).unwrap(), t);
+        // The first version's settings had no tag: not read as anything.
+        let old = serde_json::json!({"target": "s3://b/k", "object_bytes": 1, "repeats": 3});
+        assert!(serde_json::from_value::<StudyKind>(old).is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! A study as the binary runs it: what it tunes ([`kind`]), where its bytes go
+//! ([`target`]), opening it from its store ([`session`]), and the run loop that `tune` and
+//! `worker` share ([`run`]). Commands parse flags and render results; everything between
+//! is here, written once.
+
+pub mod kind;
+pub mod run;
+pub mod session;
+pub mod target;
+
+pub use kind::{Client, CommandSettings, EmulatedNetwork, StudyKind, TransferSettings, Workload};
+pub use session::Session;
