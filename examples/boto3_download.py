@@ -5,10 +5,11 @@
         --max_concurrency 10 --multipart_chunksize 8388608 --max_io_queue 100 \
         --io_chunksize 262144 --st_checkpoint_dir DIR
 
-Downloads the object --repeats times with one TransferConfig (sizes in bytes), deleting
-each copy, and after each download reports the running mean time as `seconds` (and the
-repeat as `epoch`), so a scheduler can stop a slow configuration after one download.
-Standard library and boto3 only.
+Downloads the object --repeats times with one TransferConfig (every knob of boto3's, sizes
+in bytes, boto3's defaults for those not given), deleting each copy, and after each
+download reports the running mean time as `seconds` (and the repeat as `epoch`), so a
+scheduler can stop a slow configuration after one download. Standard library and boto3
+only; boto3_upload.py shares its knobs from here.
 """
 
 import argparse
@@ -40,17 +41,44 @@ def flag(text):
     raise argparse.ArgumentTypeError("%r is not true or false" % text)
 
 
+MIB = 1024 * 1024
+# boto3's TransferConfig knobs: how each is read, and boto3's default.
+KNOBS = {
+    "multipart_threshold": (whole, 8 * MIB),
+    "max_concurrency": (whole, 10),
+    "multipart_chunksize": (whole, 8 * MIB),
+    "num_download_attempts": (whole, 5),
+    "max_io_queue": (whole, 100),
+    "io_chunksize": (whole, 256 * 1024),
+    "use_threads": (flag, True),
+    "max_bandwidth": (whole, 0),  # bytes/s; 0: no cap
+}
+
+
+def add_knobs(parser, names):
+    """One --flag per knob in `names`, with boto3's default."""
+    for name in names:
+        kind, default = KNOBS[name]
+        parser.add_argument("--" + name, type=kind, default=default)
+
+
+def transfer_config(args, names):
+    """The TransferConfig of the knobs in `names` as parsed (a bandwidth of 0: no cap)."""
+    values = {name: getattr(args, name) for name in names}
+    if "max_bandwidth" in values:
+        values["max_bandwidth"] = values["max_bandwidth"] or None
+    return TransferConfig(**values)
+
+
+def report(repeat, times):
+    """Syne Tune's Reporter line; flushed so the tuner can stop a slow trial now."""
+    line = {"epoch": repeat, "seconds": sum(times) / len(times)}
+    print("[tune-metric]: " + json.dumps(line), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    # Every knob of boto3's TransferConfig, with boto3's defaults.
-    p.add_argument("--multipart_threshold", type=whole, default=8 * 1024 * 1024)
-    p.add_argument("--max_concurrency", type=whole, default=10)
-    p.add_argument("--multipart_chunksize", type=whole, default=8 * 1024 * 1024)
-    p.add_argument("--num_download_attempts", type=whole, default=5)
-    p.add_argument("--max_io_queue", type=whole, default=100)
-    p.add_argument("--io_chunksize", type=whole, default=256 * 1024)
-    p.add_argument("--use_threads", type=flag, default=True)
-    p.add_argument("--max_bandwidth", type=whole, default=0, help="bytes/s; 0: no cap")
+    add_knobs(p, KNOBS)
     p.add_argument("--endpoint-url", "--endpoint_url", dest="endpoint_url")
     p.add_argument("--bucket", required=True)
     p.add_argument("--key", required=True)
@@ -59,16 +87,7 @@ def main():
     p.add_argument("--st_checkpoint_dir")  # passed by the tuner; nothing to resume here
     args = p.parse_args()
 
-    config = TransferConfig(
-        multipart_threshold=args.multipart_threshold,
-        max_concurrency=args.max_concurrency,
-        multipart_chunksize=args.multipart_chunksize,
-        num_download_attempts=args.num_download_attempts,
-        max_io_queue=args.max_io_queue,
-        io_chunksize=args.io_chunksize,
-        use_threads=args.use_threads,
-        max_bandwidth=args.max_bandwidth or None,
-    )
+    config = transfer_config(args, KNOBS)
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url)
     dest = os.path.join(args.dest_dir, "s3tune-download-%d" % os.getpid())
     times = []
@@ -80,9 +99,7 @@ def main():
             sys.exit("download of s3://%s/%s failed: %s" % (args.bucket, args.key, e))
         times.append(time.perf_counter() - start)
         os.remove(dest)  # each download writes a new file; none is left behind
-        # Syne Tune's Reporter line; flushed so the tuner can stop a slow trial now.
-        report = {"epoch": repeat, "seconds": sum(times) / len(times)}
-        print("[tune-metric]: " + json.dumps(report), flush=True)
+        report(repeat, times)
 
 
 if __name__ == "__main__":

@@ -245,8 +245,46 @@ fn bad_upload_input_gets_one_line_and_leaves_nothing() {
     }
 }
 
-/// Starts an upload study against `s` slow enough to be caught mid-upload; returns the
-/// child once a multipart upload is under way on the server.
+/// The arguments of an upload study of `file` to `s` that is slow enough to be caught
+/// mid-upload (small parts, one or two at a time).
+fn slow_study(
+    file: &Path,
+    s: &DedicatedEmulator,
+    study: &str,
+    trials: &str,
+    out: &Path,
+) -> Vec<String> {
+    [
+        "tune",
+        "--upload",
+        file.to_str().unwrap(),
+        "s3://data/scratch/",
+        "--endpoint-url",
+        &s.endpoint(),
+        "--no-baseline",
+        "--param",
+        "multipart_threshold=5MiB",
+        "--param",
+        "multipart_chunksize=5MiB",
+        "--param",
+        "max_concurrency=1..2",
+        "--repeats",
+        "1",
+        "--confirm",
+        "0",
+        "--trials",
+        trials,
+        "--study",
+        study,
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Starts [`slow_study`]; returns the child once a multipart upload is under way on the
+/// server.
 fn mid_upload(
     home: &Path,
     s: &DedicatedEmulator,
@@ -254,36 +292,13 @@ fn mid_upload(
     trials: &str,
 ) -> std::process::Child {
     let file = source(home, 24 << 20);
-    let out = home.join("results");
-    let mut child = command(
-        home,
-        &creds(),
-        &[
-            "tune",
-            "--upload",
-            file.to_str().unwrap(),
-            "s3://data/scratch/",
-            "--endpoint-url",
-            &s.endpoint(),
-            "--no-baseline",
-            "--param",
-            "multipart_threshold=5MiB",
-            "--param",
-            "multipart_chunksize=5MiB",
-            "--param",
-            "max_concurrency=1..2",
-            "--trials",
-            trials,
-            "--study",
-            study,
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let args = slow_study(&file, s, study, trials, &home.join("results"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = command(home, &creds(), &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     while s.store().uploads_in_progress() == 0 {
         assert!(start.elapsed() < Duration::from_secs(60), "no upload began");
@@ -329,33 +344,8 @@ fn a_killed_upload_study_is_swept_when_it_resumes() {
     assert!(s.store().uploads_in_progress() > 0);
     // ... until the study runs again, which sweeps its scratch prefix first.
     let file = home.path().join("model.bin");
-    let out = home.path().join("results");
-    ok(&run(
-        home.path(),
-        &creds(),
-        &[
-            "tune",
-            "--upload",
-            file.to_str().unwrap(),
-            "s3://data/scratch/",
-            "--endpoint-url",
-            &s.endpoint(),
-            "--no-baseline",
-            "--param",
-            "multipart_threshold=5MiB",
-            "--param",
-            "multipart_chunksize=5MiB",
-            "--param",
-            "max_concurrency=1..2",
-            "--trials",
-            "2",
-            "--confirm",
-            "0",
-            "--study",
-            "k",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    ));
+    let args = slow_study(&file, &s, "k", "2", &home.path().join("results"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&run(home.path(), &creds(), &args));
     assert_eq!(left(&s, ""), (vec![], 0));
 }

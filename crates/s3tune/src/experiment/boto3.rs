@@ -74,12 +74,18 @@ impl Boto3 {
     /// its command.
     pub fn new(setup: Boto3Setup<'_>, job: Boto3Job<'_>) -> anyhow::Result<Self> {
         probe(setup.python)?;
-        let (name, text) = match job {
-            Boto3Job::Download { .. } => ("boto3_download.py", DOWNLOAD_SCRIPT),
-            Boto3Job::Upload(_) => ("boto3_upload.py", UPLOAD_SCRIPT),
-        };
-        let script = setup.out.join(name);
-        std::fs::write(&script, text).with_context(|| format!("writing {}", script.display()))?;
+        // The upload script takes its knobs from the download script beside it.
+        for (name, text) in [
+            ("boto3_download.py", DOWNLOAD_SCRIPT),
+            ("boto3_upload.py", UPLOAD_SCRIPT),
+        ] {
+            let path = setup.out.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        let script = setup.out.join(match job {
+            Boto3Job::Download { .. } => "boto3_download.py",
+            Boto3Job::Upload(_) => "boto3_upload.py",
+        });
         let mut command = vec![setup.python.to_owned(), script.display().to_string()];
         if let Some(ep) = setup.endpoint {
             command.extend(["--endpoint-url".to_owned(), ep]);

@@ -193,16 +193,9 @@ pub async fn machine_ceiling(dir: &std::path::Path, size: u64) -> anyhow::Result
         ..TransferConfig::default()
     };
     let slot = ProgressSlot::default();
-    let mut best = Duration::MAX.as_secs_f64();
-    for _ in 0..3 {
-        let s = target
-            .download_once(&config, dir, &slot)
-            .await
-            .map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?;
-        best = best.min(s);
-    }
+    let best = best_of_three(async |_| target.download_once(&config, dir, &slot).await).await;
     drop(free);
-    Ok(size as f64 / best)
+    Ok(size as f64 / best.map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?)
 }
 
 /// What this machine can upload with no emulated network: the best of three uploads of
@@ -228,14 +221,24 @@ pub async fn upload_ceiling(source: &std::path::Path, size: u64) -> anyhow::Resu
         ..TransferConfig::default()
     };
     let slot = ProgressSlot::default();
-    let mut best = Duration::MAX.as_secs_f64();
-    for i in 0..3 {
-        let s = target
+    let best = best_of_three(async |i| {
+        target
             .upload_once(&config, &format!("run-{i}"), &slot)
             .await
-            .map_err(|e| anyhow::anyhow!("measuring the machine's upload ceiling: {e}"))?;
-        best = best.min(s);
-    }
+    })
+    .await;
     drop(free);
-    Ok(size as f64 / best)
+    Ok(size as f64
+        / best.map_err(|e| anyhow::anyhow!("measuring the machine's upload ceiling: {e}"))?)
+}
+
+/// The fewest seconds of three runs of `once` (given the run's number).
+async fn best_of_three(
+    once: impl AsyncFn(usize) -> Result<f64, s3tune_hpo::backend::TrialError>,
+) -> Result<f64, s3tune_hpo::backend::TrialError> {
+    let mut best = Duration::MAX.as_secs_f64();
+    for i in 0..3 {
+        best = best.min(once(i).await?);
+    }
+    Ok(best)
 }

@@ -247,6 +247,25 @@ impl Summary {
                     )),
             );
         }
+        self.rows_lines(&mut out);
+        self.headline_lines(&mut out);
+        let _ = writeln!(
+            out,
+            "outputs: {} (summary.json{} trials.csv best_over_time.png/.svg)",
+            dir.display(),
+            if self.best.is_some() {
+                " best.toml boto3.py aws-cli.ini"
+            } else {
+                ""
+            }
+        );
+        out
+    }
+
+    /// The baseline's and the best's lines.
+    fn rows_lines(&self, out: &mut String) {
+        use std::fmt::Write;
+        let s = &self.settings;
         let names: Vec<&str> = self.study.spec.space.params().map(|(k, _)| k).collect();
         let mut line = |label: &str, row: &Row| {
             let knobs: Vec<String> = names
@@ -274,6 +293,12 @@ impl Summary {
                 &self.rows[b],
             );
         }
+    }
+
+    /// The speedup's lines.
+    fn headline_lines(&self, out: &mut String) {
+        use std::fmt::Write;
+        let s = &self.settings;
         match self.headline() {
             Some(h) => {
                 let _ = write!(
@@ -314,17 +339,6 @@ impl Summary {
                 );
             }
         }
-        let _ = writeln!(
-            out,
-            "outputs: {} (summary.json{} trials.csv best_over_time.png/.svg)",
-            dir.display(),
-            if self.best.is_some() {
-                " best.toml boto3.py aws-cli.ini"
-            } else {
-                ""
-            }
-        );
-        out
     }
 }
 

@@ -55,47 +55,17 @@ pub fn draw(s: &Plot, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn chart<DB: DrawingBackend>(s: &Plot, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
-where
-    DB::ErrorType: 'static,
-{
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
-    root.fill(&WHITE).map_err(e)?;
-    let mut dots = s.dots.clone();
-    dots.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let baseline = s.baseline.as_ref().map(|b| b.0);
-    let ys: Vec<f64> = dots.iter().map(|d| d.1).chain(baseline).collect();
-    let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let x_max = dots.last().map_or(1.0, |d| d.0).max(0.1) * 1.05;
-    let mut line: Vec<(f64, f64)> = Vec::new();
-    let better = |a: f64, b: f64| if s.minimize { a < b } else { a > b };
-    for d in &dots {
-        match line.last().map(|l| l.1) {
-            Some(best) if !better(d.1, best) => {}
-            Some(best) => {
-                line.push((d.0, best));
-                line.push((d.0, d.1));
-            }
-            None => line.push((d.0, d.1)),
-        }
-    }
-    if let Some(&(_, y)) = line.last() {
-        line.push((x_max, y));
-    }
-    let mut builder = ChartBuilder::on(root);
-    builder
-        .caption(&s.title, ("sans-serif", 20))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(70);
-    let full = RGBColor(31, 119, 180);
-    let partial = RGBColor(160, 160, 160);
-    let green = RGBColor(44, 160, 44);
-    let red = RGBColor(214, 39, 40);
-    // The same drawing on a log or a linear axis (two coordinate types).
-    macro_rules! finish {
-        ($chart:expr) => {{
+/// The same drawing on a log or a linear axis (two coordinate types): `$chart` is the
+/// built chart; the dots, the best-so-far line, the x extent and the error mapping are
+/// the caller's.
+macro_rules! finish {
+    ($chart:expr, $s:expr, $dots:expr, $line:expr, $x_max:expr, $e:expr) => {{
+        let (s, dots, line, x_max, e) = ($s, $dots, $line, $x_max, $e);
+        let full = RGBColor(31, 119, 180);
+        let partial = RGBColor(160, 160, 160);
+        let green = RGBColor(44, 160, 44);
+        let red = RGBColor(214, 39, 40);
+        {
             let mut chart = $chart;
             chart
                 .configure_mesh()
@@ -151,26 +121,83 @@ where
                 .position(SeriesLabelPosition::UpperRight)
                 .draw()
                 .map_err(e)?;
-        }};
+        }
+    }};
+}
+
+/// The best-so-far step line through `dots` (sorted by time), out to `x_max`.
+fn best_line(dots: &[(f64, f64, bool)], minimize: bool, x_max: f64) -> Vec<(f64, f64)> {
+    let mut line: Vec<(f64, f64)> = Vec::new();
+    let better = |a: f64, b: f64| if minimize { a < b } else { a > b };
+    for d in dots {
+        match line.last().map(|l| l.1) {
+            Some(best) if !better(d.1, best) => {}
+            Some(best) => {
+                line.push((d.0, best));
+                line.push((d.0, d.1));
+            }
+            None => line.push((d.0, d.1)),
+        }
     }
+    if let Some(&(_, y)) = line.last() {
+        line.push((x_max, y));
+    }
+    line
+}
+
+fn chart<DB: DrawingBackend>(s: &Plot, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    root.fill(&WHITE).map_err(e)?;
+    let mut dots = s.dots.clone();
+    dots.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let baseline = s.baseline.as_ref().map(|b| b.0);
+    let ys: Vec<f64> = dots.iter().map(|d| d.1).chain(baseline).collect();
+    let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let x_max = dots.last().map_or(1.0, |d| d.0).max(0.1) * 1.05;
+    let line = best_line(&dots, s.minimize, x_max);
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(&s.title, ("sans-serif", 20))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70);
     if !lo.is_finite() {
         finish!(
             builder
                 .build_cartesian_2d(0.0..x_max, 0.0..1.0)
-                .map_err(e)?
+                .map_err(e)?,
+            s,
+            &dots,
+            line,
+            x_max,
+            e
         );
     } else if lo > 0.0 {
         finish!(
             builder
                 .build_cartesian_2d(0.0..x_max, (lo * 0.8..hi * 1.25).log_scale())
-                .map_err(e)?
+                .map_err(e)?,
+            s,
+            &dots,
+            line,
+            x_max,
+            e
         );
     } else {
         let pad = ((hi - lo) * 0.1).max(1e-9);
         finish!(
             builder
                 .build_cartesian_2d(0.0..x_max, lo - pad..hi + pad)
-                .map_err(e)?
+                .map_err(e)?,
+            s,
+            &dots,
+            line,
+            x_max,
+            e
         );
     }
     Ok(())

@@ -230,31 +230,8 @@ impl SourceDigest {
                 self.size
             ));
         }
-        let etag = head
-            .e_tag()
-            .unwrap_or_default()
-            .trim_matches('"')
-            .to_owned();
-        let (a, got) = [
-            (Algorithm::Crc64Nvme, head.checksum_crc64_nvme()),
-            (Algorithm::Crc32, head.checksum_crc32()),
-            (Algorithm::Crc32c, head.checksum_crc32_c()),
-            (Algorithm::Sha256, head.checksum_sha256()),
-            (Algorithm::Sha1, head.checksum_sha1()),
-        ]
-        .into_iter()
-        .find_map(|(a, v)| v.map(|v| (a, v.to_owned())))
-        .unwrap_or((Algorithm::Md5, etag));
-        if a == Algorithm::Md5
-            && !got
-                .split('-')
-                .next()
-                .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        {
-            return Err(format!(
-                "S3 keeps no checksum of s3://{bucket}/{key} and its ETag `{got}` is not an MD5 (a KMS-encrypted bucket?), so the upload cannot be verified; tune against a bucket without SSE-KMS"
-            ));
-        }
+        let (a, got) = stored_digest(&head)
+            .map_err(|why| format!("S3 keeps no checksum of s3://{bucket}/{key} and {why}"))?;
         let part = if got.contains('-') {
             let first = client
                 .head_object()
@@ -283,6 +260,41 @@ impl SourceDigest {
                 path.display()
             ))
         }
+    }
+}
+
+/// The digest S3 keeps of an object, as HEAD with checksums enabled reports it: its
+/// checksum if it has one, else its ETag when that is an MD5 (else why not).
+fn stored_digest(
+    head: &aws_sdk_s3::operation::head_object::HeadObjectOutput,
+) -> Result<(Algorithm, String), String> {
+    let checksum = [
+        (Algorithm::Crc64Nvme, head.checksum_crc64_nvme()),
+        (Algorithm::Crc32, head.checksum_crc32()),
+        (Algorithm::Crc32c, head.checksum_crc32_c()),
+        (Algorithm::Sha256, head.checksum_sha256()),
+        (Algorithm::Sha1, head.checksum_sha1()),
+    ]
+    .into_iter()
+    .find_map(|(a, v)| v.map(|v| (a, v.to_owned())));
+    if let Some(found) = checksum {
+        return Ok(found);
+    }
+    let etag = head
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned();
+    let md5_like = etag
+        .split('-')
+        .next()
+        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if md5_like {
+        Ok((Algorithm::Md5, etag))
+    } else {
+        Err(format!(
+            "its ETag `{etag}` is not an MD5 (a KMS-encrypted bucket?), so the upload cannot be verified; tune against a bucket without SSE-KMS"
+        ))
     }
 }
 

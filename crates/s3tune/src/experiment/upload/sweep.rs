@@ -72,28 +72,11 @@ impl UploadTarget {
                 s3tune_transfer::error::describe(e)
             )
         };
-        let mut objects = 0;
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| fail("listing the objects left", &e))?;
-            for o in page.contents() {
-                let Some(key) = o.key() else { continue };
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|e| fail("deleting an object left", &e))?;
-                objects += 1;
-            }
+        let keys = self.keys_under(sub).await?;
+        for key in &keys {
+            self.delete(key).await.map_err(|e| e.to_string())?;
         }
+        let objects = keys.len();
         let mut uploads = 0;
         let mut key_marker: Option<String> = None;
         let mut id_marker: Option<String> = None;

@@ -55,7 +55,7 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     check_flags(&args)?;
     let time = budget(&args, create_only)?;
     let beat = heartbeat_timeout(args.heartbeat_timeout.as_deref())?;
-    let timeouts = Timeouts::from_args(&args.s3)?;
+    Timeouts::from_args(&args.s3)?;
     let name = study_name(&args)?;
     let out = args
         .out
@@ -67,27 +67,8 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     // leaves no empty one behind.
     let found = Found::look(&location, &name)?;
     let defined = define::define(&args, &name, &found)?;
-    if !create_only
-        && defined.workload == Workload::Upload
-        && defined.source.is_none()
-        && let target::Place::Emulator { size, .. } = &defined.place
-    {
-        check_room(&dest, *size, true)?;
-    }
-    let request = Request {
-        workload: defined.workload,
-        place: defined.place.clone(),
-        source: defined.source.as_deref(),
-        study: &name,
-        s3: &args.s3,
-        timeouts,
-        dest: &dest,
-    };
-    let opened = target::open(request, &stop).await?;
+    let opened = open_target(&args, &defined, &name, &dest, create_only, &stop).await?;
     defined.check_opened(&name, &opened, found.kind())?;
-    if !create_only && defined.workload == Workload::Download {
-        check_room(&dest, opened.size, false)?;
-    }
     let session = found.open(location, &defined.spec(&name, &opened))?;
     session.save_budget(&Budget::new(args.trials, time, beat), create_only)?;
     if create_only {
@@ -135,6 +116,39 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         out: &out,
     };
     end.finish(ran, &stop).await
+}
+
+/// Opens the target `defined` names, after checking that `dest` has room for what the
+/// study writes there.
+async fn open_target(
+    args: &TuneArgs,
+    defined: &define::Defined,
+    name: &str,
+    dest: &Path,
+    create_only: bool,
+    stop: &Stop,
+) -> anyhow::Result<Opened> {
+    if !create_only
+        && defined.workload == Workload::Upload
+        && defined.source.is_none()
+        && let target::Place::Emulator { size, .. } = &defined.place
+    {
+        check_room(dest, *size, true)?;
+    }
+    let request = Request {
+        workload: defined.workload,
+        place: defined.place.clone(),
+        source: defined.source.as_deref(),
+        study: name,
+        s3: &args.s3,
+        timeouts: Timeouts::from_args(&args.s3)?,
+        dest,
+    };
+    let opened = target::open(request, stop).await?;
+    if !create_only && defined.workload == Workload::Download {
+        check_room(dest, opened.size, false)?;
+    }
+    Ok(opened)
 }
 
 /// The lines before the first trial: the emulator's network and this machine's ceiling
