@@ -29,6 +29,29 @@ def test_client_boto3_finds_a_config_beating_boto3_defaults(tmp_path):
     assert "boto3's download_file" in (out / "boto3.py").read_text()
 
 
+def test_client_boto3_tunes_upload_file_and_leaves_nothing_in_the_bucket(server, s3, bucket, tmp_path):
+    # boto3's own upload_file to `s3tune serve` as a bucket: every upload checked by
+    # s3tune (S3's checksum or MD5 ETag of what was stored), then deleted.
+    src = tmp_path / "model.bin"
+    src.write_bytes(os.urandom(12 * 1024 * 1024))
+    out = tmp_path / "out"
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=server["access_key"],
+               AWS_SECRET_ACCESS_KEY=server["secret_key"], AWS_DEFAULT_REGION=server["region"])
+    run = subprocess.run(
+        [s3tune_bin(), "tune", "--upload", str(src), f"s3://{bucket}/up/", "--client", "boto3",
+         "--python", sys.executable, "--endpoint-url", server["endpoint"], "--trials", "6",
+         "--repeats", "2", "--confirm", "2", "--study", "b3up", "--out", str(out)],
+        capture_output=True, text=True, env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "measured with boto3's upload_file" in run.stdout
+    s = json.loads((out / "summary.json").read_text())
+    assert s["client"] == "boto3" and s["workload"] == "upload" and s["trials"] == 6
+    assert "upload_file(FILENAME, BUCKET, KEY, Config=config)" in (out / "boto3.py").read_text()
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="up/").get("KeyCount", 0) == 0
+    assert s3.list_multipart_uploads(Bucket=bucket, Prefix="up/").get("Uploads", []) == []
+
+
 def test_the_seed_script_runs_unchanged_through_command(server, s3, bucket, tmp_path):
     s3.put_object(Bucket=bucket, Key="seed.bin", Body=os.urandom(12 * 1024 * 1024))
     space = tmp_path / "space.toml"

@@ -30,6 +30,7 @@
 //! ```
 
 pub mod auth;
+pub mod checksum;
 pub mod config;
 pub mod error;
 pub mod network;

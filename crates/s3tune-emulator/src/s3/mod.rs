@@ -4,6 +4,7 @@
 //! Implemented: what boto3, the AWS CLI and `aws-sdk-s3` use for transfers. Every other
 //! operation answers `501 NotImplemented`, as s3s does by default.
 
+mod checksums;
 mod list;
 mod rules;
 
@@ -17,7 +18,41 @@ use rules::{
     requested_range, s3_err, timestamp,
 };
 
-use crate::store::{Object, ObjectMeta, ObjectStream, Store, StoreError};
+use checksums::{Claim, Fields};
+
+use crate::store::{NewChecksum, Object, ObjectMeta, ObjectStream, Store, StoreError};
+
+/// The checksum header values of an input, in the order of `checksum::ALGORITHMS`.
+macro_rules! checksum_values {
+    ($input:expr) => {
+        [
+            $input.checksum_crc32.as_deref(),
+            $input.checksum_crc32c.as_deref(),
+            $input.checksum_crc64nvme.as_deref(),
+            $input.checksum_sha1.as_deref(),
+            $input.checksum_sha256.as_deref(),
+        ]
+    };
+}
+
+/// An output's checksum fields from [`Fields`] (plus its `checksum_type` when `$kind`).
+macro_rules! checksum_fields {
+    ($f:expr) => {{
+        let f: Fields = $f;
+        (f.crc32, f.crc32c, f.crc64nvme, f.sha1, f.sha256, f.kind)
+    }};
+}
+
+/// The checksum fields of a GET or HEAD: the object's, when the client asked
+/// (`ChecksumMode=ENABLED`) for the whole object.
+fn answered(mode: Option<&dto::ChecksumMode>, meta: &ObjectMeta, whole: bool) -> Fields {
+    let enabled = mode.is_some_and(|m| m.as_str() == dto::ChecksumMode::ENABLED);
+    if enabled && whole {
+        checksums::fields(meta.checksum.as_ref())
+    } else {
+        Fields::default()
+    }
+}
 
 /// [`Service::locate`] for a GET or HEAD input: the two input types carry the same
 /// conditional and range fields under the same names.
@@ -85,6 +120,37 @@ impl Service {
             .map_err(s3_err)
     }
 
+    /// The checksum a `CompleteMultipartUpload` gives its object, from the parts it lists
+    /// (their listed checksums checked against theirs), checked against the full-object
+    /// checksum the request names; `None` when a listed part is missing (the store then
+    /// refuses the request as S3 does).
+    fn completed_checksum(
+        &self,
+        input: &dto::CompleteMultipartUploadInput,
+        listed: &[dto::CompletedPart],
+    ) -> S3Result<Option<crate::checksum::Checksum>> {
+        let (b, k, id) = (&input.bucket, &input.key, &input.upload_id);
+        let upload = self.store.upload_checksum(b, k, id).map_err(s3_err)?;
+        let stored = self.store.list_parts(b, k, id).map_err(s3_err)?;
+        let mut chosen = Vec::with_capacity(listed.len());
+        for p in listed {
+            let Some(info) = stored.iter().find(|s| Some(s.number) == p.part_number) else {
+                return Ok(None);
+            };
+            checksums::check_listed(checksums::values_of(p), info)?;
+            chosen.push(info);
+        }
+        if chosen.is_empty() {
+            return Ok(None);
+        }
+        let made = checksums::of_parts(upload, &chosen)?;
+        let claim = Claim::of(checksum_values!(input), None, None)?;
+        if claim.algorithm.is_some() && made.kind == crate::checksum::Kind::FullObject {
+            claim.verify(std::slice::from_ref(&made), None)?;
+        }
+        Ok(Some(made))
+    }
+
     /// What GET and HEAD share: find the object, apply the conditions, resolve the
     /// requested range (`None`: the whole object).
     fn locate(
@@ -100,6 +166,14 @@ impl Service {
         let range = requested_range(&obj.meta, range, part_number)?;
         Ok((obj, range))
     }
+}
+
+/// The checksum an aws-chunked body announces in `x-amz-trailer`, if any.
+fn trailer_of(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get("x-amz-trailer")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 #[async_trait::async_trait]
@@ -193,12 +267,24 @@ impl S3 for Service {
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let input = req.input;
         let (obj, range) = locate!(self, input)?;
+        let (crc32, crc32c, crc64nvme, sha1, sha256, kind) = checksum_fields!(answered(
+            input.checksum_mode.as_ref(),
+            &obj.meta,
+            range.is_none()
+        ));
         Ok(S3Response::new(object_output!(
             HeadObjectOutput,
             &obj.meta,
             range,
             input.part_number,
-            {}
+            {
+                checksum_crc32: crc32,
+                checksum_crc32c: crc32c,
+                checksum_crc64nvme: crc64nvme,
+                checksum_sha1: sha1,
+                checksum_sha256: sha256,
+                checksum_type: kind,
+            }
         )))
     }
 
@@ -209,6 +295,11 @@ impl S3 for Service {
         let input = req.input;
         let (obj, range) = locate!(self, input)?;
         let (start, end) = range.unwrap_or((0, obj.meta.size));
+        let (crc32, crc32c, crc64nvme, sha1, sha256, kind) = checksum_fields!(answered(
+            input.checksum_mode.as_ref(),
+            &obj.meta,
+            range.is_none()
+        ));
         let stream = ObjectStream::new(&obj.content, start, end).map_err(|e| {
             tracing::error!(error = %e, key = %obj.meta.key, "cannot open object data");
             s3_error!(InternalError, "cannot read the object's data")
@@ -218,7 +309,15 @@ impl S3 for Service {
             &obj.meta,
             range,
             input.part_number,
-            { body: Some(StreamingBlob::new(stream)), }
+            {
+                body: Some(StreamingBlob::new(stream)),
+                checksum_crc32: crc32,
+                checksum_crc32c: crc32c,
+                checksum_crc64nvme: crc64nvme,
+                checksum_sha1: sha1,
+                checksum_sha256: sha256,
+                checksum_type: kind,
+            }
         )))
     }
 
@@ -226,20 +325,40 @@ impl S3 for Service {
         &self,
         req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
+        let trailer = trailer_of(&req.headers);
+        let trailers = req.trailing_headers;
         let input = req.input;
         self.store.check_bucket(&input.bucket).map_err(s3_err)?;
-        let (blob, etag) = gather(
+        let claim = Claim::of(
+            checksum_values!(input),
+            trailer.as_deref(),
+            input.checksum_algorithm.as_ref(),
+        )?;
+        let (blob, etag, computed) = gather(
             input.body,
             input.content_length,
             input.content_md5.as_deref(),
+            claim.hashers(),
         )
         .await?;
-        let attrs = attrs(input.content_type, input.metadata);
+        claim.verify(&computed, trailers.as_ref())?;
+        let mut attrs = attrs(input.content_type, input.metadata);
+        if let Some(c) = claim.object(&computed) {
+            attrs.checksum = NewChecksum::Object(c);
+        }
         let obj = self
             .blocking(move |store| store.put_object(&input.bucket, &input.key, blob, attrs, etag))
             .await?;
+        let (crc32, crc32c, crc64nvme, sha1, sha256, kind) =
+            checksum_fields!(checksums::fields(obj.meta.checksum.as_ref()));
         Ok(S3Response::new(dto::PutObjectOutput {
             e_tag: Some(etag_of(&obj.meta)),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_crc64nvme: crc64nvme,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_type: kind,
             ..Default::default()
         }))
     }
@@ -304,18 +423,25 @@ impl S3 for Service {
         req: S3Request<dto::CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
         let input = req.input;
+        let kind = checksums::upload_kind(
+            input.checksum_algorithm.as_ref(),
+            input.checksum_type.as_ref(),
+        )?;
+        let mut attrs = attrs(input.content_type, input.metadata);
+        if let Some((a, k)) = kind {
+            attrs.checksum = NewChecksum::Upload(a, k);
+        }
         let id = self
             .store
-            .create_upload(
-                &input.bucket,
-                &input.key,
-                attrs(input.content_type, input.metadata),
-            )
+            .create_upload(&input.bucket, &input.key, attrs)
             .map_err(s3_err)?;
         Ok(S3Response::new(dto::CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
             upload_id: Some(id),
+            checksum_algorithm: kind
+                .map(|(a, _)| dto::ChecksumAlgorithm::from(a.name().to_owned())),
+            checksum_type: kind.map(|(_, k)| dto::ChecksumType::from(k.name().to_owned())),
             ..Default::default()
         }))
     }
@@ -324,6 +450,8 @@ impl S3 for Service {
         &self,
         req: S3Request<dto::UploadPartInput>,
     ) -> S3Result<S3Response<dto::UploadPartOutput>> {
+        let trailer = trailer_of(&req.headers);
+        let trailers = req.trailing_headers;
         let input = req.input;
         if !(1..=10_000).contains(&input.part_number) {
             return Err(s3_error!(
@@ -332,15 +460,27 @@ impl S3 for Service {
             ));
         }
         // Fail fast on an unknown upload, before reading a body that would be thrown away.
-        self.store
-            .list_parts(&input.bucket, &input.key, &input.upload_id)
+        let upload = self
+            .store
+            .upload_checksum(&input.bucket, &input.key, &input.upload_id)
             .map_err(s3_err)?;
-        let (blob, etag) = gather(
+        let claim = Claim::of(
+            checksum_values!(input),
+            trailer.as_deref(),
+            input.checksum_algorithm.as_ref(),
+        )?
+        .within(upload.map(|(a, _)| a))?;
+        let (blob, etag, computed) = gather(
             input.body,
             input.content_length,
             input.content_md5.as_deref(),
+            claim.hashers(),
         )
         .await?;
+        claim.verify(&computed, trailers.as_ref())?;
+        let answered = claim
+            .algorithm
+            .and_then(|a| computed.iter().find(|c| c.algorithm == a).cloned());
         let part = self
             .blocking(move |store| {
                 store.put_part(
@@ -350,11 +490,19 @@ impl S3 for Service {
                     input.part_number,
                     blob,
                     etag,
+                    computed,
                 )
             })
             .await?;
+        let (crc32, crc32c, crc64nvme, sha1, sha256, _) =
+            checksum_fields!(checksums::fields(answered.as_ref()));
         Ok(S3Response::new(dto::UploadPartOutput {
             e_tag: Some(ETag::Strong(part.etag)),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_crc64nvme: crc64nvme,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
             ..Default::default()
         }))
     }
@@ -364,12 +512,14 @@ impl S3 for Service {
         req: S3Request<dto::CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
         let input = req.input;
-        let parts = input
+        let listed = input
             .multipart_upload
-            .and_then(|m| m.parts)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| match (p.part_number, p.e_tag) {
+            .as_ref()
+            .and_then(|m| m.parts.clone())
+            .unwrap_or_default();
+        let parts = listed
+            .iter()
+            .map(|p| match (p.part_number, &p.e_tag) {
                 (Some(n), Some(e)) => Ok((n, e.value().to_owned())),
                 _ => Err(s3_error!(
                     MalformedXML,
@@ -377,15 +527,24 @@ impl S3 for Service {
                 )),
             })
             .collect::<S3Result<Vec<_>>>()?;
+        let checksum = self.completed_checksum(&input, &listed)?;
         let (bucket, key, id) = (input.bucket.clone(), input.key.clone(), input.upload_id);
         let obj = self
-            .blocking(move |store| store.complete_upload(&bucket, &key, &id, &parts))
+            .blocking(move |store| store.complete_upload(&bucket, &key, &id, &parts, checksum))
             .await?;
+        let (crc32, crc32c, crc64nvme, sha1, sha256, kind) =
+            checksum_fields!(checksums::fields(obj.meta.checksum.as_ref()));
         Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
             location: Some(format!("/{}/{}", input.bucket, input.key)),
             bucket: Some(input.bucket),
             key: Some(input.key),
             e_tag: Some(etag_of(&obj.meta)),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_crc64nvme: crc64nvme,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_type: kind,
             ..Default::default()
         }))
     }

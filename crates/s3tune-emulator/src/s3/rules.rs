@@ -100,13 +100,14 @@ pub(super) fn check_conditions(meta: &ObjectMeta, c: &Conditions<'_>) -> S3Resul
     Ok(())
 }
 
-/// Reads a request body into a [`Blob`], computing its MD5 on the way, and checks it
-/// against `Content-MD5` and `Content-Length` when the client sent them.
+/// Reads a request body into a [`Blob`], computing its MD5 and the `checksums` on the way,
+/// and checks it against `Content-MD5` and `Content-Length` when the client sent them.
 pub(super) async fn gather(
     body: Option<StreamingBlob>,
     content_length: Option<i64>,
     content_md5: Option<&str>,
-) -> S3Result<(Blob, String)> {
+    mut checksums: Vec<crate::checksum::Hasher>,
+) -> S3Result<(Blob, String, Vec<crate::checksum::Checksum>)> {
     let mut chunks = Vec::new();
     let mut current = BytesMut::new();
     let mut md5 = Md5::new();
@@ -120,6 +121,9 @@ pub(super) async fn gather(
                 )
             })?;
             md5.update(&piece);
+            for h in &mut checksums {
+                h.update(&piece);
+            }
             total += piece.len() as u64;
             if total > MAX_PUT {
                 return Err(s3_error!(
@@ -160,7 +164,11 @@ pub(super) async fn gather(
             ));
         }
     }
-    Ok((Blob::from_chunks(chunks), hex::encode(digest)))
+    let checksums = checksums
+        .into_iter()
+        .map(crate::checksum::Hasher::finish)
+        .collect();
+    Ok((Blob::from_chunks(chunks), hex::encode(digest), checksums))
 }
 
 pub(super) fn attrs(content_type: Option<String>, metadata: Option<dto::Metadata>) -> NewObject {
@@ -169,6 +177,7 @@ pub(super) fn attrs(content_type: Option<String>, metadata: Option<dto::Metadata
         metadata: metadata
             .map(|m| m.into_iter().collect::<BTreeMap<_, _>>())
             .unwrap_or_default(),
+        checksum: crate::store::NewChecksum::None,
     }
 }
 

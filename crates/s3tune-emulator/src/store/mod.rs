@@ -23,6 +23,7 @@ use disk::Disk;
 pub use listing::Listing;
 pub use multipart::UploadInfo;
 
+use crate::checksum::{Algorithm, Checksum, Kind};
 use crate::synthetic::{self, Pattern};
 
 /// Why a store operation failed; mapped to S3 error codes by the protocol layer.
@@ -90,6 +91,10 @@ pub struct ObjectMeta {
     pub metadata: BTreeMap<String, String>,
     /// Sizes of the parts of a multipart object (empty for a single-part object).
     pub part_sizes: Vec<u64>,
+    /// Its additional checksum (none for a synthetic object, or one stored before
+    /// checksums were kept).
+    #[serde(default)]
+    pub checksum: Option<Checksum>,
 }
 
 impl ObjectMeta {
@@ -116,6 +121,22 @@ pub struct NewObject {
     pub content_type: Option<String>,
     /// User metadata.
     pub metadata: BTreeMap<String, String>,
+    /// A single PUT: the object's checksum. A multipart upload: the algorithm and kind
+    /// its parts and its object get (`CreateMultipartUpload`'s).
+    #[serde(default)]
+    pub checksum: NewChecksum,
+}
+
+/// The checksum a new object gets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub enum NewChecksum {
+    /// None given.
+    #[default]
+    None,
+    /// This one (computed and checked by the protocol layer).
+    Object(Checksum),
+    /// A multipart upload's algorithm and kind.
+    Upload(Algorithm, Kind),
 }
 
 #[derive(Debug)]
@@ -133,6 +154,9 @@ pub struct PartInfo {
     pub etag: String,
     /// Size in bytes.
     pub size: u64,
+    /// Its full-object checksums: CRC64NVME always (for the object's default), and the
+    /// algorithm the client named, if another.
+    pub checksums: Vec<Checksum>,
     /// Seconds since the epoch.
     pub last_modified: u64,
 }
@@ -319,6 +343,10 @@ impl Store {
             content_type: attrs.content_type,
             metadata: attrs.metadata,
             part_sizes: Vec::new(),
+            checksum: match attrs.checksum {
+                NewChecksum::Object(c) => Some(c),
+                _ => None,
+            },
         };
         self.commit(bucket, meta, Content::Memory(blob))
     }
@@ -380,6 +408,7 @@ impl Store {
                 synthetic::SYNTHETIC_METADATA.1.to_owned(),
             )]),
             part_sizes: Vec::new(),
+            checksum: None,
         };
         self.insert(
             bucket,
@@ -404,6 +433,7 @@ impl Store {
         let attrs = attrs.unwrap_or_else(|| NewObject {
             content_type: src.meta.content_type.clone(),
             metadata: src.meta.metadata.clone(),
+            checksum: NewChecksum::None,
         });
         let meta = ObjectMeta {
             key: dst_key.to_owned(),

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 
 use super::{
-    Blob, Content, MIN_PART_SIZE, NewObject, Object, ObjectMeta, PartInfo, State, Store,
-    StoreError, Upload, now_secs,
+    Blob, Content, MIN_PART_SIZE, NewChecksum, NewObject, Object, ObjectMeta, PartInfo, State,
+    Store, StoreError, Upload, now_secs,
 };
+use crate::checksum::{Algorithm, Checksum, Kind};
 
 /// A multipart upload in progress, as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +121,7 @@ impl Store {
         number: i32,
         blob: Blob,
         etag: String,
+        checksums: Vec<Checksum>,
     ) -> Result<PartInfo, StoreError> {
         Self::check_upload(&self.lock(), id, bucket, key)?;
         let info = PartInfo {
@@ -127,6 +129,7 @@ impl Store {
             etag,
             size: blob.len(),
             last_modified: now_secs(),
+            checksums,
         };
         let content = match &self.disk {
             Some(d) => Content::File(d.write_part(id, number, &blob)?),
@@ -169,14 +172,31 @@ impl Store {
         Ok(())
     }
 
+    /// The checksum algorithm and kind upload `id` was created with, if any.
+    pub fn upload_checksum(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+    ) -> Result<Option<(Algorithm, Kind)>, StoreError> {
+        let s = self.lock();
+        Self::check_upload(&s, id, bucket, key)?;
+        Ok(match s.uploads[id].attrs.checksum {
+            NewChecksum::Upload(a, k) => Some((a, k)),
+            _ => None,
+        })
+    }
+
     /// Completes upload `id` from the listed `(part number, etag)`s, with S3's checks:
-    /// ascending numbers, parts that exist with that ETag, all but the last ≥ 5 MiB.
+    /// ascending numbers, parts that exist with that ETag, all but the last ≥ 5 MiB. The
+    /// object gets `checksum` (the protocol layer's, from the parts').
     pub fn complete_upload(
         &self,
         bucket: &str,
         key: &str,
         id: &str,
         parts: &[(i32, String)],
+        checksum: Option<Checksum>,
     ) -> Result<Arc<Object>, StoreError> {
         let (chosen, attrs) = {
             let s = self.lock();
@@ -217,6 +237,7 @@ impl Store {
             content_type: attrs.content_type,
             metadata: attrs.metadata,
             part_sizes: chosen.iter().map(|(p, _)| p.size).collect(),
+            checksum,
         };
         let object = match &self.disk {
             Some(d) => {
