@@ -349,3 +349,26 @@ fn a_killed_upload_study_is_swept_when_it_resumes() {
     ok(&run(home.path(), &creds(), &args));
     assert_eq!(left(&s, ""), (vec![], 0));
 }
+
+#[test]
+fn a_source_that_changes_during_a_study_fails_it_in_one_line_and_leaves_nothing() {
+    let s = server(slow());
+    let home = tempfile::tempdir().unwrap();
+    let mut child = mid_upload(home.path(), &s, "g", "20");
+    // The file grows while an upload of it is under way.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(home.path().join("model.bin"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"more").unwrap();
+    drop(f);
+    let mut stderr = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .for_each(|l| stderr.push_str(&(l.unwrap() + "\n")));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("changed during the"), "{stderr}");
+    assert_eq!(left(&s, ""), (vec![], 0), "{stderr}");
+}

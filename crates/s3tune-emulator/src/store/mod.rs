@@ -291,6 +291,22 @@ impl Store {
             d.delete_bucket(name)?;
         }
         s.buckets.remove(name);
+        // As S3: uploads in progress do not keep a bucket, and go with it.
+        let gone: Vec<String> = s
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.bucket == name)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &gone {
+            s.uploads.remove(id);
+        }
+        drop(s);
+        if let Some(d) = &self.disk {
+            for id in &gone {
+                d.remove_upload(id)?;
+            }
+        }
         Ok(())
     }
 

@@ -431,6 +431,83 @@ async fn multipart_upload_semantics() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_in_progress_are_listed_by_prefix_and_go_with_their_bucket() {
+    let server = start(NetworkProfile::unlimited()).await;
+    let c = client(&server);
+    c.create_bucket().bucket("ups").send().await.unwrap();
+    let mut ids = Vec::new();
+    for key in ["a/1", "a/2", "b/1", "a/1"] {
+        let r = c
+            .create_multipart_upload()
+            .bucket("ups")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        ids.push(r.upload_id().unwrap().to_owned());
+    }
+    let listed = c
+        .list_multipart_uploads()
+        .bucket("ups")
+        .prefix("a/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.uploads().iter().filter_map(|u| u.key()).collect();
+    assert_eq!(keys, ["a/1", "a/1", "a/2"]);
+    // Pages of one, resumed from the markers, give the same uploads once each.
+    let (mut seen, mut key, mut id) = (Vec::new(), None::<String>, None::<String>);
+    loop {
+        let page = c
+            .list_multipart_uploads()
+            .bucket("ups")
+            .max_uploads(1)
+            .set_key_marker(key.clone())
+            .set_upload_id_marker(id.clone())
+            .send()
+            .await
+            .unwrap();
+        seen.extend(
+            page.uploads()
+                .iter()
+                .filter_map(|u| u.upload_id().map(str::to_owned)),
+        );
+        if !page.is_truncated().unwrap_or(false) {
+            break;
+        }
+        key = page.next_key_marker().map(str::to_owned);
+        id = page.next_upload_id_marker().map(str::to_owned);
+    }
+    seen.sort();
+    ids.sort();
+    assert_eq!(seen, ids);
+    let rolled = c
+        .list_multipart_uploads()
+        .bucket("ups")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    let prefixes: Vec<&str> = rolled
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(prefixes, ["a/", "b/"]);
+    // S3 deletes a bucket with uploads in progress, and they go with it.
+    c.delete_bucket().bucket("ups").send().await.unwrap();
+    c.create_bucket().bucket("ups").send().await.unwrap();
+    let after = c
+        .list_multipart_uploads()
+        .bucket("ups")
+        .send()
+        .await
+        .unwrap();
+    assert!(after.uploads().is_empty());
+    assert_eq!(server.store().uploads_in_progress(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_parts_and_aborts() {
     let server = start(NetworkProfile::unlimited()).await;
     let c = client(&server);

@@ -100,3 +100,24 @@ pub struct KnobArgs {
     #[arg(long, value_name = "RATE", value_parser = rate, allow_negative_numbers = true)]
     pub max_bandwidth: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Args as _;
+
+    #[test]
+    fn every_knob_of_the_registry_has_its_flag_and_no_other() {
+        let command = super::KnobArgs::augment_args(clap::Command::new("knobs"));
+        let mut flags: Vec<String> = command
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        let mut knobs: Vec<String> = s3tune_transfer::KNOBS
+            .iter()
+            .map(|k| k.name.to_owned())
+            .collect();
+        flags.sort();
+        knobs.sort();
+        assert_eq!(flags, knobs);
+    }
+}

@@ -101,6 +101,7 @@ impl UploadTarget {
         slot: &ProgressSlot,
     ) -> Result<f64, TrialError> {
         let key = self.key(tag);
+        self.check_source()?;
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
         *slot.lock().expect("progress slot") = Some(transfer.progress());
         // The upload runs as a task of its own, told to stop when this future is
@@ -129,6 +130,27 @@ impl UploadTarget {
         self.delete(&key).await?;
         scratch.armed = false;
         Ok(stats.seconds)
+    }
+
+    /// The source must still be the size the study was made with: a file that changed
+    /// between trials would make every measurement after it another experiment.
+    fn check_source(&self) -> Result<(), TrialError> {
+        let shown = self.source.display();
+        let now = std::fs::metadata(&self.source)
+            .map_err(|e| {
+                TrialError::Failed(format!(
+                    "the upload's source {shown}: {}",
+                    s3tune_transfer::error::io_reason(&e)
+                ))
+            })?
+            .len();
+        if now != self.size {
+            return Err(TrialError::Failed(format!(
+                "the upload's source {shown} changed during the study (it was {} bytes, it is now {now}); restore it or start a new study",
+                self.size
+            )));
+        }
+        Ok(())
     }
 
     /// Checks the object at `key` as [`UploadCheck`] says.
