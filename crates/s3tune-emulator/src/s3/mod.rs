@@ -20,7 +20,7 @@ use rules::{
 
 use checksums::{Claim, Fields};
 
-use crate::store::{NewChecksum, Object, ObjectMeta, ObjectStream, Store, StoreError};
+use crate::store::{NewChecksum, Object, ObjectMeta, ObjectStream, Received, Store, StoreError};
 
 /// The checksum header values of an input, in the order of `checksum::ALGORITHMS`.
 macro_rules! checksum_values {
@@ -488,9 +488,11 @@ impl S3 for Service {
                     &input.key,
                     &input.upload_id,
                     input.part_number,
-                    blob,
-                    etag,
-                    computed,
+                    Received {
+                        blob,
+                        etag,
+                        checksums: computed,
+                    },
                 )
             })
             .await?;

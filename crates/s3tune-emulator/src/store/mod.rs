@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use content::{Blob, Content, FRAME, ObjectStream};
 use disk::Disk;
 pub use listing::Listing;
-pub use multipart::UploadInfo;
+pub use multipart::{Received, UploadInfo};
 
 use crate::checksum::{Algorithm, Checksum, Kind};
 use crate::synthetic::{self, Pattern};

@@ -12,6 +12,17 @@ use super::{
 };
 use crate::checksum::{Algorithm, Checksum, Kind};
 
+/// A part's body as the protocol layer received it.
+#[derive(Debug)]
+pub struct Received {
+    /// The bytes.
+    pub blob: Blob,
+    /// Their MD5, hex.
+    pub etag: String,
+    /// Their full-object checksums.
+    pub checksums: Vec<Checksum>,
+}
+
 /// A multipart upload in progress, as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadInfo {
@@ -119,10 +130,13 @@ impl Store {
         key: &str,
         id: &str,
         number: i32,
-        blob: Blob,
-        etag: String,
-        checksums: Vec<Checksum>,
+        part: Received,
     ) -> Result<PartInfo, StoreError> {
+        let Received {
+            blob,
+            etag,
+            checksums,
+        } = part;
         Self::check_upload(&self.lock(), id, bucket, key)?;
         let info = PartInfo {
             number,
