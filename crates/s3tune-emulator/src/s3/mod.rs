@@ -10,7 +10,7 @@ mod rules;
 
 use std::sync::Arc;
 
-use s3s::dto::{self, ETag, StreamingBlob};
+use s3s::dto::{self, StreamingBlob};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
 use rules::{
@@ -20,7 +20,7 @@ use rules::{
 
 use checksums::{Claim, Fields};
 
-use crate::store::{NewChecksum, Object, ObjectMeta, ObjectStream, Received, Store, StoreError};
+use crate::store::{NewChecksum, Object, ObjectMeta, ObjectStream, Store, StoreError};
 
 /// The checksum header values of an input, in the order of `checksum::ALGORITHMS`.
 macro_rules! checksum_values {
@@ -38,10 +38,13 @@ macro_rules! checksum_values {
 /// An output's checksum fields from [`Fields`] (plus its `checksum_type` when `$kind`).
 macro_rules! checksum_fields {
     ($f:expr) => {{
-        let f: Fields = $f;
+        let f: $crate::s3::checksums::Fields = $f;
         (f.crc32, f.crc32c, f.crc64nvme, f.sha1, f.sha256, f.kind)
     }};
 }
+
+// After the macros it uses.
+mod multipart;
 
 /// The checksum fields of a GET or HEAD: the object's, when the client asked
 /// (`ChecksumMode=ENABLED`) for the whole object.
@@ -118,37 +121,6 @@ impl Service {
             .await
             .map_err(|e| s3_error!(InternalError, "{e}"))?
             .map_err(s3_err)
-    }
-
-    /// The checksum a `CompleteMultipartUpload` gives its object, from the parts it lists
-    /// (their listed checksums checked against theirs), checked against the full-object
-    /// checksum the request names; `None` when a listed part is missing (the store then
-    /// refuses the request as S3 does).
-    fn completed_checksum(
-        &self,
-        input: &dto::CompleteMultipartUploadInput,
-        listed: &[dto::CompletedPart],
-    ) -> S3Result<Option<crate::checksum::Checksum>> {
-        let (b, k, id) = (&input.bucket, &input.key, &input.upload_id);
-        let upload = self.store.upload_checksum(b, k, id).map_err(s3_err)?;
-        let stored = self.store.list_parts(b, k, id).map_err(s3_err)?;
-        let mut chosen = Vec::with_capacity(listed.len());
-        for p in listed {
-            let Some(info) = stored.iter().find(|s| Some(s.number) == p.part_number) else {
-                return Ok(None);
-            };
-            checksums::check_listed(checksums::values_of(p), info)?;
-            chosen.push(info);
-        }
-        if chosen.is_empty() {
-            return Ok(None);
-        }
-        let made = checksums::of_parts(upload, &chosen)?;
-        let claim = Claim::of(checksum_values!(input), None, None)?;
-        if claim.algorithm.is_some() && made.kind == crate::checksum::Kind::FullObject {
-            claim.verify(std::slice::from_ref(&made), None)?;
-        }
-        Ok(Some(made))
     }
 
     /// What GET and HEAD share: find the object, apply the conditions, resolve the
@@ -422,185 +394,34 @@ impl S3 for Service {
         &self,
         req: S3Request<dto::CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
-        let input = req.input;
-        let kind = checksums::upload_kind(
-            input.checksum_algorithm.as_ref(),
-            input.checksum_type.as_ref(),
-        )?;
-        let mut attrs = attrs(input.content_type, input.metadata);
-        if let Some((a, k)) = kind {
-            attrs.checksum = NewChecksum::Upload(a, k);
-        }
-        let id = self
-            .store
-            .create_upload(&input.bucket, &input.key, attrs)
-            .map_err(s3_err)?;
-        Ok(S3Response::new(dto::CreateMultipartUploadOutput {
-            bucket: Some(input.bucket),
-            key: Some(input.key),
-            upload_id: Some(id),
-            checksum_algorithm: kind
-                .map(|(a, _)| dto::ChecksumAlgorithm::from(a.name().to_owned())),
-            checksum_type: kind.map(|(_, k)| dto::ChecksumType::from(k.name().to_owned())),
-            ..Default::default()
-        }))
+        self.create_multipart_upload_op(req).await
     }
 
     async fn upload_part(
         &self,
         req: S3Request<dto::UploadPartInput>,
     ) -> S3Result<S3Response<dto::UploadPartOutput>> {
-        let trailer = trailer_of(&req.headers);
-        let trailers = req.trailing_headers;
-        let input = req.input;
-        if !(1..=10_000).contains(&input.part_number) {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive"
-            ));
-        }
-        // Fail fast on an unknown upload, before reading a body that would be thrown away.
-        let upload = self
-            .store
-            .upload_checksum(&input.bucket, &input.key, &input.upload_id)
-            .map_err(s3_err)?;
-        let claim = Claim::of(
-            checksum_values!(input),
-            trailer.as_deref(),
-            input.checksum_algorithm.as_ref(),
-        )?
-        .within(upload.map(|(a, _)| a))?;
-        let (blob, etag, computed) = gather(
-            input.body,
-            input.content_length,
-            input.content_md5.as_deref(),
-            claim.hashers(),
-        )
-        .await?;
-        claim.verify(&computed, trailers.as_ref())?;
-        let answered = claim
-            .algorithm
-            .and_then(|a| computed.iter().find(|c| c.algorithm == a).cloned());
-        let part = self
-            .blocking(move |store| {
-                store.put_part(
-                    &input.bucket,
-                    &input.key,
-                    &input.upload_id,
-                    input.part_number,
-                    Received {
-                        blob,
-                        etag,
-                        checksums: computed,
-                    },
-                )
-            })
-            .await?;
-        let (crc32, crc32c, crc64nvme, sha1, sha256, _) =
-            checksum_fields!(checksums::fields(answered.as_ref()));
-        Ok(S3Response::new(dto::UploadPartOutput {
-            e_tag: Some(ETag::Strong(part.etag)),
-            checksum_crc32: crc32,
-            checksum_crc32c: crc32c,
-            checksum_crc64nvme: crc64nvme,
-            checksum_sha1: sha1,
-            checksum_sha256: sha256,
-            ..Default::default()
-        }))
+        self.upload_part_op(req).await
     }
 
     async fn complete_multipart_upload(
         &self,
         req: S3Request<dto::CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
-        let input = req.input;
-        let listed = input
-            .multipart_upload
-            .as_ref()
-            .and_then(|m| m.parts.clone())
-            .unwrap_or_default();
-        let parts = listed
-            .iter()
-            .map(|p| match (p.part_number, &p.e_tag) {
-                (Some(n), Some(e)) => Ok((n, e.value().to_owned())),
-                _ => Err(s3_error!(
-                    MalformedXML,
-                    "each part needs a PartNumber and an ETag"
-                )),
-            })
-            .collect::<S3Result<Vec<_>>>()?;
-        let checksum = self.completed_checksum(&input, &listed)?;
-        let (bucket, key, id) = (input.bucket.clone(), input.key.clone(), input.upload_id);
-        let obj = self
-            .blocking(move |store| store.complete_upload(&bucket, &key, &id, &parts, checksum))
-            .await?;
-        let (crc32, crc32c, crc64nvme, sha1, sha256, kind) =
-            checksum_fields!(checksums::fields(obj.meta.checksum.as_ref()));
-        Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
-            location: Some(format!("/{}/{}", input.bucket, input.key)),
-            bucket: Some(input.bucket),
-            key: Some(input.key),
-            e_tag: Some(etag_of(&obj.meta)),
-            checksum_crc32: crc32,
-            checksum_crc32c: crc32c,
-            checksum_crc64nvme: crc64nvme,
-            checksum_sha1: sha1,
-            checksum_sha256: sha256,
-            checksum_type: kind,
-            ..Default::default()
-        }))
+        self.complete_multipart_upload_op(req).await
     }
 
     async fn abort_multipart_upload(
         &self,
         req: S3Request<dto::AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::AbortMultipartUploadOutput>> {
-        let i = req.input;
-        self.store
-            .abort_upload(&i.bucket, &i.key, &i.upload_id)
-            .map_err(s3_err)?;
-        Ok(S3Response::new(dto::AbortMultipartUploadOutput::default()))
+        self.abort_multipart_upload_op(req).await
     }
 
     async fn list_parts(
         &self,
         req: S3Request<dto::ListPartsInput>,
     ) -> S3Result<S3Response<dto::ListPartsOutput>> {
-        let input = req.input;
-        let all = self
-            .store
-            .list_parts(&input.bucket, &input.key, &input.upload_id)
-            .map_err(s3_err)?;
-        let marker = input.part_number_marker.unwrap_or(0);
-        let max = usize::try_from(input.max_parts.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
-        let after: Vec<_> = all.into_iter().filter(|p| p.number > marker).collect();
-        let truncated = after.len() > max;
-        let page: Vec<_> = after.into_iter().take(max).collect();
-        let next = if truncated {
-            page.last().map(|p| p.number)
-        } else {
-            None
-        };
-        let parts = page
-            .into_iter()
-            .map(|p| dto::Part {
-                part_number: Some(p.number),
-                e_tag: Some(ETag::Strong(p.etag)),
-                size: Some(i64::try_from(p.size).unwrap_or(i64::MAX)),
-                last_modified: Some(timestamp(p.last_modified)),
-                ..Default::default()
-            })
-            .collect();
-        Ok(S3Response::new(dto::ListPartsOutput {
-            bucket: Some(input.bucket),
-            key: Some(input.key),
-            upload_id: Some(input.upload_id),
-            part_number_marker: Some(marker),
-            next_part_number_marker: next,
-            max_parts: Some(i32::try_from(max).unwrap_or(1000)),
-            is_truncated: Some(truncated),
-            parts: Some(parts),
-            ..Default::default()
-        }))
+        self.list_parts_op(req).await
     }
 }
