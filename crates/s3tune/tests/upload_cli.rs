@@ -372,3 +372,108 @@ fn a_source_that_changes_during_a_study_fails_it_in_one_line_and_leaves_nothing(
     assert!(last.contains("changed during the"), "{stderr}");
     assert_eq!(left(&s, ""), (vec![], 0), "{stderr}");
 }
+
+#[test]
+fn a_worker_runs_an_upload_study_and_a_resumed_one_keeps_its_kind() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("up.db");
+    let storage = format!("sqlite:{}", db.display());
+    let dest = home.path().join("scratch");
+    std::fs::create_dir(&dest).unwrap();
+    let dest = dest.to_str().unwrap();
+    ok(&run(
+        home.path(),
+        &[],
+        &[
+            "study",
+            "create",
+            "--upload",
+            "--network",
+            "unlimited",
+            "--object-size",
+            "8MiB",
+            "--trials",
+            "3",
+            "--study",
+            "w",
+            "--storage",
+            &storage,
+        ],
+    ));
+    let out = home.path().join("results");
+    ok(&run(
+        home.path(),
+        &[],
+        &[
+            "worker",
+            "--storage",
+            &storage,
+            "--study",
+            "w",
+            "--dest-dir",
+            dest,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let store = s3tune_hpo::SqliteStore::open(&db).unwrap();
+    let study = s3tune_hpo::Store::study(&store, "w").unwrap().unwrap();
+    let trials = s3tune_hpo::Store::trials(&store, &study).unwrap();
+    assert_eq!(trials.len(), 3);
+    assert!(
+        trials.iter().all(|t| t.trial.value().is_some()),
+        "{trials:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dest).unwrap().count(),
+        0,
+        "the synthetic source stayed"
+    );
+    // Resumed as a download, it says what it is.
+    one_line_error(
+        &run(
+            home.path(),
+            &[],
+            &[
+                "tune",
+                "--study",
+                "w",
+                "--storage",
+                &storage,
+                "--network",
+                "unlimited",
+                "--trials",
+                "4",
+            ],
+        ),
+        "study `w` tunes uploads; add --upload to resume it",
+    );
+}
+
+#[test]
+fn a_users_file_is_tuned_on_the_emulator_checked_by_its_md5s() {
+    let home = tempfile::tempdir().unwrap();
+    let file = source(home.path(), 9 << 20);
+    let out = home.path().join("results");
+    let stdout = ok(&run(
+        home.path(),
+        &[],
+        &[
+            "tune",
+            "--upload",
+            file.to_str().unwrap(),
+            "--network",
+            "unlimited",
+            "--trials",
+            "3",
+            "--confirm",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert!(stdout.contains("(9.0 MiB)"), "{stdout}");
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["workload"], "upload");
+    assert_eq!(summary["trials"], 3);
+}

@@ -199,20 +199,28 @@ pub async fn machine_ceiling(dir: &std::path::Path, size: u64) -> anyhow::Result
 }
 
 /// What this machine can upload with no emulated network: the best of three uploads of
-/// `source` (`size` bytes) into an unshaped emulator, in bytes per second — the
-/// emulator's ingest ceiling here, which the emulated link must sit well below.
-pub async fn upload_ceiling(source: &std::path::Path, size: u64) -> anyhow::Result<f64> {
+/// the study's source (`like`'s) into an unshaped emulator, in bytes per second — the
+/// emulator's ingest ceiling here, which the emulated link must sit well below. Each is
+/// checked as the study's uploads are: a synthetic source byte by byte, a user's file by
+/// the MD5s the emulator answers with.
+pub async fn upload_ceiling(like: &super::UploadTarget) -> anyhow::Result<f64> {
+    use super::upload::UploadCheck;
     let free = start(NetworkProfile::unlimited(), &[]).await?;
+    let check = match &like.check {
+        UploadCheck::Emulator { pattern, .. } => UploadCheck::Emulator {
+            store: free.store(),
+            pattern: pattern.clone(),
+        },
+        remote @ UploadCheck::Remote(_) => remote.clone(),
+    };
+    let size = like.size;
     let target = super::UploadTarget {
         client: free.client(),
         bucket: BUCKET.into(),
         prefix: "ceiling/".into(),
-        source: source.to_owned(),
+        source: like.source.clone(),
         size,
-        check: super::upload::UploadCheck::Emulator {
-            store: free.store(),
-            pattern: UPLOAD_PATTERN.into(),
-        },
+        check,
         timeouts: Timeouts::default(),
     };
     let config = TransferConfig {

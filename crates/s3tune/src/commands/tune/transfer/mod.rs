@@ -173,10 +173,7 @@ async fn announce(
                 stop.or_stop(emulated::machine_ceiling(dest, settings.object_bytes))
                     .await
             }
-            Job::Upload(t) => {
-                stop.or_stop(emulated::upload_ceiling(&t.source, t.size))
-                    .await
-            }
+            Job::Upload(t) => stop.or_stop(emulated::upload_ceiling(t)).await,
         };
         let Ok(ceiling) = ceiling else {
             return Ok(false);
