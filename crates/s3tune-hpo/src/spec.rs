@@ -219,7 +219,7 @@ impl Scheduler for Built {
     }
 
     fn needs_history(&self) -> bool {
-        self.inner.needs_history()
+        self.inner.needs_history() || self.cut_off.is_some()
     }
 
     fn run_limit(&self, history: &History, objective: &Objective) -> Option<f64> {
@@ -360,6 +360,10 @@ mod tests {
             }),
         };
         let s = spec.build().unwrap();
+        // FIFO alone needs no history; with a cut-off, every report must read it, or the
+        // limit of the runs after the first would be lost.
+        assert!(s.needs_history());
+        assert!(!SchedulerSpec::Fifo { cut_off: None }.build().unwrap().needs_history());
         let mut h = History::default();
         assert_eq!(s.run_limit(&h, &objective), None);
         // A stopped trial's value is from fewer runs: it sets no limit.

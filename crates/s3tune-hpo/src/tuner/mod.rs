@@ -237,14 +237,15 @@ impl Tuner {
                     // each is gone before it is recorded.
                     let mut stopped = Vec::new();
                     for r in running.drain(..) {
-                        stopped.push(Arc::clone(&r.ctx));
-                        r.cancel().await;
+                        let ctx = Arc::clone(&r.ctx);
+                        // One that finished meanwhile keeps its result.
+                        stopped.push((ctx, r.cancel().await.ok_or(why)));
                     }
                     Self::drain(&mut rx, &mut on_event);
-                    for ctx in stopped {
+                    for (ctx, outcome) in stopped {
                         let trial = ctx.trial;
                         let (status, error) =
-                            blocking(&shared, move |s| s.settle(&ctx, Err(why))).await?;
+                            blocking(&shared, move |s| s.settle(&ctx, outcome)).await?;
                         on_event(&Event::Finished {
                             trial,
                             status,
@@ -326,10 +327,15 @@ struct Running {
 }
 
 impl Running {
-    /// Cancels the trial's task and waits until it is gone (its drop has run).
-    async fn cancel(mut self) {
+    /// Cancels the trial's task and waits until it is gone (its drop has run); the
+    /// trial's own result when it had already finished.
+    async fn cancel(mut self) -> Option<Result<(), TrialError>> {
+        if self.task.is_finished() {
+            return Some((&mut self.task).await.unwrap_or_else(|e| Err(panicked(e))));
+        }
         self.task.abort();
         let _ = (&mut self.task).await;
+        None
     }
 }
 

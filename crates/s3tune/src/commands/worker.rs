@@ -207,8 +207,16 @@ async fn transfer(
     let ran = run::run(session, plan, runner, stop, |e| live.event(e)).await;
     live.finish();
     display.clear();
-    // Other workers may still run: only this worker's own trials' keys are gone (each
-    // trial removes its own); the study's creator sweeps the prefix.
+    // Other workers may still run: only this worker's own trials' keys are swept (a
+    // dropped trial's cleanup may not have finished); the study's creator sweeps the rest.
+    let mine: Vec<u64> = session
+        .store
+        .trials(&session.study)?
+        .iter()
+        .filter(|t| t.worker == plan.worker)
+        .map(|t| t.trial.id)
+        .collect();
+    opened.sweep_trials(&mine).await;
     drop(opened);
     ran
 }

@@ -82,18 +82,27 @@ impl Target {
 
     /// Downloads one copy into `dir` with `config`, checks it, deletes it, and returns the
     /// download's wall-clock seconds (discovery to the last byte written; the check is
-    /// not timed). The copy is a locked partial file from its first byte to its removal,
-    /// so a kill at any moment leaves nothing that the next start's sweep does not take.
+    /// not timed); `None` when the download ran past `limit` and was cut there. The copy
+    /// is a locked partial file from its first byte to its removal, so a kill at any
+    /// moment leaves nothing that the next start's sweep does not take.
     pub async fn download_once(
         &self,
         config: &TransferConfig,
         dir: &Path,
         slot: &ProgressSlot,
-    ) -> Result<f64, TrialError> {
+        limit: Option<std::time::Duration>,
+    ) -> Result<Option<f64>, TrialError> {
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
         *slot.lock().expect("progress slot") = Some(transfer.progress());
-        let result = transfer.download_copy(&self.bucket, &self.key, dir).await;
+        let download = transfer.download_copy(&self.bucket, &self.key, dir);
+        let result = match limit {
+            None => Some(download.await),
+            Some(l) => tokio::time::timeout(l, download).await.ok(),
+        };
         *slot.lock().expect("progress slot") = None;
+        let Some(result) = result else {
+            return Ok(None);
+        };
         let (copy, stats) = result.map_err(|e| TrialError::Failed(e.to_string()))?;
         let (check, size, key) = (self.check.clone(), self.size, self.key.clone());
         // Removed however this ends: checked, failed, or dropped mid-check.
@@ -105,7 +114,7 @@ impl Target {
         })
         .await
         .map_err(|e| format!("checking the download: {e}"))??;
-        Ok(stats.seconds)
+        Ok(Some(stats.seconds))
     }
 }
 

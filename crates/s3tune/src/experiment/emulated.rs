@@ -193,7 +193,7 @@ pub async fn machine_ceiling(dir: &std::path::Path, size: u64) -> anyhow::Result
         ..TransferConfig::default()
     };
     let slot = ProgressSlot::default();
-    let best = best_of_three(async |_| target.download_once(&config, dir, &slot).await).await;
+    let best = best_of_three(async |_| target.download_once(&config, dir, &slot, None).await).await;
     drop(free);
     Ok(size as f64 / best.map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?)
 }
@@ -231,7 +231,7 @@ pub async fn upload_ceiling(like: &super::UploadTarget) -> anyhow::Result<f64> {
     let slot = ProgressSlot::default();
     let best = best_of_three(async |i| {
         target
-            .upload_once(&config, &format!("run-{i}"), &slot)
+            .upload_once(&config, &format!("run-{i}"), &slot, None)
             .await
     })
     .await;
@@ -242,11 +242,11 @@ pub async fn upload_ceiling(like: &super::UploadTarget) -> anyhow::Result<f64> {
 
 /// The fewest seconds of three runs of `once` (given the run's number).
 async fn best_of_three(
-    once: impl AsyncFn(usize) -> Result<f64, s3tune_hpo::backend::TrialError>,
+    once: impl AsyncFn(usize) -> Result<Option<f64>, s3tune_hpo::backend::TrialError>,
 ) -> Result<f64, s3tune_hpo::backend::TrialError> {
     let mut best = Duration::MAX.as_secs_f64();
     for i in 0..3 {
-        best = best.min(once(i).await?);
+        best = best.min(once(i).await?.unwrap_or(f64::INFINITY));
     }
     Ok(best)
 }

@@ -12,6 +12,7 @@ pub mod upload;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use s3tune_hpo::backend::{Backend, TrialError};
@@ -49,21 +50,35 @@ pub struct Engine {
 
 impl Engine {
     /// One timed, checked transfer of `config` (a point of the space); `tag` names it
-    /// (an upload's key).
-    pub async fn once(&self, config: &Config, tag: &str) -> Result<f64, TrialError> {
+    /// (an upload's key); `None` when it ran past `limit`.
+    async fn run(
+        &self,
+        config: &Config,
+        tag: &str,
+        limit: Option<Duration>,
+    ) -> Result<Option<f64>, TrialError> {
         let c = knobs::transfer_config(config).map_err(|e| TrialError::Config(e.to_string()))?;
         match &self.job {
-            Job::Download(t) => t.download_once(&c, &self.dest_dir, &self.slot).await,
-            Job::Upload(t) => t.upload_once(&c, tag, &self.slot).await,
+            Job::Download(t) => t.download_once(&c, &self.dest_dir, &self.slot, limit).await,
+            Job::Upload(t) => t.upload_once(&c, tag, &self.slot, limit).await,
         }
+    }
+
+    /// One timed, checked transfer of `config`, with no limit.
+    pub async fn once(&self, config: &Config, tag: &str) -> Result<f64, TrialError> {
+        let ran = self.run(config, tag, None).await?;
+        ran.ok_or_else(|| TrialError::Failed("the transfer was cut with no limit".into()))
     }
 
     async fn trial(&self, ctx: Arc<TrialContext>) -> Result<(), TrialError> {
         let config = ctx.config().clone();
         let id = ctx.trial();
-        repeat::run_repeats(&ctx, self.repeats, |r| {
+        repeat::run_repeats(&ctx, self.repeats, |r, limit| {
             let config = config.clone();
-            async move { self.once(&config, &format!("trial-{id}/run-{r}")).await }
+            async move {
+                self.run(&config, &format!("trial-{id}/run-{r}"), limit)
+                    .await
+            }
         })
         .await
     }

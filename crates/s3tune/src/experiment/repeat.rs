@@ -10,25 +10,25 @@ use std::time::Duration;
 use s3tune_hpo::backend::TrialError;
 use s3tune_hpo::{Decision, TrialContext};
 
-/// Runs `once` (one timed transfer, its seconds) up to `repeats` times for `ctx`.
+/// Runs `once` (one transfer: its seconds, or `None` when it passed the limit it was
+/// given — the limit bounds the transfer, not the check after it) up to `repeats` times
+/// for `ctx`.
 pub async fn run_repeats<F, Fut>(
     ctx: &TrialContext,
     repeats: usize,
     mut once: F,
 ) -> Result<(), TrialError>
 where
-    F: FnMut(usize) -> Fut,
-    Fut: Future<Output = Result<f64, TrialError>>,
+    F: FnMut(usize, Option<Duration>) -> Fut,
+    Fut: Future<Output = Result<Option<f64>, TrialError>>,
 {
     let mut total = 0.0;
     for r in 1..=repeats {
-        let run = once(r);
-        let (seconds, cut) = match ctx.run_limit() {
-            None => (run.await?, false),
-            Some(limit) => match tokio::time::timeout(Duration::from_secs_f64(limit), run).await {
-                Ok(seconds) => (seconds?, false),
-                Err(_) => (limit, true),
-            },
+        let limit = ctx.run_limit();
+        let ran = once(r, limit.map(|l| Duration::from_secs_f64(l.clamp(0.0, 1e9)))).await?;
+        let (seconds, cut) = match ran {
+            Some(seconds) => (seconds, false),
+            None => (limit.unwrap_or_default(), true),
         };
         total += seconds;
         let decision = ctx.report(total / r as f64).await?;

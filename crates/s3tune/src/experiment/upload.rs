@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use s3tune_hpo::backend::TrialError;
 use s3tune_transfer::{Transfer, TransferConfig};
@@ -93,43 +94,62 @@ impl UploadTarget {
 
     /// Uploads the source once with `config` to the key of `tag`, checks what was
     /// stored, deletes it, and returns the upload's wall-clock seconds (the check and the
-    /// delete are not timed).
+    /// delete are not timed); `None` when the upload ran past `limit` and was cut there.
     pub async fn upload_once(
         &self,
         config: &TransferConfig,
         tag: &str,
         slot: &ProgressSlot,
-    ) -> Result<f64, TrialError> {
+        limit: Option<Duration>,
+    ) -> Result<Option<f64>, TrialError> {
         let key = self.key(tag);
         self.check_source()?;
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
         *slot.lock().expect("progress slot") = Some(transfer.progress());
-        // The upload runs as a task of its own, told to stop when this future is
-        // dropped: it then aborts its multipart upload, even after the trial is gone.
-        let (keep, dropped) = tokio::sync::oneshot::channel::<()>();
+        // The upload runs as a task of its own, told to stop when this future is dropped
+        // or cut: it then aborts its multipart upload, or deletes what it had stored
+        // already, itself — after its last request, so no delete can come before the
+        // write it undoes.
+        let (keep, mut gone) = tokio::sync::oneshot::channel::<()>();
         let (src, bucket, k) = (self.source.clone(), self.bucket.clone(), key.clone());
-        let task = tokio::spawn(async move {
+        let client = self.client.clone();
+        let mut task = tokio::spawn(async move {
             let stop = async {
-                let _ = dropped.await;
+                let _ = (&mut gone).await;
             };
-            transfer.upload_until(&src, &bucket, &k, stop).await
+            let result = transfer.upload_until(&src, &bucket, &k, stop).await;
+            let abandoned = matches!(
+                gone.try_recv(),
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed)
+            );
+            if abandoned && result.is_ok() {
+                let _ = client.delete_object().bucket(&bucket).key(&k).send().await;
+            }
+            result
         });
+        let done = match limit {
+            None => Some((&mut task).await),
+            Some(l) => tokio::time::timeout(l, &mut task).await.ok(),
+        };
+        drop(keep);
+        *slot.lock().expect("progress slot") = None;
+        let Some(done) = done else {
+            return Ok(None);
+        };
+        let stats = done
+            .map_err(|e| TrialError::Failed(format!("the upload task failed: {e}")))?
+            .map_err(|e| TrialError::Failed(e.to_string()))?;
+        // Stored: deleted however the check ends (dropped too).
         let mut scratch = Scratch {
             client: self.client.clone(),
             bucket: self.bucket.clone(),
             key: key.clone(),
             armed: true,
         };
-        let done = task.await;
-        drop(keep);
-        *slot.lock().expect("progress slot") = None;
-        let stats = done
-            .map_err(|e| TrialError::Failed(format!("the upload task failed: {e}")))?
-            .map_err(|e| TrialError::Failed(e.to_string()))?;
         self.verify(&key).await?;
         self.delete(&key).await?;
         scratch.armed = false;
-        Ok(stats.seconds)
+        Ok(Some(stats.seconds))
     }
 
     /// The source must still be the size the study was made with: a file that changed

@@ -235,12 +235,39 @@ async fn bucket_upload(
             s3tune_transfer::error::describe(&e)
         )
     })?;
-    let _ = client
+    let refused = |what: &str, e: &(dyn std::error::Error + 'static)| {
+        anyhow::anyhow!(
+            "s3://{}/{prefix}: the study can write there but not {what} ({}), which it needs to leave nothing behind; grant it or choose another bucket",
+            url.bucket,
+            s3tune_transfer::error::describe(e)
+        )
+    };
+    let deleted = client
         .delete_object()
         .bucket(&url.bucket)
         .key(&probe)
-        .send()
-        .await;
+        .send();
+    stop.or_stop(deleted)
+        .await?
+        .map_err(|e| refused("delete", &e))?;
+    let listed = client
+        .list_objects_v2()
+        .bucket(&url.bucket)
+        .prefix(&prefix)
+        .max_keys(1)
+        .send();
+    stop.or_stop(listed)
+        .await?
+        .map_err(|e| refused("list objects", &e))?;
+    let uploads = client
+        .list_multipart_uploads()
+        .bucket(&url.bucket)
+        .prefix(&prefix)
+        .max_uploads(1)
+        .send();
+    stop.or_stop(uploads)
+        .await?
+        .map_err(|e| refused("list multipart uploads", &e))?;
     let path: PathBuf = source.to_owned();
     Ok(UploadTarget {
         client,
@@ -328,11 +355,31 @@ impl Opened {
         })
     }
 
-    /// Sweeps an upload study's scratch prefix (nothing to do for a download), saying
-    /// what a killed run had left.
-    pub async fn sweep(&self) -> anyhow::Result<()> {
+    /// Sweeps what the trials `mine` wrote (a worker's own, when it leaves: cleanup a
+    /// dropped trial began may not have finished).
+    pub async fn sweep_trials(&self, mine: &[u64]) {
         if let Job::Upload(t) = &self.job {
-            let (objects, uploads) = t.sweep().await.map_err(anyhow::Error::msg)?;
+            for id in mine {
+                if let Err(e) = t.sweep_under(&format!("trial-{id}/")).await {
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+    }
+
+    /// Sweeps an upload study's scratch prefix (nothing to do for a download) but for
+    /// what the study's running trials (other workers') are writing, saying what a killed
+    /// run had left.
+    pub async fn sweep(&self, session: &super::Session) -> anyhow::Result<()> {
+        if let Job::Upload(t) = &self.job {
+            let running: Vec<u64> = session
+                .store
+                .trials(&session.study)?
+                .iter()
+                .filter(|r| r.trial.status == s3tune_hpo::Status::Pending)
+                .map(|r| r.trial.id)
+                .collect();
+            let (objects, uploads) = t.sweep_except(&running).await.map_err(anyhow::Error::msg)?;
             if objects + uploads > 0 {
                 tracing::info!(
                     "removed {objects} objects and {uploads} multipart uploads left under {} by an earlier run",

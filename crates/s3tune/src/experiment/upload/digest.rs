@@ -285,10 +285,16 @@ fn stored_digest(
         .unwrap_or_default()
         .trim_matches('"')
         .to_owned();
-    let md5_like = etag
-        .split('-')
-        .next()
-        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    // With SSE-KMS or SSE-C, S3's ETag is no digest of the bytes, though it looks like one.
+    let encrypted = head.sse_customer_algorithm().is_some()
+        || head
+            .server_side_encryption()
+            .is_some_and(|s| s.as_str().starts_with("aws:kms"));
+    let md5_like = !encrypted
+        && etag
+            .split('-')
+            .next()
+            .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
     if md5_like {
         Ok((Algorithm::Md5, etag))
     } else {

@@ -5,10 +5,16 @@
 use super::{UploadCheck, UploadTarget};
 
 impl UploadTarget {
-    /// Deletes every object and aborts every multipart upload under the scratch prefix;
+    /// Deletes every object and aborts every multipart upload under the scratch prefix,
+    /// but for what trials `running` (other workers' trials under way) are writing;
     /// returns how many of each there were.
-    pub async fn sweep(&self) -> Result<(usize, usize), String> {
-        self.sweep_under("").await
+    pub async fn sweep_except(&self, running: &[u64]) -> Result<(usize, usize), String> {
+        let theirs: Vec<String> = running
+            .iter()
+            .map(|t| format!("{}trial-{t}/", self.prefix))
+            .collect();
+        self.sweep_where("", &|key: &str| theirs.iter().any(|p| key.starts_with(p)))
+            .await
     }
 
     /// The keys under the scratch prefix followed by `sub`.
@@ -59,11 +65,33 @@ impl UploadTarget {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// [`UploadTarget::sweep`] of the scratch prefix followed by `sub` only.
+    /// [`UploadTarget::sweep_except`] of the scratch prefix followed by `sub` only.
     pub async fn sweep_under(&self, sub: &str) -> Result<(usize, usize), String> {
+        self.sweep_where(sub, &|_: &str| false).await
+    }
+
+    /// Sweeps under the scratch prefix followed by `sub`, but for the keys `spared`
+    /// names. An upload aborted by its own worker meanwhile is no error.
+    async fn sweep_where(
+        &self,
+        sub: &str,
+        spared: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<(usize, usize), String> {
         let prefix = format!("{}{sub}", self.prefix);
         if let UploadCheck::Emulator { store, .. } = &self.check {
-            return Ok(store.clear_prefix(&self.bucket, &prefix));
+            let keys: Vec<String> = store.keys(&self.bucket, &prefix);
+            let mut objects = 0;
+            for k in keys.iter().filter(|k| !spared(k)) {
+                objects += usize::from(store.delete_object(&self.bucket, k).is_ok());
+            }
+            let uploads = store
+                .list_uploads(&self.bucket, &prefix)
+                .unwrap_or_default();
+            let mut aborted = 0;
+            for u in uploads.iter().filter(|u| !spared(&u.key)) {
+                aborted += usize::from(store.abort_upload(&self.bucket, &u.key, &u.id).is_ok());
+            }
+            return Ok((objects, aborted));
         }
         let fail = |what: &str, e: &(dyn std::error::Error + 'static)| {
             format!(
@@ -72,7 +100,12 @@ impl UploadTarget {
                 s3tune_transfer::error::describe(e)
             )
         };
-        let keys = self.keys_under(sub).await?;
+        let keys: Vec<String> = self
+            .keys_under(sub)
+            .await?
+            .into_iter()
+            .filter(|k| !spared(k))
+            .collect();
         for key in &keys {
             self.delete(key).await.map_err(|e| e.to_string())?;
         }
@@ -95,15 +128,23 @@ impl UploadTarget {
                 let (Some(key), Some(id)) = (u.key(), u.upload_id()) else {
                     continue;
                 };
-                self.client
+                if spared(key) {
+                    continue;
+                }
+                let aborted = self
+                    .client
                     .abort_multipart_upload()
                     .bucket(&self.bucket)
                     .key(key)
                     .upload_id(id)
                     .send()
-                    .await
-                    .map_err(|e| fail("aborting a multipart upload left", &e))?;
-                uploads += 1;
+                    .await;
+                match aborted {
+                    Ok(_) => uploads += 1,
+                    // Its own worker aborted it meanwhile.
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_upload()) => {}
+                    Err(e) => return Err(fail("aborting a multipart upload left", &e)),
+                }
             }
             if !page.is_truncated().unwrap_or(false) {
                 break;

@@ -84,7 +84,12 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
         Workload::Download => Direction::Download,
         Workload::Upload => Direction::Upload,
     };
-    let space = knobs::build_space(args.space.as_deref(), &args.params, direction)?;
+    // A resumed study keeps its space unless --space or --param give one (which must be
+    // the same).
+    let space = match found.spec() {
+        Some(old) if args.space.is_none() && args.params.is_empty() => old.space.clone(),
+        _ => knobs::build_space(args.space.as_deref(), &args.params, direction)?,
+    };
     let client = resume::fixed(
         name,
         "--client",
@@ -193,7 +198,12 @@ fn place(
     stored: Option<&TransferSettings>,
     workload: Workload,
 ) -> anyhow::Result<(Place, Option<PathBuf>)> {
-    let given = args.upload.clone().flatten();
+    // Canonical, so a resume from another folder, or as `./f`, names the same file.
+    let given = args
+        .upload
+        .clone()
+        .flatten()
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p));
     let source = given
         .clone()
         .or_else(|| stored.and_then(|s| s.source.clone().map(PathBuf::from)));

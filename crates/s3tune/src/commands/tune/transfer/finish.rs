@@ -116,7 +116,7 @@ impl End<'_> {
     /// the reports; returns the table.
     async fn close(&self) -> anyhow::Result<String> {
         self.display.clear();
-        if let Err(e) = self.opened.sweep().await {
+        if let Err(e) = self.opened.sweep(self.session).await {
             tracing::warn!("{e}");
         }
         let summary = Summary::load(self.session.store.as_ref(), self.session.name())?;

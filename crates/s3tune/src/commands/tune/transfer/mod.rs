@@ -91,7 +91,7 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         out: &out,
     };
     let runner = opened.runner(&settings, &runner_args, &slot)?;
-    opened.sweep().await?;
+    opened.sweep(&session).await?;
     let plan = Plan {
         worker: s3tune_hpo::worker::this_process(),
         parallel: 1,
