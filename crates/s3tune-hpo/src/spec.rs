@@ -363,7 +363,12 @@ mod tests {
         // FIFO alone needs no history; with a cut-off, every report must read it, or the
         // limit of the runs after the first would be lost.
         assert!(s.needs_history());
-        assert!(!SchedulerSpec::Fifo { cut_off: None }.build().unwrap().needs_history());
+        assert!(
+            !SchedulerSpec::Fifo { cut_off: None }
+                .build()
+                .unwrap()
+                .needs_history()
+        );
         let mut h = History::default();
         assert_eq!(s.run_limit(&h, &objective), None);
         // A stopped trial's value is from fewer runs: it sets no limit.

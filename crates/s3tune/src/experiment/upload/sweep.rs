@@ -79,19 +79,7 @@ impl UploadTarget {
     ) -> Result<(usize, usize), String> {
         let prefix = format!("{}{sub}", self.prefix);
         if let UploadCheck::Emulator { store, .. } = &self.check {
-            let keys: Vec<String> = store.keys(&self.bucket, &prefix);
-            let mut objects = 0;
-            for k in keys.iter().filter(|k| !spared(k)) {
-                objects += usize::from(store.delete_object(&self.bucket, k).is_ok());
-            }
-            let uploads = store
-                .list_uploads(&self.bucket, &prefix)
-                .unwrap_or_default();
-            let mut aborted = 0;
-            for u in uploads.iter().filter(|u| !spared(&u.key)) {
-                aborted += usize::from(store.abort_upload(&self.bucket, &u.key, &u.id).is_ok());
-            }
-            return Ok((objects, aborted));
+            return Ok(in_store(store, &self.bucket, &prefix, spared));
         }
         let fail = |what: &str, e: &(dyn std::error::Error + 'static)| {
             format!(
@@ -157,4 +145,24 @@ impl UploadTarget {
         }
         Ok((objects, uploads))
     }
+}
+
+/// The sweep of an emulator's own store: no request through its emulated network.
+fn in_store(
+    store: &s3tune_emulator::store::Store,
+    bucket: &str,
+    prefix: &str,
+    spared: &(dyn Fn(&str) -> bool + Sync),
+) -> (usize, usize) {
+    let keys: Vec<String> = store.keys(bucket, prefix);
+    let mut objects = 0;
+    for k in keys.iter().filter(|k| !spared(k)) {
+        objects += usize::from(store.delete_object(bucket, k).is_ok());
+    }
+    let uploads = store.list_uploads(bucket, prefix).unwrap_or_default();
+    let mut aborted = 0;
+    for u in uploads.iter().filter(|u| !spared(&u.key)) {
+        aborted += usize::from(store.abort_upload(bucket, &u.key, &u.id).is_ok());
+    }
+    (objects, aborted)
 }
