@@ -107,6 +107,21 @@ impl Claim {
         algorithms.into_iter().map(Hasher::new).collect()
     }
 
+    /// Reads a request body (see `rules::gather`) through the claim's digests and checks
+    /// them against it: what PutObject and UploadPart share.
+    pub async fn receive(
+        &self,
+        body: Option<s3s::dto::StreamingBlob>,
+        content_length: Option<i64>,
+        content_md5: Option<&str>,
+        trailers: Option<&TrailingHeaders>,
+    ) -> S3Result<(crate::store::Blob, String, Vec<Checksum>)> {
+        let (blob, etag, computed) =
+            super::rules::gather(body, content_length, content_md5, self.hashers()).await?;
+        self.verify(&computed, trailers)?;
+        Ok((blob, etag, computed))
+    }
+
     /// Checks the body's `computed` checksums against the claim (a trailer is read now
     /// that the body is): `BadDigest` on a mismatch.
     pub fn verify(

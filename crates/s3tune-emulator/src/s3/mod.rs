@@ -14,8 +14,8 @@ use s3s::dto::{self, StreamingBlob};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
 use rules::{
-    ByteRange, Conditions, attrs, check_conditions, etag_of, gather, matches, parts_count,
-    requested_range, s3_err, timestamp,
+    ByteRange, Conditions, attrs, check_conditions, etag_of, matches, parts_count, requested_range,
+    s3_err, timestamp,
 };
 
 use checksums::{Claim, Fields};
@@ -306,14 +306,14 @@ impl S3 for Service {
             trailer.as_deref(),
             input.checksum_algorithm.as_ref(),
         )?;
-        let (blob, etag, computed) = gather(
-            input.body,
-            input.content_length,
-            input.content_md5.as_deref(),
-            claim.hashers(),
-        )
-        .await?;
-        claim.verify(&computed, trailers.as_ref())?;
+        let (blob, etag, computed) = claim
+            .receive(
+                input.body,
+                input.content_length,
+                input.content_md5.as_deref(),
+                trailers.as_ref(),
+            )
+            .await?;
         let mut attrs = attrs(input.content_type, input.metadata);
         if let Some(c) = claim.object(&computed) {
             attrs.checksum = NewChecksum::Object(c);

@@ -6,7 +6,7 @@ use s3s::dto::{self, ETag};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::checksums::{self, Claim};
-use super::rules::{attrs, etag_of, gather, s3_err, timestamp};
+use super::rules::{attrs, etag_of, s3_err, timestamp};
 use super::{Service, trailer_of};
 use crate::store::{NewChecksum, Received};
 
@@ -94,14 +94,14 @@ impl Service {
             input.checksum_algorithm.as_ref(),
         )?
         .within(upload.map(|(a, _)| a))?;
-        let (blob, etag, computed) = gather(
-            input.body,
-            input.content_length,
-            input.content_md5.as_deref(),
-            claim.hashers(),
-        )
-        .await?;
-        claim.verify(&computed, trailers.as_ref())?;
+        let (blob, etag, computed) = claim
+            .receive(
+                input.body,
+                input.content_length,
+                input.content_md5.as_deref(),
+                trailers.as_ref(),
+            )
+            .await?;
         let answered = claim
             .algorithm
             .and_then(|a| computed.iter().find(|c| c.algorithm == a).cloned());
