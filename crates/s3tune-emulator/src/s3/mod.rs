@@ -1,26 +1,35 @@
 //! The S3 protocol layer: S3 semantics over the [`Store`], with no state of its own and
 //! no knowledge of the network (shaping wraps it in `crate::server`).
 //!
-//! Implemented: what boto3, the AWS CLI and `aws-sdk-s3` use for transfers. Every other
-//! operation answers `501 NotImplemented`, as s3s does by default.
+//! Implemented: buckets, objects (single and multipart, copies of objects and of parts,
+//! bulk deletes), and the listings clients use (ListObjects v1 and v2, ListObjectVersions
+//! of an unversioned bucket, ListMultipartUploads, ListParts). Every other operation
+//! (versioning, ACLs, policies, tagging, lifecycle, …) answers a one-line
+//! `501 NotImplemented` naming it, as s3s does by default.
 
 mod checksums;
+mod delete;
+mod headers;
 mod list;
 mod rules;
+mod versions;
 
 use std::sync::Arc;
 
 use s3s::dto::{self, StreamingBlob};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
+use headers::{Overrides, headers_of};
 use rules::{
-    ByteRange, Conditions, attrs, check_conditions, etag_of, matches, parts_count, requested_range,
-    s3_err, timestamp,
+    ByteRange, Conditions, attrs, check_conditions, content_md5_of, etag_of, parts_count,
+    requested_range, s3_err,
 };
 
 use checksums::{Claim, Fields};
 
-use crate::store::{NewChecksum, Object, ObjectMeta, ObjectStream, Store, StoreError};
+use crate::store::{
+    NewChecksum, Object, ObjectHeaders, ObjectMeta, ObjectStream, Store, StoreError,
+};
 
 /// The checksum header values of an input, in the order of `checksum::ALGORITHMS`.
 macro_rules! checksum_values {
@@ -43,7 +52,8 @@ macro_rules! checksum_fields {
     }};
 }
 
-// After the macros it uses.
+// After the macros they use.
+mod copy;
 mod multipart;
 
 /// The checksum fields of a GET or HEAD: the object's, when the client asked
@@ -76,19 +86,26 @@ macro_rules! locate {
     };
 }
 
-/// The object headers GET and HEAD share, in either output type (plus `extra` fields).
+/// The object headers GET and HEAD share, in either output type (plus `extra` fields):
+/// `content_type` and `headers` as answered (a GET may override the stored ones).
 macro_rules! object_output {
-    ($output:ident, $meta:expr, $range:expr, $part_number:expr, { $($extra:tt)* }) => {{
+    ($output:ident, $meta:expr, $range:expr, $part_number:expr, $content_type:expr, $headers:expr, { $($extra:tt)* }) => {{
         let meta: &ObjectMeta = $meta;
         let range: Option<ByteRange> = $range;
+        let h: ObjectHeaders = $headers;
         let (start, end) = range.unwrap_or((0, meta.size));
         dto::$output {
             accept_ranges: Some("bytes".into()),
             content_length: Some(i64::try_from(end - start).unwrap_or(i64::MAX)),
             content_range: range.map(|(s, e)| format!("bytes {s}-{}/{}", e - 1, meta.size)),
-            content_type: meta.content_type.clone(),
+            content_type: $content_type,
+            expires: headers::expires(&h),
+            cache_control: h.cache_control,
+            content_disposition: h.content_disposition,
+            content_encoding: h.content_encoding,
+            content_language: h.content_language,
             e_tag: Some(etag_of(meta)),
-            last_modified: Some(timestamp(meta.last_modified)),
+            last_modified: Some(rules::timestamp(meta.last_modified)),
             metadata: Some(meta.metadata.clone().into_iter().collect()),
             parts_count: parts_count(meta, $part_number),
             $($extra)*
@@ -152,26 +169,9 @@ fn trailer_of(headers: &http::HeaderMap) -> Option<String> {
 impl S3 for Service {
     async fn list_buckets(
         &self,
-        _req: S3Request<dto::ListBucketsInput>,
+        req: S3Request<dto::ListBucketsInput>,
     ) -> S3Result<S3Response<dto::ListBucketsOutput>> {
-        let buckets = self
-            .store
-            .list_buckets()
-            .into_iter()
-            .map(|(name, created)| dto::Bucket {
-                name: Some(name),
-                creation_date: Some(timestamp(created)),
-                bucket_region: Some(self.region.clone()),
-            })
-            .collect();
-        Ok(S3Response::new(dto::ListBucketsOutput {
-            buckets: Some(buckets),
-            owner: Some(dto::Owner {
-                display_name: Some("s3tune".into()),
-                id: Some("s3tune".into()),
-            }),
-            ..Default::default()
-        }))
+        list::buckets(&self.store, &self.region, req.input).map(S3Response::new)
     }
 
     async fn create_bucket(
@@ -226,6 +226,20 @@ impl S3 for Service {
         list::objects_v2(&self.store, req.input).map(S3Response::new)
     }
 
+    async fn list_objects(
+        &self,
+        req: S3Request<dto::ListObjectsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectsOutput>> {
+        list::objects_v1(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<dto::ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
+        versions::list(&self.store, req.input).map(S3Response::new)
+    }
+
     async fn list_multipart_uploads(
         &self,
         req: S3Request<dto::ListMultipartUploadsInput>,
@@ -249,6 +263,8 @@ impl S3 for Service {
             &obj.meta,
             range,
             input.part_number,
+            obj.meta.content_type.clone(),
+            obj.meta.headers.clone(),
             {
                 checksum_crc32: crc32,
                 checksum_crc32c: crc32c,
@@ -264,9 +280,12 @@ impl S3 for Service {
         &self,
         req: S3Request<dto::GetObjectInput>,
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
-        let input = req.input;
+        let mut input = req.input;
+        let overrides = Overrides::of(&mut input);
         let (obj, range) = locate!(self, input)?;
         let (start, end) = range.unwrap_or((0, obj.meta.size));
+        let mut content_type = obj.meta.content_type.clone();
+        let answered_headers = overrides.apply(&mut content_type, &obj.meta.headers);
         let (crc32, crc32c, crc64nvme, sha1, sha256, kind) = checksum_fields!(answered(
             input.checksum_mode.as_ref(),
             &obj.meta,
@@ -281,6 +300,8 @@ impl S3 for Service {
             &obj.meta,
             range,
             input.part_number,
+            content_type,
+            answered_headers,
             {
                 body: Some(StreamingBlob::new(stream)),
                 checksum_crc32: crc32,
@@ -298,8 +319,9 @@ impl S3 for Service {
         req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
         let trailer = trailer_of(&req.headers);
+        let md5 = content_md5_of(&req.headers);
         let trailers = req.trailing_headers;
-        let input = req.input;
+        let mut input = req.input;
         self.store.check_bucket(&input.bucket).map_err(s3_err)?;
         let claim = Claim::of(
             checksum_values!(input),
@@ -310,11 +332,12 @@ impl S3 for Service {
             .receive(
                 input.body,
                 input.content_length,
-                input.content_md5.as_deref(),
+                md5.as_deref(),
                 trailers.as_ref(),
             )
             .await?;
-        let mut attrs = attrs(input.content_type, input.metadata);
+        let headers = headers_of!(input);
+        let mut attrs = attrs(input.content_type, headers, input.metadata);
         if let Some(c) = claim.object(&computed) {
             attrs.checksum = NewChecksum::Object(c);
         }
@@ -345,49 +368,27 @@ impl S3 for Service {
         Ok(S3Response::new(dto::DeleteObjectOutput::default()))
     }
 
+    async fn delete_objects(
+        &self,
+        req: S3Request<dto::DeleteObjectsInput>,
+    ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
+        self.delete_objects_op(req.input).await.map(S3Response::new)
+    }
+
     async fn copy_object(
         &self,
         req: S3Request<dto::CopyObjectInput>,
     ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
-        let input = req.input;
-        let dto::CopySource::Bucket {
-            bucket: src_bucket,
-            key: src_key,
-            ..
-        } = &input.copy_source
-        else {
-            return Err(s3_error!(
-                NotImplemented,
-                "only bucket/key copy sources are supported"
-            ));
-        };
-        let replace = input
-            .metadata_directive
-            .as_ref()
-            .is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
-        let new_attrs = replace.then(|| attrs(input.content_type, input.metadata));
-        if let Some(cond) = &input.copy_source_if_match {
-            let src = self.store.get_object(src_bucket, src_key).map_err(s3_err)?;
-            if !matches(cond, &src.meta) {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ));
-            }
-        }
-        let (sb, sk) = (src_bucket.to_string(), src_key.to_string());
-        let (db, dk) = (input.bucket, input.key);
-        let obj = self
-            .blocking(move |store| store.copy_object(&sb, &sk, &db, &dk, new_attrs))
-            .await?;
-        Ok(S3Response::new(dto::CopyObjectOutput {
-            copy_object_result: Some(dto::CopyObjectResult {
-                e_tag: Some(etag_of(&obj.meta)),
-                last_modified: Some(timestamp(obj.meta.last_modified)),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }))
+        self.copy_object_op(req.input).await.map(S3Response::new)
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<dto::UploadPartCopyInput>,
+    ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
+        self.upload_part_copy_op(req.input)
+            .await
+            .map(S3Response::new)
     }
 
     async fn create_multipart_upload(

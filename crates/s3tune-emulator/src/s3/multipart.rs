@@ -6,9 +6,49 @@ use s3s::dto::{self, ETag};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::checksums::{self, Claim};
-use super::rules::{attrs, etag_of, s3_err, timestamp};
+use super::headers::headers_of;
+use super::rules::{attrs, content_md5_of, etag_of, s3_err, timestamp};
 use super::{Service, trailer_of};
 use crate::store::{NewChecksum, Received};
+
+/// S3's part numbers: 1 to 10,000.
+pub(super) fn check_part_number(n: i32) -> S3Result<()> {
+    if (1..=10_000).contains(&n) {
+        Ok(())
+    } else {
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
+    }
+}
+
+/// The parts a `CompleteMultipartUpload` lists, each number once, and their
+/// `(number, ETag)`s: when a number is listed more than once in a row (a client that
+/// retried a part and kept both answers), the last listing counts, as in S3. Numbers
+/// must still ascend (the store checks).
+fn listed_parts(
+    listed: Vec<dto::CompletedPart>,
+) -> S3Result<(Vec<dto::CompletedPart>, Vec<(i32, String)>)> {
+    let mut kept: Vec<dto::CompletedPart> = Vec::with_capacity(listed.len());
+    let mut numbered: Vec<(i32, String)> = Vec::with_capacity(listed.len());
+    for p in listed {
+        let (Some(n), Some(e)) = (p.part_number, &p.e_tag) else {
+            return Err(s3_error!(
+                MalformedXML,
+                "each part needs a PartNumber and an ETag"
+            ));
+        };
+        let entry = (n, e.value().to_owned());
+        if numbered.last().is_some_and(|l| l.0 == n) {
+            numbered.pop();
+            kept.pop();
+        }
+        numbered.push(entry);
+        kept.push(p);
+    }
+    Ok((kept, numbered))
+}
 
 impl Service {
     /// The checksum a `CompleteMultipartUpload` gives its object, from the parts it lists
@@ -46,12 +86,13 @@ impl Service {
         &self,
         req: S3Request<dto::CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
-        let input = req.input;
+        let mut input = req.input;
         let kind = checksums::upload_kind(
             input.checksum_algorithm.as_ref(),
             input.checksum_type.as_ref(),
         )?;
-        let mut attrs = attrs(input.content_type, input.metadata);
+        let headers = headers_of!(input);
+        let mut attrs = attrs(input.content_type, headers, input.metadata);
         if let Some((a, k)) = kind {
             attrs.checksum = NewChecksum::Upload(a, k);
         }
@@ -75,14 +116,10 @@ impl Service {
         req: S3Request<dto::UploadPartInput>,
     ) -> S3Result<S3Response<dto::UploadPartOutput>> {
         let trailer = trailer_of(&req.headers);
+        let md5 = content_md5_of(&req.headers);
         let trailers = req.trailing_headers;
         let input = req.input;
-        if !(1..=10_000).contains(&input.part_number) {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive"
-            ));
-        }
+        check_part_number(input.part_number)?;
         // Fail fast on an unknown upload, before reading a body that would be thrown away.
         let upload = self
             .store
@@ -98,7 +135,7 @@ impl Service {
             .receive(
                 input.body,
                 input.content_length,
-                input.content_md5.as_deref(),
+                md5.as_deref(),
                 trailers.as_ref(),
             )
             .await?;
@@ -143,36 +180,21 @@ impl Service {
             .as_ref()
             .and_then(|m| m.parts.clone())
             .unwrap_or_default();
-        let parts = listed
-            .iter()
-            .map(|p| match (p.part_number, &p.e_tag) {
-                (Some(n), Some(e)) => Ok((n, e.value().to_owned())),
-                _ => Err(s3_error!(
-                    MalformedXML,
-                    "each part needs a PartNumber and an ETag"
-                )),
-            })
-            .collect::<S3Result<Vec<_>>>()?;
+        let (listed, parts) = listed_parts(listed)?;
+        let (bucket, key, id) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        if let Some(obj) = self.store.completed_object(&bucket, &key, &id) {
+            // A repeat of a completion that succeeded: S3 answers it again.
+            return Ok(S3Response::new(completed_output(input, &obj.meta)));
+        }
         let checksum = self.completed_checksum(&input, &listed)?;
-        let (bucket, key, id) = (input.bucket.clone(), input.key.clone(), input.upload_id);
         let obj = self
             .blocking(move |store| store.complete_upload(&bucket, &key, &id, &parts, checksum))
             .await?;
-        let (crc32, crc32c, crc64nvme, sha1, sha256, kind) =
-            checksum_fields!(checksums::fields(obj.meta.checksum.as_ref()));
-        Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
-            location: Some(format!("/{}/{}", input.bucket, input.key)),
-            bucket: Some(input.bucket),
-            key: Some(input.key),
-            e_tag: Some(etag_of(&obj.meta)),
-            checksum_crc32: crc32,
-            checksum_crc32c: crc32c,
-            checksum_crc64nvme: crc64nvme,
-            checksum_sha1: sha1,
-            checksum_sha256: sha256,
-            checksum_type: kind,
-            ..Default::default()
-        }))
+        Ok(S3Response::new(completed_output(input, &obj.meta)))
     }
 
     pub(super) async fn abort_multipart_upload_op(
@@ -226,5 +248,27 @@ impl Service {
             parts: Some(parts),
             ..Default::default()
         }))
+    }
+}
+
+/// What a completion answers about the object it made.
+fn completed_output(
+    input: dto::CompleteMultipartUploadInput,
+    meta: &crate::store::ObjectMeta,
+) -> dto::CompleteMultipartUploadOutput {
+    let (crc32, crc32c, crc64nvme, sha1, sha256, kind) =
+        checksum_fields!(checksums::fields(meta.checksum.as_ref()));
+    dto::CompleteMultipartUploadOutput {
+        location: Some(format!("/{}/{}", input.bucket, input.key)),
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        e_tag: Some(etag_of(meta)),
+        checksum_crc32: crc32,
+        checksum_crc32c: crc32c,
+        checksum_crc64nvme: crc64nvme,
+        checksum_sha1: sha1,
+        checksum_sha256: sha256,
+        checksum_type: kind,
+        ..Default::default()
     }
 }

@@ -42,8 +42,23 @@ pub(super) fn s3_err(e: StoreError) -> S3Error {
     S3Error::with_message(code, e.to_string())
 }
 
+/// The one owner of everything the emulator stores (it has one account).
+pub(super) fn owner() -> dto::Owner {
+    dto::Owner {
+        display_name: Some("s3tune".into()),
+        id: Some("s3tune".into()),
+    }
+}
+
 pub(super) fn timestamp(secs: u64) -> Timestamp {
     Timestamp::from(UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// `secs` since the epoch as an HTTP date (`Last-Modified`).
+fn http_date(secs: u64) -> String {
+    let mut out = Vec::new();
+    let _ = timestamp(secs).format(dto::TimestampFormat::HttpDate, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 pub(super) fn secs_of(ts: &Timestamp) -> i64 {
@@ -95,9 +110,26 @@ pub(super) fn check_conditions(meta: &ObjectMeta, c: &Conditions<'_>) -> S3Resul
         (None, None) => false,
     };
     if not_modified {
-        return Err(S3Error::new(S3ErrorCode::NotModified));
+        // A 304 still names the object's version, so a cache can keep using its copy.
+        let mut e = S3Error::new(S3ErrorCode::NotModified);
+        let mut headers = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
+            headers.insert(http::header::ETAG, v);
+        }
+        if let Ok(v) = http::HeaderValue::from_str(&http_date(meta.last_modified)) {
+            headers.insert(http::header::LAST_MODIFIED, v);
+        }
+        e.set_headers(headers);
+        return Err(e);
     }
     Ok(())
+}
+
+/// The request's `Content-MD5`, when it has one, even an empty one (which S3 refuses).
+pub(super) fn content_md5_of(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get("content-md5")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 /// Reads a request body into a [`Blob`], computing its MD5 and the `checksums` on the way,
@@ -154,9 +186,14 @@ pub(super) async fn gather(
     }
     let digest = md5.finalize();
     if let Some(want) = content_md5 {
+        // An MD5 is 16 bytes: anything else (empty, cut short) is not a digest at all.
         let want = base64::engine::general_purpose::STANDARD
             .decode(want.trim())
-            .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid"))?;
+            .ok()
+            .filter(|w| w.len() == 16)
+            .ok_or_else(|| {
+                s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid")
+            })?;
         if want.as_slice() != digest.as_slice() {
             return Err(s3_error!(
                 BadDigest,
@@ -171,9 +208,14 @@ pub(super) async fn gather(
     Ok((Blob::from_chunks(chunks), hex::encode(digest), checksums))
 }
 
-pub(super) fn attrs(content_type: Option<String>, metadata: Option<dto::Metadata>) -> NewObject {
+pub(super) fn attrs(
+    content_type: Option<String>,
+    headers: crate::store::ObjectHeaders,
+    metadata: Option<dto::Metadata>,
+) -> NewObject {
     NewObject {
         content_type,
+        headers,
         metadata: metadata
             .map(|m| m.into_iter().collect::<BTreeMap<_, _>>())
             .unwrap_or_default(),
@@ -212,17 +254,11 @@ pub(super) fn requested_range(
         } else {
             &meta.part_sizes
         };
+        super::multipart::check_part_number(n)?;
         let idx = usize::try_from(n)
             .ok()
-            .filter(|&i| (1..=sizes.len()).contains(&i))
-            .ok_or_else(|| {
-                let mut e = S3Error::with_message(
-                    S3ErrorCode::Custom("InvalidPartNumber".into()),
-                    "The requested partnumber is not satisfiable",
-                );
-                e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
-                e
-            })?;
+            .filter(|&i| i <= sizes.len())
+            .ok_or_else(|| s3_error!(InvalidPart, "The requested partnumber is not satisfiable"))?;
         let start: u64 = sizes[..idx - 1].iter().sum();
         return Ok(Some((start, start + sizes[idx - 1])));
     }

@@ -18,14 +18,14 @@ pub struct Listing {
 }
 
 impl Store {
-    /// One page of ListObjectsV2.
+    /// One page of a listing: keys under `prefix` after `after` (a key, or a common
+    /// prefix returned before, whose keys it then covers), rolled up at `delimiter`.
     pub fn list_objects(
         &self,
         bucket: &str,
         prefix: &str,
         delimiter: Option<&str>,
-        start_after: Option<&str>,
-        token: Option<&str>,
+        after: Option<&str>,
         max_keys: usize,
     ) -> Result<Listing, StoreError> {
         let s = self.lock();
@@ -33,17 +33,20 @@ impl Store {
             .buckets
             .get(bucket)
             .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
-        // The token is the last key or common prefix returned; skip past it.
-        let after = match (token, start_after) {
-            (Some(t), _) => Some(t),
-            (None, s) => s,
-        };
         let mut out = Listing::default();
+        if max_keys == 0 {
+            // S3 answers MaxKeys=0 with an empty page that is not truncated.
+            return Ok(out);
+        }
         let delimiter = delimiter.filter(|d| !d.is_empty());
-        let range = b.objects.range::<str, _>((
-            after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
-            std::ops::Bound::Unbounded,
-        ));
+        // Keys sort, so the page starts at the prefix, or after `after` when that is later.
+        let start = match after {
+            Some(a) if a >= prefix => std::ops::Bound::Excluded(a),
+            _ => std::ops::Bound::Included(prefix),
+        };
+        let range = b
+            .objects
+            .range::<str, _>((start, std::ops::Bound::Unbounded));
         let mut count = 0usize;
         let mut last: Option<String> = None;
         for (key, obj) in range {
@@ -54,7 +57,7 @@ impl Store {
                 continue;
             }
             // A token that names a common prefix covers every key under it.
-            if let (Some(t), Some(d)) = (token, delimiter)
+            if let (Some(t), Some(d)) = (after, delimiter)
                 && t.ends_with(d)
                 && key.starts_with(t)
             {

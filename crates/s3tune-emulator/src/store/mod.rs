@@ -88,6 +88,9 @@ pub struct ObjectMeta {
     pub last_modified: u64,
     /// `Content-Type` given at upload.
     pub content_type: Option<String>,
+    /// The other standard headers given at upload.
+    #[serde(default)]
+    pub headers: ObjectHeaders,
     /// User metadata (`x-amz-meta-*`).
     pub metadata: BTreeMap<String, String>,
     /// Sizes of the parts of a multipart object (empty for a single-part object).
@@ -115,11 +118,31 @@ pub struct Object {
     pub content: Content,
 }
 
+/// The standard HTTP headers besides `Content-Type` that S3 keeps with an object, as
+/// given at upload, and returns on every GET and HEAD of it: caches, browsers and
+/// decompressing clients act on them, so a copy that drops them is not the same object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectHeaders {
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Encoding` (without the `aws-chunked` of the upload's framing).
+    pub content_encoding: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Expires`, as an HTTP date.
+    pub expires: Option<String>,
+}
+
 /// Attributes given when an object is created.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NewObject {
     /// `Content-Type`.
     pub content_type: Option<String>,
+    /// The other standard headers.
+    #[serde(default)]
+    pub headers: ObjectHeaders,
     /// User metadata.
     pub metadata: BTreeMap<String, String>,
     /// A single PUT: the object's checksum. A multipart upload: the algorithm and kind
@@ -176,6 +199,10 @@ struct Upload {
 struct State {
     buckets: BTreeMap<String, Bucket>,
     uploads: HashMap<String, Upload>,
+    /// Uploads completed lately, oldest first: `(id, bucket, key, ETag)`, so that a
+    /// repeated `CompleteMultipartUpload` (a client retrying after a lost response)
+    /// answers with the object, as S3 does.
+    completed: std::collections::VecDeque<(String, String, String, String)>,
 }
 
 /// The emulator's buckets, objects and uploads.
@@ -277,6 +304,7 @@ impl Store {
             etag,
             last_modified: now_secs(),
             content_type: attrs.content_type,
+            headers: attrs.headers,
             metadata: attrs.metadata,
             part_sizes: Vec::new(),
             checksum: match attrs.checksum {
@@ -337,6 +365,7 @@ impl Store {
             etag: synthetic::etag(key, size),
             last_modified: now_secs(),
             content_type: Some("application/octet-stream".into()),
+            headers: ObjectHeaders::default(),
             // Tells clients the bytes follow the synthetic pattern of this key, so they
             // can check every byte (see `synthetic::SYNTHETIC_METADATA`).
             metadata: BTreeMap::from([(
@@ -368,6 +397,7 @@ impl Store {
         self.check_bucket(dst_bucket)?;
         let attrs = attrs.unwrap_or_else(|| NewObject {
             content_type: src.meta.content_type.clone(),
+            headers: src.meta.headers.clone(),
             metadata: src.meta.metadata.clone(),
             checksum: NewChecksum::None,
         });
@@ -375,6 +405,7 @@ impl Store {
             key: dst_key.to_owned(),
             last_modified: now_secs(),
             content_type: attrs.content_type,
+            headers: attrs.headers,
             metadata: attrs.metadata,
             ..src.meta.clone()
         };

@@ -249,6 +249,7 @@ impl Store {
             etag: format!("{}-{}", hex::encode(h.finalize()), chosen.len()),
             last_modified: now_secs(),
             content_type: attrs.content_type,
+            headers: attrs.headers,
             metadata: attrs.metadata,
             part_sizes: chosen.iter().map(|(p, _)| p.size).collect(),
             checksum,
@@ -282,10 +283,42 @@ impl Store {
                 )?
             }
         };
-        self.lock().uploads.remove(id);
+        {
+            let mut s = self.lock();
+            s.uploads.remove(id);
+            if s.completed.len() == REMEMBERED_COMPLETIONS {
+                s.completed.pop_front();
+            }
+            s.completed.push_back((
+                id.to_owned(),
+                bucket.to_owned(),
+                key.to_owned(),
+                object.meta.etag.clone(),
+            ));
+        }
         if let Some(d) = &self.disk {
             d.remove_upload(id)?;
         }
         Ok(object)
     }
+
+    /// The object upload `id` made, when it was completed lately and `bucket/key` still
+    /// holds that object (not one written since): what a repeated completion answers.
+    #[must_use]
+    pub fn completed_object(&self, bucket: &str, key: &str, id: &str) -> Option<Arc<Object>> {
+        let etag = {
+            let s = self.lock();
+            s.completed
+                .iter()
+                .find(|(i, b, k, _)| i == id && b == bucket && k == key)
+                .map(|(.., e)| e.clone())?
+        };
+        self.get_object(bucket, key)
+            .ok()
+            .filter(|o| o.meta.etag == etag)
+    }
 }
+
+/// How many completed uploads are remembered for repeated completions (in memory only:
+/// a restarted server answers a repeat with `NoSuchUpload`).
+const REMEMBERED_COMPLETIONS: usize = 10_000;

@@ -1,0 +1,105 @@
+//! DeleteObjects: up to 1,000 keys in one request, each deleted or answered with an error
+//! of its own (the request as a whole fails only when it is malformed or its bucket is
+//! missing). `Quiet` answers only the errors.
+
+use s3s::dto;
+use s3s::{S3Result, s3_error};
+
+use super::Service;
+use crate::store::{Store, StoreError};
+
+/// Most keys one DeleteObjects names.
+const MAX_KEYS: usize = 1000;
+
+/// What became of one key.
+enum Outcome {
+    Deleted(dto::DeletedObject),
+    Failed(dto::Error),
+}
+
+fn failed(id: &dto::ObjectIdentifier, code: &str, message: &str) -> Outcome {
+    Outcome::Failed(dto::Error {
+        code: Some(code.to_owned()),
+        key: Some(id.key.clone()),
+        message: Some(message.to_owned()),
+        version_id: id.version_id.clone(),
+    })
+}
+
+/// Deletes one key as S3 does: a missing key is deleted all the same; a version other
+/// than `null` does not exist (no bucket is versioned); an `ETag` given must match.
+fn delete_one(store: &Store, bucket: &str, id: &dto::ObjectIdentifier) -> Outcome {
+    if id.version_id.as_deref().is_some_and(|v| v != "null") {
+        return failed(id, "NoSuchVersion", "The specified version does not exist");
+    }
+    if let Some(want) = &id.e_tag {
+        match store.get_object(bucket, &id.key) {
+            Ok(o) if o.meta.etag == want.value() => {}
+            Ok(_) => {
+                return failed(
+                    id,
+                    "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold",
+                );
+            }
+            Err(_) => return failed(id, "NoSuchKey", "The specified key does not exist."),
+        }
+    }
+    match store.delete_object(bucket, &id.key) {
+        Ok(()) => Outcome::Deleted(dto::DeletedObject {
+            key: Some(id.key.clone()),
+            version_id: id.version_id.clone(),
+            ..Default::default()
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, key = %id.key, "delete failed");
+            failed(
+                id,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            )
+        }
+    }
+}
+
+impl Service {
+    pub(super) async fn delete_objects_op(
+        &self,
+        input: dto::DeleteObjectsInput,
+    ) -> S3Result<dto::DeleteObjectsOutput> {
+        let dto::Delete { objects, quiet } = input.delete;
+        if objects.is_empty() || objects.len() > MAX_KEYS {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
+        let bucket = input.bucket;
+        let outcomes = self
+            .blocking(move |store| {
+                store.check_bucket(&bucket)?;
+                Ok::<_, StoreError>(
+                    objects
+                        .iter()
+                        .map(|id| delete_one(store, &bucket, id))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .await?;
+        let quiet = quiet.unwrap_or(false);
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for o in outcomes {
+            match o {
+                Outcome::Deleted(d) if !quiet => deleted.push(d),
+                Outcome::Deleted(_) => {}
+                Outcome::Failed(e) => errors.push(e),
+            }
+        }
+        Ok(dto::DeleteObjectsOutput {
+            deleted: Some(deleted),
+            errors: Some(errors),
+            ..Default::default()
+        })
+    }
+}
