@@ -83,6 +83,8 @@ pub async fn presign_get(
 pub struct RawResponse {
     /// HTTP status.
     pub status: u16,
+    /// Response headers.
+    pub headers: http::HeaderMap,
     /// Body bytes received (possibly short when the body was cut off).
     pub body: Vec<u8>,
     /// Whether the body ended with an error (connection dropped mid-body).
@@ -155,6 +157,7 @@ impl RawConn {
             self.dead = true;
             return RawResponse {
                 status: 0,
+                headers: http::HeaderMap::new(),
                 body: Vec::new(),
                 broken: true,
                 first_byte: t0.elapsed(),
@@ -162,6 +165,7 @@ impl RawConn {
         };
         let first_byte = t0.elapsed();
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let mut body = resp.into_body();
         let mut data = Vec::new();
         let mut broken = false;
@@ -181,9 +185,49 @@ impl RawConn {
         }
         RawResponse {
             status,
+            headers,
             body: data,
             broken,
             first_byte,
         }
+    }
+}
+
+/// PUTs `chunks` to `uri` (absolute, presigned) over a new connection with HTTP chunked
+/// framing and no `Content-Length`, as a client streaming an unmeasured body does.
+pub async fn put_chunked(
+    addr: std::net::SocketAddr,
+    uri: &str,
+    chunks: Vec<Vec<u8>>,
+) -> RawResponse {
+    use http_body_util::StreamBody;
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let parsed: http::Uri = uri.parse().expect("uri");
+    let frames = futures::stream::iter(chunks.into_iter().map(|c| {
+        Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(bytes::Bytes::from(c)))
+    }));
+    let req = http::Request::put(parsed.path_and_query().unwrap().as_str())
+        .header(http::header::HOST, parsed.authority().unwrap().as_str())
+        .body(StreamBody::new(frames))
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let resp = sender.send_request(req).await.expect("response");
+    let first_byte = t0.elapsed();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    RawResponse {
+        status,
+        headers,
+        body: body.to_vec(),
+        broken: false,
+        first_byte,
     }
 }

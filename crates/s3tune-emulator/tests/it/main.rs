@@ -3,4 +3,5 @@
 mod api;
 mod common;
 mod disk;
+mod fidelity;
 mod network;
