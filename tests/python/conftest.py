@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import boto3
@@ -80,3 +81,22 @@ def aws(server, tmp_path):
         )
 
     return run
+
+
+@pytest.fixture()
+def fresh(s3):
+    """A bucket of the test's own, gone with everything in it afterwards."""
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    yield name
+    for key in all_keys(s3, name):
+        s3.delete_object(Bucket=name, Key=key)
+    for u in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=name, Key=u["Key"], UploadId=u["UploadId"])
+    s3.delete_bucket(Bucket=name)
+
+
+def all_keys(s3, bucket, prefix=""):
+    """Every key of `bucket` under `prefix`, in order."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return [o["Key"] for p in pages for o in p.get("Contents", [])]

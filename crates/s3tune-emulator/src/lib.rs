@@ -4,8 +4,8 @@
 //! its network, on any machine and without a cloud account. This crate is that peer:
 //!
 //! * [`s3`] speaks S3 (on the `s3s` crate): buckets, objects, ranges, conditional
-//!   requests, multipart uploads, SigV4 — the subset boto3, the AWS CLI and `aws-sdk-s3`
-//!   use for transfers, with S3's error codes;
+//!   requests, multipart uploads and part copies, bulk deletes, the listings, SigV4 —
+//!   what boto3, the AWS CLI, rclone and `aws-sdk-s3` use, with S3's error codes;
 //! * [`store`] keeps buckets and objects in memory or in a data dir, plus
 //!   [`synthetic`] objects whose bytes are computed from their key, so a 3 GiB test
 //!   object costs nothing and a client can verify every byte without a second copy;
@@ -33,6 +33,7 @@ pub mod auth;
 pub mod checksum;
 pub mod config;
 pub mod error;
+mod expect;
 pub mod network;
 pub mod s3;
 pub mod server;

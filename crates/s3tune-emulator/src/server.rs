@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::auth::{Hosts, KeyPair};
 use crate::config::EmulatorConfig;
 use crate::error::StartError;
+use crate::expect::{self, ContinueIo, Owed};
 use crate::network::body::ShapedBody;
 use crate::network::{Admission, Connection, Direction, Network, NetworkProfile, StatsSnapshot};
 use crate::s3::Service;
@@ -222,8 +223,14 @@ async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let service = ConnService { s3: s3.clone(), conn: Arc::new(network.connection()) };
-                    let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                    let owed = Arc::new(Owed::default());
+                    let service = ConnService {
+                        s3: s3.clone(),
+                        conn: Arc::new(network.connection()),
+                        owed: Arc::clone(&owed),
+                    };
+                    let io = TokioIo::new(ContinueIo::new(stream, owed));
+                    let conn = graceful.watch(http.serve_connection(io, service));
                     tokio::spawn(async move {
                         if let Err(e) = conn.await {
                             tracing::debug!(error = %e, "connection closed with an error");
@@ -254,6 +261,8 @@ async fn serve(
 struct ConnService {
     s3: S3Service,
     conn: Arc<Connection>,
+    /// Set when this request's answer must follow a `100 Continue` hyper will not send.
+    owed: Arc<Owed>,
 }
 
 /// Largest body taken without a length (HTTP chunked framing): S3's largest PUT and the
@@ -350,9 +359,10 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
     type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
-        let ConnService { s3, conn } = self.clone();
+        let ConnService { s3, conn, owed } = self.clone();
         Box::pin(async move {
             let t0 = Instant::now();
+            let owes_continue = expect::owed_by(&req);
             let method = req.method().clone();
             let uri = req.uri().clone();
             let (mut resp, in_flight) = match conn.admit(&method) {
@@ -428,6 +438,9 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
                 request_id = %id,
                 reset = reset_at.is_some(),
             );
+            if owes_continue {
+                owed.set();
+            }
             Ok(resp.map(|b| ShapedBody::new(b, conn, Direction::Down, reset_at, in_flight)))
         })
     }
