@@ -23,13 +23,14 @@ pub(super) fn check_part_number(n: i32) -> S3Result<()> {
     }
 }
 
+/// Parts as the store completes them: `(number, ETag)`.
+type Numbered = Vec<(i32, String)>;
+
 /// The parts a `CompleteMultipartUpload` lists, each number once, and their
 /// `(number, ETag)`s: when a number is listed more than once in a row (a client that
 /// retried a part and kept both answers), the last listing counts, as in S3. Numbers
 /// must still ascend (the store checks).
-fn listed_parts(
-    listed: Vec<dto::CompletedPart>,
-) -> S3Result<(Vec<dto::CompletedPart>, Vec<(i32, String)>)> {
+fn listed_parts(listed: Vec<dto::CompletedPart>) -> S3Result<(Vec<dto::CompletedPart>, Numbered)> {
     let mut kept: Vec<dto::CompletedPart> = Vec::with_capacity(listed.len());
     let mut numbered: Vec<(i32, String)> = Vec::with_capacity(listed.len());
     for p in listed {
