@@ -6,11 +6,11 @@ use s3s::dto::{self, ETag, StreamingBlob, Timestamp};
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
 use super::Service;
-use super::checksums::{self, Claim};
+use super::checksums::Claim;
 use super::headers::headers_of;
-use super::multipart::check_part_number;
+use super::multipart::{PartOf, check_part_number};
 use super::rules::{Conditions, attrs, check_conditions, etag_of, s3_err, timestamp};
-use crate::store::{ObjectMeta, ObjectStream, Received};
+use crate::store::{ObjectMeta, ObjectStream};
 
 /// Largest source one CopyObject, or one UploadPartCopy without a range, copies.
 const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
@@ -37,6 +37,20 @@ fn source(src: &dto::CopySource) -> S3Result<(&str, &str)> {
             "copies from access points are not supported"
         )),
     }
+}
+
+/// [`check_copy_conditions`] of a copy input (CopyObject's and UploadPartCopy's name
+/// the conditions alike).
+macro_rules! copy_conditions {
+    ($meta:expr, $input:expr) => {
+        check_copy_conditions(
+            $meta,
+            $input.copy_source_if_match.as_ref(),
+            $input.copy_source_if_none_match.as_ref(),
+            $input.copy_source_if_modified_since.as_ref(),
+            $input.copy_source_if_unmodified_since.as_ref(),
+        )
+    };
 }
 
 /// The `x-amz-copy-source-if-*` conditions, as S3 applies them: the GET rules, except
@@ -96,13 +110,7 @@ impl Service {
         let (src_bucket, src_key) = source(&input.copy_source)?;
         let (sb, sk) = (src_bucket.to_owned(), src_key.to_owned());
         let src = self.store.get_object(&sb, &sk).map_err(s3_err)?;
-        check_copy_conditions(
-            &src.meta,
-            input.copy_source_if_match.as_ref(),
-            input.copy_source_if_none_match.as_ref(),
-            input.copy_source_if_modified_since.as_ref(),
-            input.copy_source_if_unmodified_since.as_ref(),
-        )?;
+        copy_conditions!(&src.meta, input)?;
         if src.meta.size > MAX_COPY {
             return Err(s3_error!(
                 InvalidRequest,
@@ -148,13 +156,7 @@ impl Service {
             .map_err(s3_err)?;
         let (src_bucket, src_key) = source(&input.copy_source)?;
         let src = self.store.get_object(src_bucket, src_key).map_err(s3_err)?;
-        check_copy_conditions(
-            &src.meta,
-            input.copy_source_if_match.as_ref(),
-            input.copy_source_if_none_match.as_ref(),
-            input.copy_source_if_modified_since.as_ref(),
-            input.copy_source_if_unmodified_since.as_ref(),
-        )?;
+        copy_conditions!(&src.meta, input)?;
         let (start, end) = match input.copy_source_range.as_deref() {
             Some(r) => copy_range(r, src.meta.size)?,
             None => (0, src.meta.size),
@@ -176,26 +178,16 @@ impl Service {
         let (blob, etag, computed) = claim
             .receive(Some(StreamingBlob::new(stream)), Some(len), None, None)
             .await?;
-        let answered = claim
-            .algorithm
-            .and_then(|a| computed.iter().find(|c| c.algorithm == a).cloned());
-        let part = self
-            .blocking(move |store| {
-                store.put_part(
-                    &input.bucket,
-                    &input.key,
-                    &input.upload_id,
-                    input.part_number,
-                    Received {
-                        blob,
-                        etag,
-                        checksums: computed,
-                    },
-                )
-            })
+        let target = PartOf {
+            bucket: input.bucket,
+            key: input.key,
+            upload_id: input.upload_id,
+            number: input.part_number,
+        };
+        let (part, answered) = self
+            .store_part(target, &claim, blob, etag, computed)
             .await?;
-        let (crc32, crc32c, crc64nvme, sha1, sha256, _) =
-            checksum_fields!(checksums::fields(answered.as_ref()));
+        let (crc32, crc32c, crc64nvme, sha1, sha256, _) = checksum_fields!(answered);
         Ok(dto::UploadPartCopyOutput {
             copy_part_result: Some(dto::CopyPartResult {
                 e_tag: Some(ETag::Strong(part.etag)),

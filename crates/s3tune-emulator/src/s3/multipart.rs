@@ -51,7 +51,46 @@ fn listed_parts(listed: Vec<dto::CompletedPart>) -> S3Result<(Vec<dto::Completed
     Ok((kept, numbered))
 }
 
+/// Where a part goes: its upload and number.
+pub(super) struct PartOf {
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: String,
+    pub number: i32,
+}
+
 impl Service {
+    /// Stores a part received through `claim` (uploaded or copied), and gives the
+    /// checksum fields its answer names: the claimed algorithm's.
+    pub(super) async fn store_part(
+        &self,
+        to: PartOf,
+        claim: &Claim,
+        blob: crate::store::Blob,
+        etag: String,
+        computed: Vec<crate::checksum::Checksum>,
+    ) -> S3Result<(crate::store::PartInfo, checksums::Fields)> {
+        let answered = claim
+            .algorithm
+            .and_then(|a| computed.iter().find(|c| c.algorithm == a).cloned());
+        let part = self
+            .blocking(move |store| {
+                store.put_part(
+                    &to.bucket,
+                    &to.key,
+                    &to.upload_id,
+                    to.number,
+                    Received {
+                        blob,
+                        etag,
+                        checksums: computed,
+                    },
+                )
+            })
+            .await?;
+        Ok((part, checksums::fields(answered.as_ref())))
+    }
+
     /// The checksum a `CompleteMultipartUpload` gives its object, from the parts it lists
     /// (their listed checksums checked against theirs), checked against the full-object
     /// checksum the request names; `None` when a listed part is missing (the store then
@@ -140,26 +179,16 @@ impl Service {
                 trailers.as_ref(),
             )
             .await?;
-        let answered = claim
-            .algorithm
-            .and_then(|a| computed.iter().find(|c| c.algorithm == a).cloned());
-        let part = self
-            .blocking(move |store| {
-                store.put_part(
-                    &input.bucket,
-                    &input.key,
-                    &input.upload_id,
-                    input.part_number,
-                    Received {
-                        blob,
-                        etag,
-                        checksums: computed,
-                    },
-                )
-            })
+        let target = PartOf {
+            bucket: input.bucket,
+            key: input.key,
+            upload_id: input.upload_id,
+            number: input.part_number,
+        };
+        let (part, answered) = self
+            .store_part(target, &claim, blob, etag, computed)
             .await?;
-        let (crc32, crc32c, crc64nvme, sha1, sha256, _) =
-            checksum_fields!(checksums::fields(answered.as_ref()));
+        let (crc32, crc32c, crc64nvme, sha1, sha256, _) = checksum_fields!(answered);
         Ok(S3Response::new(dto::UploadPartOutput {
             e_tag: Some(ETag::Strong(part.etag)),
             checksum_crc32: crc32,
