@@ -113,7 +113,7 @@ impl Claim {
         &self,
         body: Option<s3s::dto::StreamingBlob>,
         content_length: Option<i64>,
-        content_md5: Option<&str>,
+        content_md5: Option<[u8; 16]>,
         trailers: Option<&TrailingHeaders>,
     ) -> S3Result<(crate::store::Blob, String, Vec<Checksum>)> {
         let (blob, etag, computed) =

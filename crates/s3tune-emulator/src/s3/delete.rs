@@ -6,7 +6,7 @@ use s3s::dto;
 use s3s::{S3Result, s3_error};
 
 use super::Service;
-use crate::store::{Store, StoreError};
+use crate::store::{Found, Store, StoreError};
 
 /// Most keys one DeleteObjects names.
 const MAX_KEYS: usize = 1000;
@@ -32,25 +32,18 @@ fn delete_one(store: &Store, bucket: &str, id: &dto::ObjectIdentifier) -> Outcom
     if id.version_id.as_deref().is_some_and(|v| v != "null") {
         return failed(id, "NoSuchVersion", "The specified version does not exist");
     }
-    if let Some(want) = &id.e_tag {
-        match store.get_object(bucket, &id.key) {
-            Ok(o) if o.meta.etag == want.value() => {}
-            Ok(_) => {
-                return failed(
-                    id,
-                    "PreconditionFailed",
-                    "At least one of the pre-conditions you specified did not hold",
-                );
-            }
-            Err(_) => return failed(id, "NoSuchKey", "The specified key does not exist."),
+    let etag = id.e_tag.as_ref().map(dto::ETag::value);
+    match store.delete_object_if(bucket, &id.key, etag) {
+        Ok(Found::Deleted) => deleted(id),
+        Ok(Found::Missing) if etag.is_some() => {
+            failed(id, "NoSuchKey", "The specified key does not exist.")
         }
-    }
-    match store.delete_object(bucket, &id.key) {
-        Ok(()) => Outcome::Deleted(dto::DeletedObject {
-            key: Some(id.key.clone()),
-            version_id: id.version_id.clone(),
-            ..Default::default()
-        }),
+        Ok(Found::Missing) => deleted(id),
+        Ok(Found::Other) => failed(
+            id,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+        ),
         Err(e) => {
             tracing::error!(error = %e, key = %id.key, "delete failed");
             failed(
@@ -62,11 +55,32 @@ fn delete_one(store: &Store, bucket: &str, id: &dto::ObjectIdentifier) -> Outcom
     }
 }
 
+fn deleted(id: &dto::ObjectIdentifier) -> Outcome {
+    Outcome::Deleted(dto::DeletedObject {
+        key: Some(id.key.clone()),
+        version_id: id.version_id.clone(),
+        ..Default::default()
+    })
+}
+
 impl Service {
     pub(super) async fn delete_objects_op(
         &self,
+        headers: &http::HeaderMap,
         input: dto::DeleteObjectsInput,
     ) -> S3Result<dto::DeleteObjectsOutput> {
+        // S3 takes a bulk delete only with a digest of its body (a corrupted key list
+        // must not delete other keys): Content-MD5 or one of the additional checksums.
+        let digested = headers.contains_key("content-md5")
+            || headers.keys().any(|h| {
+                h.as_str().starts_with("x-amz-checksum-") && h.as_str() != "x-amz-checksum-type"
+            });
+        if !digested {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Missing required header for this request: Content-MD5"
+            ));
+        }
         let dto::Delete { objects, quiet } = input.delete;
         if objects.is_empty() || objects.len() > MAX_KEYS {
             return Err(s3_error!(

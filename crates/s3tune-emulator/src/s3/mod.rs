@@ -97,7 +97,9 @@ macro_rules! object_output {
         dto::$output {
             accept_ranges: Some("bytes".into()),
             content_length: Some(i64::try_from(end - start).unwrap_or(i64::MAX)),
-            content_range: range.map(|(s, e)| format!("bytes {s}-{}/{}", e - 1, meta.size)),
+            content_range: range
+                .filter(|(s, e)| e > s)
+                .map(|(s, e)| format!("bytes {s}-{}/{}", e - 1, meta.size)),
             content_type: $content_type,
             expires: headers::expires(&h),
             cache_control: h.cache_control,
@@ -319,7 +321,7 @@ impl S3 for Service {
         req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
         let trailer = trailer_of(&req.headers);
-        let md5 = content_md5_of(&req.headers);
+        let md5 = content_md5_of(&req.headers)?;
         let trailers = req.trailing_headers;
         let mut input = req.input;
         self.store.check_bucket(&input.bucket).map_err(s3_err)?;
@@ -329,12 +331,7 @@ impl S3 for Service {
             input.checksum_algorithm.as_ref(),
         )?;
         let (blob, etag, computed) = claim
-            .receive(
-                input.body,
-                input.content_length,
-                md5.as_deref(),
-                trailers.as_ref(),
-            )
+            .receive(input.body, input.content_length, md5, trailers.as_ref())
             .await?;
         let headers = headers_of!(input);
         let mut attrs = attrs(input.content_type, headers, input.metadata);
@@ -372,7 +369,9 @@ impl S3 for Service {
         &self,
         req: S3Request<dto::DeleteObjectsInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
-        self.delete_objects_op(req.input).await.map(S3Response::new)
+        self.delete_objects_op(&req.headers, req.input)
+            .await
+            .map(S3Response::new)
     }
 
     async fn copy_object(

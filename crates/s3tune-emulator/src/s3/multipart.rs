@@ -156,7 +156,7 @@ impl Service {
         req: S3Request<dto::UploadPartInput>,
     ) -> S3Result<S3Response<dto::UploadPartOutput>> {
         let trailer = trailer_of(&req.headers);
-        let md5 = content_md5_of(&req.headers);
+        let md5 = content_md5_of(&req.headers)?;
         let trailers = req.trailing_headers;
         let input = req.input;
         check_part_number(input.part_number)?;
@@ -172,12 +172,7 @@ impl Service {
         )?
         .within(upload.map(|(a, _)| a))?;
         let (blob, etag, computed) = claim
-            .receive(
-                input.body,
-                input.content_length,
-                md5.as_deref(),
-                trailers.as_ref(),
-            )
+            .receive(input.body, input.content_length, md5, trailers.as_ref())
             .await?;
         let target = PartOf {
             bucket: input.bucket,
@@ -221,9 +216,18 @@ impl Service {
             return Ok(S3Response::new(completed_output(input, &obj.meta)));
         }
         let checksum = self.completed_checksum(&input, &listed)?;
-        let obj = self
-            .blocking(move |store| store.complete_upload(&bucket, &key, &id, &parts, checksum))
-            .await?;
+        let (b, k, i) = (bucket.clone(), key.clone(), id.clone());
+        let done = self
+            .blocking(move |store| store.complete_upload(&b, &k, &i, &parts, checksum))
+            .await;
+        let obj = match done {
+            Ok(obj) => obj,
+            // The same completion, sent twice at once: the other one made the object.
+            Err(e) if *e.code() == s3s::S3ErrorCode::NoSuchUpload => {
+                self.store.completed_object(&bucket, &key, &id).ok_or(e)?
+            }
+            Err(e) => return Err(e),
+        };
         Ok(S3Response::new(completed_output(input, &obj.meta)))
     }
 

@@ -125,11 +125,18 @@ pub(super) fn check_conditions(meta: &ObjectMeta, c: &Conditions<'_>) -> S3Resul
     Ok(())
 }
 
-/// The request's `Content-MD5`, when it has one, even an empty one (which S3 refuses).
-pub(super) fn content_md5_of(headers: &http::HeaderMap) -> Option<String> {
-    headers
-        .get("content-md5")
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+/// The request's `Content-MD5`, checked to be a digest before any body is read: an MD5
+/// is 16 bytes, so anything else (empty, cut short, not base64) is `InvalidDigest`.
+pub(super) fn content_md5_of(headers: &http::HeaderMap) -> S3Result<Option<[u8; 16]>> {
+    let Some(v) = headers.get("content-md5") else {
+        return Ok(None);
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_bytes().trim_ascii())
+        .ok()
+        .and_then(|d| <[u8; 16]>::try_from(d).ok())
+        .map(Some)
+        .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid"))
 }
 
 /// Reads a request body into a [`Blob`], computing its MD5 and the `checksums` on the way,
@@ -137,7 +144,7 @@ pub(super) fn content_md5_of(headers: &http::HeaderMap) -> Option<String> {
 pub(super) async fn gather(
     body: Option<StreamingBlob>,
     content_length: Option<i64>,
-    content_md5: Option<&str>,
+    content_md5: Option<[u8; 16]>,
     mut checksums: Vec<crate::checksum::Hasher>,
 ) -> S3Result<(Blob, String, Vec<crate::checksum::Checksum>)> {
     let mut chunks = Vec::new();
@@ -185,21 +192,11 @@ pub(super) async fn gather(
         ));
     }
     let digest = md5.finalize();
-    if let Some(want) = content_md5 {
-        // An MD5 is 16 bytes: anything else (empty, cut short) is not a digest at all.
-        let want = base64::engine::general_purpose::STANDARD
-            .decode(want.trim())
-            .ok()
-            .filter(|w| w.len() == 16)
-            .ok_or_else(|| {
-                s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid")
-            })?;
-        if want.as_slice() != digest.as_slice() {
-            return Err(s3_error!(
-                BadDigest,
-                "The Content-MD5 you specified did not match what we received"
-            ));
-        }
+    if content_md5.is_some_and(|want| want != digest.as_slice()) {
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received"
+        ));
     }
     let checksums = checksums
         .into_iter()

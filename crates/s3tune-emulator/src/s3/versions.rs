@@ -3,8 +3,8 @@
 //! empty a bucket (the AWS CLI's `rb --force` paths, rclone's purges, test clean-ups)
 //! list versions whatever the bucket's state.
 
-use s3s::S3Result;
 use s3s::dto;
+use s3s::{S3Result, s3_error};
 
 use super::list::{Page, delimiter_of, encoder, prefixes};
 use super::rules::{etag_of, owner, timestamp};
@@ -19,6 +19,12 @@ pub(super) fn list(
     store: &Store,
     input: dto::ListObjectVersionsInput,
 ) -> S3Result<dto::ListObjectVersionsOutput> {
+    if input.version_id_marker.is_some() && input.key_marker.as_deref().is_none_or(str::is_empty) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "A version-id marker cannot be specified without a key marker."
+        ));
+    }
     let prefix = input.prefix.clone().unwrap_or_default();
     let delimiter = delimiter_of(input.delimiter.as_ref());
     let (max_keys, listing) = Page {

@@ -56,9 +56,11 @@ impl Store {
                 }
                 continue;
             }
-            // A token that names a common prefix covers every key under it.
+            // A marker that names a common prefix of this listing covers every key
+            // under it (a key that merely ends with the delimiter, a folder marker
+            // listed under its own prefix, does not).
             if let (Some(t), Some(d)) = (after, delimiter)
-                && t.ends_with(d)
+                && is_common_prefix(t, prefix, d)
                 && key.starts_with(t)
             {
                 continue;
@@ -91,5 +93,37 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// Whether `marker` is one of the common prefixes a listing of `prefix` rolled up at
+/// `delimiter` gives: the prefix, then up to and including the delimiter's first place.
+fn is_common_prefix(marker: &str, prefix: &str, delimiter: &str) -> bool {
+    marker
+        .strip_prefix(prefix)
+        .and_then(|rest| {
+            rest.find(delimiter)
+                .map(|i| i + delimiter.len() == rest.len())
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_common_prefix;
+
+    #[test]
+    fn only_a_rolled_up_prefix_covers_the_keys_under_it() {
+        assert!(is_common_prefix("a/", "", "/"));
+        assert!(is_common_prefix("p/a/", "p/", "/"));
+        assert!(
+            !is_common_prefix("a/", "a/", "/"),
+            "a folder marker under its own prefix"
+        );
+        assert!(
+            !is_common_prefix("a/b/", "", "/"),
+            "two levels down is a key"
+        );
+        assert!(!is_common_prefix("a", "", "/"));
     }
 }

@@ -147,8 +147,65 @@ async fn delete_objects_deletes_each_key_or_names_its_error() {
     assert!(quiet.deleted().is_empty() && quiet.errors().is_empty());
     assert_eq!(keys(&c, "data").await, ["c"]);
 
+    // A key named with an ETag is deleted only while it holds that object.
+    let etag = put(&c, "data", "tagged", b"v1".to_vec()).await;
+    let stale = ObjectIdentifier::builder()
+        .key("tagged")
+        .e_tag("\"00000000000000000000000000000000\"")
+        .build()
+        .unwrap();
+    let out = c
+        .delete_objects()
+        .bucket("data")
+        .delete(Delete::builder().objects(stale).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.errors()[0].code(), Some("PreconditionFailed"));
+    let current = ObjectIdentifier::builder()
+        .key("tagged")
+        .e_tag(etag)
+        .build()
+        .unwrap();
+    let out = c
+        .delete_objects()
+        .bucket("data")
+        .delete(Delete::builder().objects(current).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.deleted()[0].key(), Some("tagged"));
+
+    // Without a digest of its body, a bulk delete is refused.
+    let undigested = c
+        .delete_objects()
+        .bucket("data")
+        .delete(Delete::builder().objects(ident("c")).build().unwrap())
+        .customize()
+        .mutate_request(|r| {
+            let names: Vec<String> = r
+                .headers()
+                .iter()
+                .map(|(k, _)| k.to_owned())
+                .filter(|k| k.starts_with("x-amz-checksum-") || k == "content-md5")
+                .collect();
+            for k in names {
+                r.headers_mut().remove(k);
+            }
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code_of(&undigested),
+        (Some("InvalidRequest".into()), Some(400))
+    );
+
     // More than 1,000 keys is a malformed request, and deletes nothing.
-    let many: Vec<_> = (0..1001).map(|i| ident(&format!("k{i}"))).collect();
+    let many: Vec<_> = (0..1001)
+        .map(|i| ident(&format!("k{i}")))
+        .chain([ident("c")])
+        .collect();
     let too_many = c
         .delete_objects()
         .bucket("data")
@@ -352,6 +409,113 @@ async fn list_object_versions_of_an_unversioned_bucket_names_null_versions() {
     let rest: Vec<_> = next.versions().iter().filter_map(|v| v.key()).collect();
     assert_eq!(rest, ["k3"]);
     assert!(!next.is_truncated().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_one_key_at_a_time_misses_nothing() {
+    let server = start(NetworkProfile::unlimited()).await;
+    let c = client(&server);
+    c.create_bucket().bucket("data").send().await.unwrap();
+    // A folder marker ("a/") beside the keys under it, and prefixes to roll up.
+    for k in ["a/", "a/1", "a/2", "a/x/1", "a/y/1", "b"] {
+        put(&c, "data", k, b"x".to_vec()).await;
+    }
+    let want = ["a/", "a/1", "a/2", "a/x/", "a/y/"];
+    let mut v2 = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let p = c
+            .list_objects_v2()
+            .bucket("data")
+            .prefix("a/")
+            .delimiter("/")
+            .max_keys(1)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        v2.extend(
+            p.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+        v2.extend(
+            p.common_prefixes()
+                .iter()
+                .filter_map(|o| o.prefix().map(str::to_owned)),
+        );
+        match p.next_continuation_token() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(v2, want, "ListObjectsV2");
+    let mut v1 = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let p = c
+            .list_objects()
+            .bucket("data")
+            .prefix("a/")
+            .delimiter("/")
+            .max_keys(1)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .unwrap();
+        v1.extend(
+            p.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+        v1.extend(
+            p.common_prefixes()
+                .iter()
+                .filter_map(|o| o.prefix().map(str::to_owned)),
+        );
+        if !p.is_truncated().unwrap() {
+            break;
+        }
+        marker = p.next_marker().map(str::to_owned);
+    }
+    assert_eq!(v1, want, "ListObjects v1");
+    let mut versions = Vec::new();
+    let mut key_marker: Option<String> = None;
+    loop {
+        let p = c
+            .list_object_versions()
+            .bucket("data")
+            .prefix("a/")
+            .delimiter("/")
+            .max_keys(1)
+            .set_key_marker(key_marker.clone())
+            .send()
+            .await
+            .unwrap();
+        versions.extend(
+            p.versions()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+        versions.extend(
+            p.common_prefixes()
+                .iter()
+                .filter_map(|o| o.prefix().map(str::to_owned)),
+        );
+        if !p.is_truncated().unwrap() {
+            break;
+        }
+        key_marker = p.next_key_marker().map(str::to_owned);
+    }
+    assert_eq!(versions, want, "ListObjectVersions");
+    let lone = c
+        .list_object_versions()
+        .bucket("data")
+        .version_id_marker("null")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&lone), (Some("InvalidArgument".into()), Some(400)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -678,6 +842,17 @@ async fn completions_as_s3_answers_them() {
         .await
         .unwrap_err();
     assert_eq!(code_of(&head_past).1, Some(400));
+    put(&c, "data", "empty", Vec::new()).await;
+    let empty = c
+        .get_object()
+        .bucket("data")
+        .key("empty")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.content_length(), Some(0));
+    assert_eq!(empty.content_range(), None);
     let zero = c
         .get_object()
         .bucket("data")
@@ -776,22 +951,21 @@ async fn what_is_not_served_is_a_501_naming_the_operation() {
     assert!(e.message().unwrap().contains("GetBucketAcl"));
 }
 
-/// Sends `head` (a request's head, and `body` after it) on a new connection and reads
-/// until the final answer's head has come: everything the server sent, as text.
-async fn exchange(addr: std::net::SocketAddr, head: String, body: &[u8]) -> String {
+/// Sends `head` and then `body` on `s`, and reads until the final answer's head has
+/// come: everything the server sent for this request, as text.
+async fn exchange(s: &mut tokio::net::TcpStream, head: String, body: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(head.as_bytes()).await.unwrap();
     s.write_all(body).await.unwrap();
     let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut byte = [0u8; 1];
+    // One byte at a time: nothing of a later answer is read with this one.
     loop {
-        let n = s.read(&mut buf).await.unwrap();
+        let n = s.read(&mut byte).await.unwrap();
         assert!(n > 0, "the server closed before answering: {got:?}");
-        got.extend_from_slice(&buf[..n]);
+        got.push(byte[0]);
         let text = String::from_utf8_lossy(&got);
-        let finals = text.matches("HTTP/1.1 200").count();
-        if finals == 1 && text.ends_with("\r\n\r\n") {
+        if text.contains("HTTP/1.1 200") && text.ends_with("\r\n\r\n") {
             return text.into_owned();
         }
     }
@@ -802,7 +976,13 @@ async fn every_expectation_of_100_continue_is_answered() {
     let server = start(NetworkProfile::unlimited()).await;
     let c = client(&server);
     c.create_bucket().bucket("data").send().await.unwrap();
-    for (key, body) in [("empty", &b""[..]), ("full", &b"hello"[..])] {
+    // On one kept-alive connection, as botocore reuses it: an empty body, then a full one.
+    let mut conn = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    for (key, body) in [
+        ("empty", &b""[..]),
+        ("full", &b"hello"[..]),
+        ("empty2", &b""[..]),
+    ] {
         let link = c
             .put_object()
             .bucket("data")
@@ -817,7 +997,7 @@ async fn every_expectation_of_100_continue_is_answered() {
             uri.authority().unwrap(),
             body.len()
         );
-        let text = exchange(server.addr(), head, body).await;
+        let text = exchange(&mut conn, head, body).await;
         // One 100 Continue, then the answer, even with no body to wait for (botocore
         // misreads the connection's next answer otherwise).
         assert!(
