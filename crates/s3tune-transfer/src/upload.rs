@@ -166,9 +166,32 @@ pub(crate) async fn from_path(
         .bucket(bucket)
         .key(key)
         .send();
+    let mut create = std::pin::pin!(create);
     let created = tokio::select! {
-        created = create => created,
-        () = &mut stop => return Err(TransferError::Cancelled),
+        created = &mut create => created,
+        () = &mut stop => {
+            // Interrupted while the upload was being created: it may exist already, and
+            // its id is on its way. Wait for it briefly (the CLI has a second and a half
+            // left) and abort it, so an interruption leaves no upload behind.
+            let wait = std::time::Duration::from_millis(500);
+            if let Ok(Ok(c)) = tokio::time::timeout(wait, create).await
+                && let Some(id) = c.upload_id()
+            {
+                let abort = client
+                    .abort_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .send();
+                let done = tokio::time::timeout(std::time::Duration::from_millis(900), abort).await;
+                if !matches!(done, Ok(Ok(_))) {
+                    tracing::warn!(
+                        "could not abort the multipart upload of s3://{bucket}/{key}: aws s3api abort-multipart-upload --bucket {bucket} --key {key} --upload-id {id}"
+                    );
+                }
+            }
+            return Err(TransferError::Cancelled);
+        }
     }
     .map_err(|e| TransferError::from_sdk("CreateMultipartUpload", bucket, key, e))?;
     let upload_id = created

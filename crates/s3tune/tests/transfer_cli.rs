@@ -334,3 +334,50 @@ fn ctrl_c_leaves_nothing_behind() {
         "the multipart upload was aborted"
     );
 }
+
+#[test]
+fn ctrl_c_while_the_upload_is_being_created_aborts_it() {
+    // Every answer comes 300 ms late: the upload exists on the server before its id
+    // reaches s3tune, which is interrupted in between.
+    let s = Emulator::start_dedicated(
+        EmulatorConfig {
+            access_key: ACCESS.into(),
+            secret_key: SECRET.into(),
+            network: s3tune_emulator::NetworkProfile {
+                first_byte_latency: Duration::from_millis(300),
+                ..s3tune_emulator::NetworkProfile::unlimited()
+            },
+            ..EmulatorConfig::default()
+        },
+        1,
+    )
+    .unwrap();
+    s.store().create_bucket("data").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let src = home.path().join("src.bin");
+    std::fs::write(&src, vec![7u8; 40 << 20]).unwrap();
+    let store = s.store().clone();
+    let ep = s.endpoint();
+    let out = interrupt(
+        home.path(),
+        &[
+            "put",
+            src.to_str().unwrap(),
+            "s3://data/up.bin",
+            "--endpoint-url",
+            &ep,
+        ],
+        || store.uploads_in_progress() > 0,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        s.store().uploads_in_progress(),
+        0,
+        "the upload created as the interruption came was aborted"
+    );
+}
