@@ -28,7 +28,9 @@ pub enum ConfigError {
         reason: String,
     },
     /// A malformed `--object BUCKET/KEY=SIZE`.
-    #[error("bad --object `{spec}`: {reason} (expected BUCKET/KEY=SIZE, e.g. data/big.bin=3GiB)")]
+    #[error(
+        "bad --object `{spec}`: {reason} (expected BUCKET/KEY=SIZE, e.g. data/big.bin=3GiB or data/img-{{0000..1999}}.jpg=lognormal(100KiB,0.5))"
+    )]
     ObjectSpec {
         /// The spec as given.
         spec: String,

@@ -32,6 +32,7 @@
 pub mod auth;
 pub mod checksum;
 pub mod config;
+pub mod dataset;
 pub mod error;
 mod expect;
 pub mod network;

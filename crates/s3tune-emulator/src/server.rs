@@ -55,14 +55,16 @@ impl Emulator {
         for spec in &config.objects {
             let failed = |e: crate::store::StoreError| {
                 StartError::Config(crate::error::ConfigError::ObjectSpec {
-                    spec: format!("{}/{}={}", spec.bucket, spec.key, spec.size),
+                    spec: spec.to_string(),
                     reason: e.to_string(),
                 })
             };
             store.ensure_bucket(&spec.bucket).map_err(failed)?;
-            store
-                .put_synthetic(&spec.bucket, &spec.key, spec.size)
-                .map_err(failed)?;
+            for (key, size) in spec.objects() {
+                store
+                    .put_synthetic(&spec.bucket, &key, size)
+                    .map_err(failed)?;
+            }
         }
         let store = Arc::new(store);
         let bind_err = |e: std::io::Error| StartError::Bind {
@@ -365,7 +367,12 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
             let owes_continue = expect::owed_by(&req);
             let method = req.method().clone();
             let uri = req.uri().clone();
-            let (mut resp, in_flight) = match conn.admit(&method) {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok());
+            let prefix = crate::network::rate_prefix(host, uri.path());
+            let (mut resp, in_flight) = match conn.admit(&method, &prefix) {
                 Admission::Serve(guard) => {
                     let req = if conn.shapes(Direction::Up) {
                         let conn = Arc::clone(&conn);

@@ -132,6 +132,20 @@ pub fn verify(key: &str, offset: u64, data: &[u8]) -> Option<u64> {
 /// generator's version).
 pub const SYNTHETIC_METADATA: (&str, &str) = ("s3tune-synthetic", "v1");
 
+/// [`SYNTHETIC_METADATA`] as an object's metadata, one map shared by every synthetic
+/// object (a dataset of a million objects holds one).
+#[must_use]
+pub fn metadata() -> std::sync::Arc<std::collections::BTreeMap<String, String>> {
+    static SHARED: std::sync::LazyLock<std::sync::Arc<std::collections::BTreeMap<String, String>>> =
+        std::sync::LazyLock::new(|| {
+            std::sync::Arc::new(std::collections::BTreeMap::from([(
+                SYNTHETIC_METADATA.0.to_owned(),
+                SYNTHETIC_METADATA.1.to_owned(),
+            )]))
+        });
+    std::sync::Arc::clone(&SHARED)
+}
+
 /// The ETag (without quotes) of the synthetic object `key` of `size` bytes.
 ///
 /// S3's ETag of a single-part object is the MD5 of its bytes; hashing gigabytes at start-up

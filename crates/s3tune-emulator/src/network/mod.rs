@@ -15,6 +15,7 @@ pub mod body;
 pub mod bucket;
 pub mod profile;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -83,14 +84,26 @@ impl Stats {
     }
 }
 
+/// The prefix whose request rate a request counts against: the host it was sent to and
+/// the path up to its last `/` (so, in either addressing style, its bucket and its key's
+/// folder). S3 partitions a bucket by key prefix and gives each partition its rate
+/// (5,500 GET/s, 3,500 PUT/s): a dataset under one folder shares one, folders side by
+/// side do not.
+#[must_use]
+pub fn rate_prefix(host: Option<&str>, path: &str) -> String {
+    let dir = path.rfind('/').map_or(path, |i| &path[..=i]);
+    format!("{}{dir}", host.unwrap_or_default())
+}
+
 /// State shared by all connections of one server.
 #[derive(Debug)]
 pub struct Network {
     profile: NetworkProfile,
     link_down: Option<TokenBucket>,
     link_up: Option<TokenBucket>,
-    get_limiter: Option<TokenBucket>,
-    put_limiter: Option<TokenBucket>,
+    /// The request-rate limiters, one per prefix and kind (reads, writes), made as
+    /// prefixes are first seen: S3 scales its request rates per prefix.
+    limiters: Mutex<HashMap<(bool, String), Arc<TokenBucket>>>,
     in_flight: AtomicU32,
     next_connection: AtomicU64,
     stats: Arc<Stats>,
@@ -124,17 +137,34 @@ impl Network {
         let bw = |r: Option<crate::units::Rate>| {
             r.map(|r| TokenBucket::for_bandwidth(r.bytes_per_sec(), SHAPING_PIECE))
         };
-        let limiter = |r: Option<f64>| r.map(|r| TokenBucket::new(r, r.max(1.0)));
         Arc::new(Self {
             link_down: bw(profile.link_bandwidth),
             link_up: bw(profile.link_bandwidth),
-            get_limiter: limiter(profile.get_rate_limit),
-            put_limiter: limiter(profile.put_rate_limit),
+            limiters: Mutex::new(HashMap::new()),
             in_flight: AtomicU32::new(0),
             next_connection: AtomicU64::new(0),
             stats: Arc::new(Stats::default()),
             profile,
         })
+    }
+
+    /// Takes one request of the given kind from `prefix`'s rate limiter: `false` when the
+    /// prefix is past its rate (no limit: always `true`).
+    fn take_request(&self, reading: bool, prefix: &str, now: Instant) -> bool {
+        let rate = if reading {
+            self.profile.get_rate_limit
+        } else {
+            self.profile.put_rate_limit
+        };
+        let Some(rate) = rate else { return true };
+        let limiter = {
+            let mut all = self.limiters.lock().expect("limiter map lock poisoned");
+            Arc::clone(
+                all.entry((reading, prefix.to_owned()))
+                    .or_insert_with(|| Arc::new(TokenBucket::new(rate, rate.max(1.0)))),
+            )
+        };
+        limiter.try_take(now)
     }
 
     /// The profile in force.
@@ -197,21 +227,15 @@ impl Connection {
         f(&mut self.rng.lock().expect("rng lock poisoned"))
     }
 
-    /// Decides whether a request with `method` is served, throttled or failed.
-    pub fn admit(&self, method: &http::Method) -> Admission {
+    /// Decides whether a request with `method` for a key under `prefix` (see
+    /// [`rate_prefix`]) is served, throttled or failed.
+    pub fn admit(&self, method: &http::Method, prefix: &str) -> Admission {
         let net = &self.net;
         let p = &net.profile;
         net.stats.requests.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         let reading = matches!(*method, http::Method::GET | http::Method::HEAD);
-        let limiter = if reading {
-            &net.get_limiter
-        } else {
-            &net.put_limiter
-        };
-        if let Some(l) = limiter
-            && !l.try_take(now)
-        {
+        if !net.take_request(reading, prefix, now) {
             net.stats.throttled.fetch_add(1, Ordering::Relaxed);
             return Admission::SlowDown;
         }

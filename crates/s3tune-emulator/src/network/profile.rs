@@ -275,10 +275,10 @@ impl NetworkProfile {
             parts.push(format!("{r} shared link"));
         }
         if let Some(g) = self.get_rate_limit {
-            parts.push(format!("SlowDown past {g} GET/s"));
+            parts.push(format!("SlowDown past {g} GET/s per prefix"));
         }
         if let Some(p) = self.put_rate_limit {
-            parts.push(format!("SlowDown past {p} PUT/s"));
+            parts.push(format!("SlowDown past {p} PUT/s per prefix"));
         }
         if let Some(c) = self.max_concurrent_requests {
             parts.push(format!("SlowDown past {c} concurrent requests"));

@@ -108,7 +108,12 @@ macro_rules! object_output {
             content_language: h.content_language,
             e_tag: Some(etag_of(meta)),
             last_modified: Some(rules::timestamp(meta.last_modified)),
-            metadata: Some(meta.metadata.clone().into_iter().collect()),
+            metadata: Some(
+                meta.metadata
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
             parts_count: parts_count(meta, $part_number),
             $($extra)*
             ..Default::default()

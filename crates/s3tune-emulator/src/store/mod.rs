@@ -25,7 +25,7 @@ pub use listing::Listing;
 pub use multipart::{Received, UploadInfo};
 
 use crate::checksum::{Algorithm, Checksum, Kind};
-use crate::synthetic::{self, Pattern};
+use crate::synthetic;
 
 /// Why a store operation failed; mapped to S3 error codes by the protocol layer.
 #[derive(Debug, thiserror::Error)]
@@ -91,8 +91,8 @@ pub struct ObjectMeta {
     /// The other standard headers given at upload.
     #[serde(default)]
     pub headers: ObjectHeaders,
-    /// User metadata (`x-amz-meta-*`).
-    pub metadata: BTreeMap<String, String>,
+    /// User metadata (`x-amz-meta-*`), shared: every synthetic object holds the same.
+    pub metadata: Arc<BTreeMap<String, String>>,
     /// Sizes of the parts of a multipart object (empty for a single-part object).
     pub part_sizes: Vec<u64>,
     /// Its additional checksum (none for a synthetic object, or one stored before
@@ -316,7 +316,7 @@ impl Store {
             last_modified: now_secs(),
             content_type: attrs.content_type,
             headers: attrs.headers,
-            metadata: attrs.metadata,
+            metadata: Arc::new(attrs.metadata),
             part_sizes: Vec::new(),
             checksum: match attrs.checksum {
                 NewChecksum::Object(c) => Some(c),
@@ -379,10 +379,7 @@ impl Store {
             headers: ObjectHeaders::default(),
             // Tells clients the bytes follow the synthetic pattern of this key, so they
             // can check every byte (see `synthetic::SYNTHETIC_METADATA`).
-            metadata: BTreeMap::from([(
-                synthetic::SYNTHETIC_METADATA.0.to_owned(),
-                synthetic::SYNTHETIC_METADATA.1.to_owned(),
-            )]),
+            metadata: synthetic::metadata(),
             part_sizes: Vec::new(),
             checksum: None,
         };
@@ -390,7 +387,7 @@ impl Store {
             bucket,
             Object {
                 meta,
-                content: Content::Synthetic(Arc::new(Pattern::new(key))),
+                content: Content::Synthetic(key.into()),
             },
         )
     }
@@ -409,7 +406,7 @@ impl Store {
         let attrs = attrs.unwrap_or_else(|| NewObject {
             content_type: src.meta.content_type.clone(),
             headers: src.meta.headers.clone(),
-            metadata: src.meta.metadata.clone(),
+            metadata: (*src.meta.metadata).clone(),
             checksum: NewChecksum::None,
         });
         let meta = ObjectMeta {
@@ -417,7 +414,7 @@ impl Store {
             last_modified: now_secs(),
             content_type: attrs.content_type,
             headers: attrs.headers,
-            metadata: attrs.metadata,
+            metadata: Arc::new(attrs.metadata),
             ..src.meta.clone()
         };
         if let (Content::File(path), Some(d)) = (&src.content, &self.disk) {

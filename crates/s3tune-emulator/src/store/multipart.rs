@@ -250,7 +250,7 @@ impl Store {
             last_modified: now_secs(),
             content_type: attrs.content_type,
             headers: attrs.headers,
-            metadata: attrs.metadata,
+            metadata: Arc::new(attrs.metadata),
             part_sizes: chosen.iter().map(|(p, _)| p.size).collect(),
             checksum,
         };

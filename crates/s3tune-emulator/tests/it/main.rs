@@ -2,6 +2,7 @@
 
 mod api;
 mod common;
+mod dataset;
 mod disk;
 mod fidelity;
 mod network;

@@ -145,6 +145,42 @@ async fn request_rate_limit_answers_slowdown() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_prefix_has_its_own_request_rate() {
+    let net = NetworkProfile {
+        get_rate_limit: Some(20.0),
+        ..NetworkProfile::unlimited()
+    };
+    let server = serve(net, &["bkt/a/k=10", "bkt/b/k=10"]).await;
+    let c = client(&server);
+    let a = presign_get(&c, "bkt", "a/k", None).await;
+    let b = presign_get(&c, "bkt", "b/k", None).await;
+    let mut conn = RawConn::connect(server.addr()).await;
+    let t0 = Instant::now();
+    let (mut ok_a, mut ok_b) = (0, 0);
+    for i in 0..100 {
+        let ((uri, headers), ok) = if i % 2 == 0 {
+            (&a, &mut ok_a)
+        } else {
+            (&b, &mut ok_b)
+        };
+        let r = conn.get(uri, headers, None).await;
+        match r.status {
+            200 => *ok += 1,
+            503 => {}
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    let allowed = 20.0 + 20.0 * t0.elapsed().as_secs_f64() + 1.0;
+    // Each folder gets its full burst, so together they pass what one limit would allow.
+    for (name, ok) in [("a/", ok_a), ("b/", ok_b)] {
+        assert!(
+            (20..=allowed as i32).contains(&ok),
+            "{name}: {ok} admitted, 20 to {allowed:.0} allowed"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_limit_answers_slowdown() {
     let net = NetworkProfile {
         max_concurrent_requests: Some(2),

@@ -10,6 +10,8 @@ use super::whole;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     s3tune serve --network s3-like --object data/big.bin=3GiB\n  \
+    s3tune serve --objects 'data/shard-{00000..00999}.tar=64MiB'\n  \
+    s3tune serve --objects 'data/img/{00000..19999}.jpg=lognormal(100KiB,0.5)'\n  \
     s3tune serve --listen 127.0.0.1:0 --json --data-dir /tmp/s3data\n  \
     s3tune serve --network faulty --network-seed 7 --link-bandwidth 500MB/s")]
 pub struct ServeArgs {
@@ -26,8 +28,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Create a synthetic object, e.g. data/big.bin=3GiB (repeatable).
-    #[arg(long = "object", value_name = "BUCKET/KEY=SIZE")]
+    /// Create a synthetic object, e.g. data/big.bin=3GiB, or a dataset: a numbered range
+    /// in the key and a size or a distribution, e.g.
+    /// 'data/img/{00000..19999}.jpg=lognormal(100KiB,0.5)' or uniform(1KiB,1MiB)
+    /// (repeatable; no memory or disk for the bytes).
+    #[arg(
+        long = "object",
+        visible_alias = "objects",
+        value_name = "BUCKET/KEY=SIZE"
+    )]
     pub objects: Vec<String>,
 
     /// Access key clients must sign with.

@@ -152,13 +152,17 @@ pub async fn run(args: ServeArgs, stop: Stop) -> anyhow::Result<ExitCode> {
             server.profile().describe()
         )?;
         for o in &objects {
-            writeln!(
-                out,
-                "  object      s3://{}/{} ({}, synthetic)",
-                o.bucket,
-                o.key,
-                bytesize::ByteSize(o.size)
-            )?;
+            if o.count() == 1 {
+                writeln!(out, "  object      {o} ({}, synthetic)", o.sizes)?;
+            } else {
+                writeln!(
+                    out,
+                    "  objects     {o} ({} objects, {}, {} in all, synthetic)",
+                    o.count(),
+                    o.sizes,
+                    bytesize::ByteSize(o.total_bytes())
+                )?;
+            }
         }
         writeln!(
             out,

@@ -125,11 +125,7 @@ pub async fn start(network: NetworkProfile, objects: &[(&str, u64)]) -> anyhow::
         network,
         objects: objects
             .iter()
-            .map(|(key, size)| ObjectSpec {
-                bucket: BUCKET.into(),
-                key: (*key).into(),
-                size: *size,
-            })
+            .map(|(key, size)| ObjectSpec::one(BUCKET, key, *size))
             .collect(),
         ..EmulatorConfig::default()
     };
