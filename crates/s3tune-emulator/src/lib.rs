@@ -29,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+mod answer;
 pub mod auth;
 pub mod checksum;
 pub mod config;

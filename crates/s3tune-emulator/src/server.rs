@@ -13,6 +13,7 @@ use s3s::{S3Error, S3ErrorCode};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::answer::{name_response, request_id, sized, unsized_body};
 use crate::auth::{Hosts, KeyPair};
 use crate::config::EmulatorConfig;
 use crate::error::StartError;
@@ -265,84 +266,6 @@ struct ConnService {
     conn: Arc<Connection>,
     /// Set when this request's answer must follow a `100 Continue` hyper will not send.
     owed: Arc<Owed>,
-}
-
-/// Largest body taken without a length (HTTP chunked framing): S3's largest PUT and the
-/// framing `aws-chunked` adds around it.
-const MAX_UNSIZED_BODY: usize = 5 * 1024 * 1024 * 1024 + 64 * 1024 * 1024;
-
-/// A new request id, as S3's look: 16 hex digits.
-fn request_id() -> String {
-    format!("{:016X}", rand::random::<u64>())
-}
-
-/// Names the request on its response, as S3 does on every one: `x-amz-request-id` and
-/// `x-amz-id-2`, and, in an error's XML, `RequestId` and `HostId` (what a user quotes
-/// to find the request in the server's log, where it is logged too).
-fn name_response(resp: &mut http::Response<s3s::Body>, id: &str) {
-    let host_id = format!("s3tune/{id}");
-    if resp.status().as_u16() >= 300
-        && let Some(xml) = resp.body().bytes()
-        && let Some(at) = find(&xml, b"</Error>")
-    {
-        let mut named = Vec::with_capacity(xml.len() + 80);
-        named.extend_from_slice(&xml[..at]);
-        named.extend_from_slice(
-            format!("<RequestId>{id}</RequestId><HostId>{host_id}</HostId>").as_bytes(),
-        );
-        named.extend_from_slice(&xml[at..]);
-        if let Ok(v) = http::HeaderValue::from_str(&named.len().to_string()) {
-            resp.headers_mut().insert(http::header::CONTENT_LENGTH, v);
-        }
-        *resp.body_mut() = s3s::Body::from(bytes::Bytes::from(named));
-    }
-    let headers = resp.headers_mut();
-    if let Ok(v) = http::HeaderValue::from_str(id) {
-        headers.insert("x-amz-request-id", v);
-    }
-    if let Ok(v) = http::HeaderValue::from_str(&host_id) {
-        headers.insert("x-amz-id-2", v);
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
-}
-
-/// Whether a request's body comes with no length: HTTP chunked framing and no
-/// `Content-Length` (a client streaming what it could not measure; S3 takes it).
-fn unsized_body(req: &http::Request<s3s::Body>) -> bool {
-    !req.headers().contains_key(http::header::CONTENT_LENGTH)
-        && req
-            .headers()
-            .get_all(http::header::TRANSFER_ENCODING)
-            .iter()
-            .any(|v| {
-                v.to_str()
-                    .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
-            })
-}
-
-/// Reads an unsized body whole and gives the request the `Content-Length` it has, which
-/// the signature checks need (the emulator holds every uploaded body in memory anyway).
-async fn sized(mut req: http::Request<s3s::Body>) -> Result<http::Request<s3s::Body>, S3Error> {
-    let bytes = req
-        .body_mut()
-        .store_all_limited(MAX_UNSIZED_BODY)
-        .await
-        .map_err(|e| {
-            S3Error::with_message(
-                S3ErrorCode::EntityTooLarge,
-                format!("the request body is too large or could not be read: {e}"),
-            )
-        })?;
-    req.headers_mut().insert(
-        http::header::CONTENT_LENGTH,
-        http::HeaderValue::from(bytes.len()),
-    );
-    req.headers_mut().remove(http::header::TRANSFER_ENCODING);
-    *req.body_mut() = s3s::Body::from(bytes);
-    Ok(req)
 }
 
 fn error_response(code: S3ErrorCode, message: &'static str) -> http::Response<s3s::Body> {

@@ -7,6 +7,7 @@
 
 mod buckets;
 pub mod content;
+mod delete;
 mod disk;
 mod listing;
 mod multipart;
@@ -20,6 +21,7 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 pub use content::{Blob, Content, FRAME, ObjectStream};
+pub use delete::Found;
 use disk::Disk;
 pub use listing::Listing;
 pub use multipart::{Received, UploadInfo};
@@ -149,17 +151,6 @@ pub struct NewObject {
     /// its parts and its object get (`CreateMultipartUpload`'s).
     #[serde(default)]
     pub checksum: NewChecksum,
-}
-
-/// What a conditional delete found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Found {
-    /// The object, now deleted.
-    Deleted,
-    /// No object.
-    Missing,
-    /// Another object than the one named (nothing deleted).
-    Other,
 }
 
 /// The checksum a new object gets.
@@ -436,35 +427,5 @@ impl Store {
             .get(key)
             .cloned()
             .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
-    }
-
-    /// Deletes `bucket/key`; deleting a missing key succeeds, as in S3.
-    pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
-        self.delete_object_if(bucket, key, None).map(|_| ())
-    }
-
-    /// Deletes `bucket/key` if its ETag is `etag` (any object when `None`), in one step,
-    /// so no write between the check and the delete is lost; tells what it found.
-    pub fn delete_object_if(
-        &self,
-        bucket: &str,
-        key: &str,
-        etag: Option<&str>,
-    ) -> Result<Found, StoreError> {
-        let mut s = self.lock();
-        let b = s
-            .buckets
-            .get_mut(bucket)
-            .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
-        let found = match (b.objects.get(key), etag) {
-            (None, _) => return Ok(Found::Missing),
-            (Some(o), Some(e)) if o.meta.etag != e => return Ok(Found::Other),
-            _ => Found::Deleted,
-        };
-        b.objects.remove(key);
-        if let Some(d) = &self.disk {
-            d.delete_object(bucket, key)?;
-        }
-        Ok(found)
     }
 }
