@@ -18,6 +18,8 @@ mod dest;
 mod download;
 pub mod error;
 pub mod knobs;
+mod recursive;
+mod shared;
 pub mod stats;
 mod timeout;
 mod upload;
@@ -30,6 +32,8 @@ pub use dest::{Copy, sweep};
 pub use download::Discovery;
 pub use error::{Cause, TransferError};
 pub use knobs::{Direction, KNOBS, Knob, KnobKind, KnobValue};
+pub use recursive::keys::as_directory;
+pub use recursive::{Failed, RecursiveStats};
 pub use stats::{Progress, TransferStats};
 
 /// Counts the client's HTTP attempts into [`Progress`].
@@ -63,13 +67,15 @@ pub struct ObjectInfo {
     pub metadata: std::collections::BTreeMap<String, String>,
 }
 
-/// A client and a configuration, ready to transfer.
+/// A client and a configuration, ready to transfer. Transfers run at once on one
+/// `Transfer` share its `max_concurrency` requests in flight and its `max_bandwidth`, as
+/// boto3's transfer manager shares them (see [`Transfer::download_prefix`]).
 #[derive(Debug, Clone)]
 pub struct Transfer {
     client: aws_sdk_s3::Client,
     config: TransferConfig,
     discovery: Discovery,
-    progress: Arc<Progress>,
+    shared: Arc<shared::Shared>,
 }
 
 impl Transfer {
@@ -104,9 +110,9 @@ impl Transfer {
         );
         Self {
             client,
+            shared: Arc::new(shared::Shared::new(&config, progress)),
             config,
             discovery: Discovery::default(),
-            progress,
         }
     }
 
@@ -126,7 +132,7 @@ impl Transfer {
     /// Counters of the transfer under way (for progress bars).
     #[must_use]
     pub fn progress(&self) -> Arc<Progress> {
-        Arc::clone(&self.progress)
+        Arc::clone(&self.shared.progress)
     }
 
     /// The size and ETag of `s3://bucket/key` (a HEAD request), with the same errors
@@ -137,7 +143,8 @@ impl Transfer {
             bucket,
             key,
             &self.config,
-            Arc::new(stats::Counters::new(&self.progress)),
+            Arc::new(stats::Counters::new(&self.shared.progress)),
+            &self.shared,
         )
         .await?;
         Ok(ObjectInfo {
@@ -164,7 +171,7 @@ impl Transfer {
             dest,
             &self.config,
             self.discovery,
-            self.progress(),
+            Arc::clone(&self.shared),
         )
         .await
     }
@@ -184,7 +191,7 @@ impl Transfer {
             out,
             Path::new("-"),
             &self.config,
-            self.progress(),
+            Arc::clone(&self.shared),
         )
         .await
     }
@@ -205,7 +212,7 @@ impl Transfer {
             dir,
             &self.config,
             self.discovery,
-            self.progress(),
+            Arc::clone(&self.shared),
         )
         .await
     }
@@ -236,7 +243,7 @@ impl Transfer {
             bucket,
             key,
             &self.config,
-            self.progress(),
+            Arc::clone(&self.shared),
             stop,
         )
         .await
@@ -256,5 +263,32 @@ impl Transfer {
             r = self.download(bucket, key, dest) => r,
             () = stop => Err(TransferError::Cancelled),
         }
+    }
+
+    /// Downloads every object under `prefix` of `bucket` into `dir` (`aws s3 cp
+    /// --recursive`), stopped when `stop` completes. Objects that fail are in the
+    /// result's `failed`; an `Err` means nothing could start (no such bucket, say) or the
+    /// transfer was cancelled, leaving no partial file.
+    pub async fn download_prefix(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        dir: &Path,
+        stop: impl Future<Output = ()>,
+    ) -> Result<RecursiveStats, TransferError> {
+        recursive::download_prefix(self, bucket, prefix, dir, stop).await
+    }
+
+    /// Uploads every file under `dir` to `bucket` under `prefix`, stopped when `stop`
+    /// completes (multipart uploads under way are aborted). Failures as in
+    /// [`Transfer::download_prefix`].
+    pub async fn upload_dir(
+        &self,
+        dir: &Path,
+        bucket: &str,
+        prefix: &str,
+        stop: impl Future<Output = ()>,
+    ) -> Result<RecursiveStats, TransferError> {
+        recursive::upload_dir(self, dir, bucket, prefix, stop).await
     }
 }

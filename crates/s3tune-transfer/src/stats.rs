@@ -1,6 +1,6 @@
 //! What a transfer did, for `--json`, the tuner and tests.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -31,11 +31,17 @@ pub struct TransferStats {
 
 /// Live counters shared by a transfer's tasks; also readable from outside for progress.
 /// One per [`crate::Transfer`]: transfers run at once on the same `Transfer` share it.
+/// A recursive transfer counts bytes over every object, and objects beside them.
 #[derive(Debug, Default)]
 pub struct Progress {
     total: AtomicU64,
     done: AtomicU64,
     attempts: AtomicU64,
+    /// Set by a recursive transfer, which adds each listed object's size to the total
+    /// itself: the objects' own downloads then leave the total alone.
+    many: AtomicBool,
+    objects_total: AtomicU64,
+    objects_done: AtomicU64,
 }
 
 impl Progress {
@@ -61,8 +67,43 @@ impl Progress {
         self.attempts.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Objects found so far, and objects finished (transferred or failed), in a
+    /// recursive transfer; `(0, 0)` for one object.
+    #[must_use]
+    pub fn objects(&self) -> (u64, u64) {
+        (
+            self.objects_total.load(Ordering::Relaxed),
+            self.objects_done.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Whether a recursive transfer is counting (so there are objects to show).
+    #[must_use]
+    pub fn is_many(&self) -> bool {
+        self.many.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn set_total(&self, n: u64) {
-        self.total.store(n, Ordering::Relaxed);
+        if !self.many.load(Ordering::Relaxed) {
+            self.total.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// From now on the totals are a recursive transfer's: one object of `n` bytes more.
+    pub(crate) fn found(&self, n: u64) {
+        self.many.store(true, Ordering::Relaxed);
+        self.total.fetch_add(n, Ordering::Relaxed);
+        self.objects_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One object of a recursive transfer finished, one way or the other.
+    pub(crate) fn object_done(&self) {
+        self.objects_done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Marks the transfer as one of many objects before any is found.
+    pub(crate) fn begin_many(&self) {
+        self.many.store(true, Ordering::Relaxed);
     }
 
     pub(crate) fn add(&self, n: u64) {

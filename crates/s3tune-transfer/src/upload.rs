@@ -26,10 +26,10 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_smithy_types::byte_stream::Length;
 use tokio::task::JoinSet;
 
-use crate::bandwidth::Limiter;
 use crate::config::TransferConfig;
 use crate::error::TransferError;
-use crate::stats::{Counters, Progress, TransferStats};
+use crate::shared::Shared;
+use crate::stats::{Counters, TransferStats};
 
 /// What identifies the version of a file being uploaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,7 @@ pub(crate) async fn from_path(
     bucket: &str,
     key: &str,
     config: &TransferConfig,
-    progress: Arc<Progress>,
+    shared: Arc<Shared>,
     stop: impl Future<Output = ()>,
 ) -> Result<TransferStats, TransferError> {
     config.validate()?;
@@ -111,11 +111,12 @@ pub(crate) async fn from_path(
         });
     }
     let size = meta.len();
+    let progress = Arc::clone(&shared.progress);
     progress.set_total(size);
     let counters = Counters::new(&progress);
-    let limiter = config.max_bandwidth.map(Limiter::new);
     if size < config.multipart_threshold {
-        if let Some(l) = &limiter {
+        let _slot = shared.slot().await;
+        if let Some(l) = &shared.limiter {
             l.take(size).await;
         }
         let body = file_body(src, 0, size, config.io_chunksize, was).await?;
@@ -160,6 +161,7 @@ pub(crate) async fn from_path(
         part_size,
         "multipart upload starting"
     );
+    let create_slot = shared.slot().await;
     counters.request();
     let create = client
         .create_multipart_upload()
@@ -194,6 +196,7 @@ pub(crate) async fn from_path(
         }
     }
     .map_err(|e| TransferError::from_sdk("CreateMultipartUpload", bucket, key, e))?;
+    drop(create_slot);
     let upload_id = created
         .upload_id()
         .ok_or_else(|| {
@@ -201,28 +204,27 @@ pub(crate) async fn from_path(
         })?
         .to_owned();
 
-    let shared = Arc::new((
+    let job = Arc::new((
         client.clone(),
         src.to_owned(),
         bucket.to_owned(),
         key.to_owned(),
         upload_id.clone(),
     ));
-    let limiter = Arc::new(limiter);
     let counters = Arc::new(counters);
     let next = Arc::new(AtomicU64::new(0));
     let mut workers = JoinSet::new();
     for _ in 0..(config.concurrency() as u64).min(parts) {
-        let (shared, limiter, counters, next, progress) = (
+        let (job, budget, counters, next, progress) = (
+            job.clone(),
             shared.clone(),
-            limiter.clone(),
             counters.clone(),
             next.clone(),
             progress.clone(),
         );
         let io = config.io_chunksize;
         workers.spawn(async move {
-            let (client, src, bucket, key, upload_id) = &*shared;
+            let (client, src, bucket, key, upload_id) = &*job;
             let mut done = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -231,7 +233,8 @@ pub(crate) async fn from_path(
                 }
                 let start = i * part_size;
                 let len = part_size.min(size - start);
-                if let Some(l) = &*limiter {
+                let _slot = budget.slot().await;
+                if let Some(l) = &budget.limiter {
                     l.take(len).await;
                 }
                 let body = file_body(src, start, len, io, was).await?;
@@ -298,6 +301,7 @@ pub(crate) async fn from_path(
         Some(e) => Err(e),
         None => {
             completed.sort_by_key(|p| p.part_number());
+            let _slot = shared.slot().await;
             counters.request();
             client
                 .complete_multipart_upload()

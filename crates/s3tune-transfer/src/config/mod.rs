@@ -82,6 +82,12 @@ pub struct TransferConfig {
     /// body taken, no byte of the answer come.
     #[serde(with = "units::seconds", skip_serializing_if = "is_default_timeout")]
     pub read_timeout: Duration,
+    /// Objects open at once in a recursive transfer; unset, `max_concurrency`, so that
+    /// every request may be a different small object, as in the AWS CLI. Not a boto3
+    /// knob: boto3 has no recursive transfer, and the CLI bounds only requests. The
+    /// requests of all open objects share `max_concurrency` (see `Transfer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_objects: Option<usize>,
 }
 
 /// The default of both timeouts.
@@ -107,6 +113,7 @@ impl Default for TransferConfig {
             max_bandwidth: None,
             connect_timeout: DEFAULT_TIMEOUT,
             read_timeout: DEFAULT_TIMEOUT,
+            max_objects: None,
         }
     }
 }
@@ -163,6 +170,11 @@ impl TransferConfig {
                 "must be 1 byte to 5 GiB",
             );
         }
+        if let Some(n) = self.max_objects
+            && !(1..=MAX_CONCURRENCY).contains(&n)
+        {
+            return err("max_objects", &n, "must be 1 to 1024");
+        }
         if self.max_bandwidth == Some(0) {
             return err("max_bandwidth", &0, "must be at least 1 byte/s (or unset)");
         }
@@ -186,6 +198,16 @@ impl TransferConfig {
     pub fn concurrency(&self) -> usize {
         if self.use_threads {
             self.max_concurrency
+        } else {
+            1
+        }
+    }
+
+    /// Objects open at once in a recursive transfer, after `use_threads`.
+    #[must_use]
+    pub fn objects_in_flight(&self) -> usize {
+        if self.use_threads {
+            self.max_objects.unwrap_or(self.max_concurrency)
         } else {
             1
         }

@@ -7,9 +7,9 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::part;
-use crate::bandwidth::Limiter;
 use crate::config::TransferConfig;
 use crate::error::TransferError;
+use crate::shared::{Shared, Slot};
 use crate::stats::Counters;
 
 /// How a download learns the object's size and ETag. Not a boto3 knob: it is how the
@@ -32,11 +32,13 @@ pub(crate) struct Job {
     pub size: u64,
     pub config: TransferConfig,
     pub counters: Arc<Counters>,
-    pub limiter: Option<Limiter>,
+    /// The budget and bandwidth shared with the transfer's other objects.
+    pub shared: Arc<Shared>,
 }
 
 impl Job {
     /// The job of downloading `size` bytes of `bucket/key` at version `etag`.
+    #[allow(clippy::too_many_arguments, reason = "a constructor of eight fields")]
     fn new(
         client: &Client,
         bucket: &str,
@@ -45,6 +47,7 @@ impl Job {
         size: u64,
         config: &TransferConfig,
         counters: Arc<Counters>,
+        shared: &Arc<Shared>,
     ) -> Self {
         Self {
             client: client.clone(),
@@ -54,7 +57,7 @@ impl Job {
             size,
             config: config.clone(),
             counters,
-            limiter: config.max_bandwidth.map(Limiter::new),
+            shared: Arc::clone(shared),
         }
     }
 
@@ -91,7 +94,9 @@ pub(crate) async fn discover(
     key: &str,
     config: &TransferConfig,
     counters: Arc<Counters>,
+    shared: &Arc<Shared>,
 ) -> Result<(Job, std::collections::BTreeMap<String, String>), TransferError> {
+    let _slot = shared.slot().await;
     counters.request();
     let head = client
         .head_object()
@@ -124,7 +129,7 @@ pub(crate) async fn discover(
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     Ok((
-        Job::new(client, bucket, key, etag, size, config, counters),
+        Job::new(client, bucket, key, etag, size, config, counters, shared),
         metadata,
     ))
 }
@@ -132,14 +137,17 @@ pub(crate) async fn discover(
 /// The first ranged GET as discovery (as AWS's Rust transfer manager does): its
 /// `Content-Range` gives the size, its ETag the version, and its body is the first part,
 /// which saves the HEAD's round trip. An empty object answers 416 to any range; then a
-/// HEAD settles it. Returns the job and, unless empty, the first range's end and body.
+/// HEAD settles it. Returns the job and, unless empty, the first range's end and body
+/// with the budget slot its request holds until the body is read.
 pub(super) async fn discover_by_get(
     client: &Client,
     bucket: &str,
     key: &str,
     config: &TransferConfig,
     counters: Arc<Counters>,
-) -> Result<(Job, Option<(u64, ByteStream)>), TransferError> {
+    shared: &Arc<Shared>,
+) -> Result<(Job, Option<(u64, ByteStream, Slot)>), TransferError> {
+    let slot = shared.slot().await;
     counters.request();
     let first_len = config.multipart_chunksize;
     let sent = client
@@ -152,8 +160,11 @@ pub(super) async fn discover_by_get(
     let resp = match sent {
         Ok(resp) => resp,
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+            drop(slot);
             return Ok((
-                discover(client, bucket, key, config, counters).await?.0,
+                discover(client, bucket, key, config, counters, shared)
+                    .await?
+                    .0,
                 None,
             ));
         }
@@ -170,7 +181,7 @@ pub(super) async fn discover_by_get(
         .e_tag()
         .ok_or_else(|| TransferError::BadResponse("GET without an ETag".into()))?
         .to_owned();
-    let job = Job::new(client, bucket, key, etag, size, config, counters);
+    let job = Job::new(client, bucket, key, etag, size, config, counters, shared);
     let first_end = first_len.min(size);
     part::check_response(
         &job,
@@ -180,5 +191,5 @@ pub(super) async fn discover_by_get(
         resp.content_range(),
         resp.content_length(),
     )?;
-    Ok((job, Some((first_end, resp.body))))
+    Ok((job, Some((first_end, resp.body, slot))))
 }

@@ -33,16 +33,17 @@ use tokio::task::JoinSet;
 use crate::config::TransferConfig;
 use crate::dest::{Copy, Destination, PartFile, resolve};
 use crate::error::TransferError;
-use crate::stats::{Counters, Progress, TransferStats};
+use crate::shared::Shared;
+use crate::stats::{Counters, TransferStats};
 
 pub use discovery::Discovery;
 use discovery::discover_by_get;
 pub(crate) use discovery::{Job, discover};
 
 /// A download written into a locked partial file, not yet renamed.
-struct Written {
-    part: PartFile,
-    file: std::fs::File,
+pub(crate) struct Written {
+    pub part: PartFile,
+    pub file: std::fs::File,
     counters: Arc<Counters>,
     size: u64,
     part_size: u64,
@@ -50,7 +51,7 @@ struct Written {
 }
 
 impl Written {
-    fn stats(&self) -> TransferStats {
+    pub fn stats(&self) -> TransferStats {
         self.counters.finish(self.size, self.part_size, self.parts)
     }
 }
@@ -64,12 +65,12 @@ pub(crate) async fn to_path(
     dest: &Path,
     config: &TransferConfig,
     discovery: Discovery,
-    progress: Arc<Progress>,
+    shared: Arc<Shared>,
 ) -> Result<(PathBuf, TransferStats), TransferError> {
     config.validate()?;
     match resolve(dest, key)? {
         Destination::File(target) => {
-            let w = to_part(client, bucket, key, &target, config, discovery, progress).await?;
+            let w = to_part(client, bucket, key, &target, config, discovery, shared).await?;
             // The lock belongs to the open file, and goes with it through the rename.
             w.part.commit(&target)?;
             drop(w.file);
@@ -90,7 +91,7 @@ pub(crate) async fn to_path(
                 reason: crate::error::io_reason(&e),
             })?;
             let mut out = tokio::fs::File::from_std(file);
-            let stats = to_writer(client, bucket, key, &mut out, &path, config, progress).await?;
+            let stats = to_writer(client, bucket, key, &mut out, &path, config, shared).await?;
             Ok((path, stats))
         }
     }
@@ -105,7 +106,7 @@ pub(crate) async fn to_copy(
     dir: &Path,
     config: &TransferConfig,
     discovery: Discovery,
-    progress: Arc<Progress>,
+    shared: Arc<Shared>,
 ) -> Result<(Copy, TransferStats), TransferError> {
     config.validate()?;
     let name = key.rsplit('/').find(|n| !n.is_empty()).unwrap_or("object");
@@ -116,7 +117,7 @@ pub(crate) async fn to_copy(
         &dir.join(name),
         config,
         discovery,
-        progress,
+        shared,
     )
     .await?;
     let stats = written.stats();
@@ -124,15 +125,16 @@ pub(crate) async fn to_copy(
 }
 
 /// Discovery, then every part written into a partial file beside `target`.
-async fn to_part(
+pub(crate) async fn to_part(
     client: &Client,
     bucket: &str,
     key: &str,
     target: &Path,
     config: &TransferConfig,
     discovery: Discovery,
-    progress: Arc<Progress>,
+    shared: Arc<Shared>,
 ) -> Result<Written, TransferError> {
+    let progress = Arc::clone(&shared.progress);
     let counters = Arc::new(Counters::new(&progress));
     // With a threshold above the part size, an object between the two must come in one
     // GET (boto3's rule), which a first range of one part cannot promise: ask with HEAD.
@@ -143,13 +145,13 @@ async fn to_part(
     };
     let (job, first) = match discovery {
         Discovery::Head => (
-            discover(client, bucket, key, config, Arc::clone(&counters))
+            discover(client, bucket, key, config, Arc::clone(&counters), &shared)
                 .await?
                 .0,
             None,
         ),
         Discovery::FirstGet => {
-            discover_by_get(client, bucket, key, config, Arc::clone(&counters)).await?
+            discover_by_get(client, bucket, key, config, Arc::clone(&counters), &shared).await?
         }
     };
     let job = Arc::new(job);
@@ -179,7 +181,7 @@ async fn to_part(
     );
     let ranges = Arc::new(ranges);
     let next = Arc::new(AtomicUsize::new(usize::from(first.is_some())));
-    let mut first_body = first.map(|f| f.1);
+    let mut first_body = first.map(|f| (f.1, f.2));
     let mut workers = JoinSet::new();
     for _ in 0..config.concurrency().min(ranges.len()) {
         let (job, next, ranges, mut queue) = (
@@ -255,12 +257,13 @@ pub(crate) async fn to_writer(
     out: &mut (impl tokio::io::AsyncWrite + Unpin),
     label: &Path,
     config: &TransferConfig,
-    progress: Arc<Progress>,
+    shared: Arc<Shared>,
 ) -> Result<TransferStats, TransferError> {
     config.validate()?;
+    let progress = Arc::clone(&shared.progress);
     let counters = Arc::new(Counters::new(&progress));
     let job = Arc::new(
-        discover(client, bucket, key, config, Arc::clone(&counters))
+        discover(client, bucket, key, config, Arc::clone(&counters), &shared)
             .await?
             .0,
     );

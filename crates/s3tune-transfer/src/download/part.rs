@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::Job;
 use crate::error::TransferError;
+use crate::shared::Slot;
 
 /// Where the pieces of a range go.
 pub(crate) trait Sink: Send {
@@ -39,7 +40,7 @@ async fn emit(
     offset: u64,
     data: Bytes,
 ) -> Result<(), TransferError> {
-    if let Some(l) = &job.limiter {
+    if let Some(l) = &job.shared.limiter {
         l.take(data.len() as u64).await;
     }
     sink.put(offset, data).await
@@ -58,15 +59,20 @@ pub(crate) async fn fetch(
 }
 
 /// [`fetch`], where the response for `start..end` may already be in hand (`first`: its
-/// checked body, from discovery by the first ranged GET).
+/// checked body, from discovery by the first ranged GET, and the budget slot it holds).
+/// Otherwise the fetch waits for a slot of the shared budget and holds it to the end.
 pub(crate) async fn fetch_with(
     job: &Job,
     start: u64,
     end: u64,
     ranged: bool,
-    mut first: Option<ByteStream>,
+    first: Option<(ByteStream, Slot)>,
     sink: &mut impl Sink,
 ) -> Result<(), TransferError> {
+    let (mut first, _slot) = match first {
+        Some((body, slot)) => (Some(body), slot),
+        None => (None, job.shared.slot().await),
+    };
     let io = usize::try_from(job.config.io_chunksize).unwrap_or(usize::MAX);
     let mut pos = start;
     let mut attempts = 0u32;

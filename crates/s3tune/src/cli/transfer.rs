@@ -10,11 +10,13 @@ use super::{rate, size, whole};
     s3tune get s3://data/big.bin /tmp/\n  \
     s3tune get s3://data/big.bin - | sha256sum\n  \
     s3tune get s3://data/big.bin big.bin --max-concurrency 32 --multipart-chunksize 16MiB --json\n  \
-    s3tune get s3://data/big.bin . --endpoint-url http://127.0.0.1:9000")]
+    s3tune get s3://data/big.bin . --endpoint-url http://127.0.0.1:9000\n  \
+    s3tune get --recursive s3://data/shards/ ./shards --max-concurrency 64")]
 pub struct GetArgs {
-    /// The object, as s3://BUCKET/KEY.
+    /// The object, as s3://BUCKET/KEY; with --recursive, a prefix (s3://BUCKET/PREFIX/).
     pub source: String,
-    /// A file, a directory (the key's last component is used), or - for standard output.
+    /// A file, a directory (the key's last component is used), or - for standard output;
+    /// with --recursive, the directory the keys under the prefix are written into.
     pub dest: std::path::PathBuf,
     #[command(flatten)]
     pub transfer: TransferArgs,
@@ -24,11 +26,13 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     s3tune put model.bin s3://models/v3/model.bin\n  \
-    s3tune put model.bin s3://models/v3/ --max-concurrency 16 --json")]
+    s3tune put model.bin s3://models/v3/ --max-concurrency 16 --json\n  \
+    s3tune put --recursive ./checkpoints s3://models/run-7/")]
 pub struct PutArgs {
-    /// The file to upload.
+    /// The file to upload; with --recursive, the directory.
     pub source: std::path::PathBuf,
-    /// Where to, as s3://BUCKET/KEY (a key ending in / gets the file's name).
+    /// Where to, as s3://BUCKET/KEY (a key ending in / gets the file's name); with
+    /// --recursive, the prefix the directory's files go under.
     pub dest: String,
     #[command(flatten)]
     pub transfer: TransferArgs,
@@ -37,6 +41,14 @@ pub struct PutArgs {
 /// What `get` and `put` share: where S3 is, how to transfer, what to print.
 #[derive(Debug, Args)]
 pub struct TransferArgs {
+    /// Every object under the prefix, or every file under the directory, as `aws s3 cp
+    /// --recursive` (a prefix is taken as a directory: data is data/).
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+    /// With --recursive: objects open at once; their requests share --max-concurrency
+    /// [default: --max-concurrency].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
+    pub max_objects: Option<usize>,
     /// A TOML or JSON file of TransferConfig knobs; flags below override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
@@ -78,7 +90,8 @@ pub struct KnobArgs {
     /// Objects this size or larger go in parts [default: 8MiB].
     #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
     pub multipart_threshold: Option<u64>,
-    /// Requests in flight [default: 10].
+    /// Requests in flight (with --recursive, over all objects: the AWS CLI's
+    /// max_concurrent_requests) [default: 10].
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub max_concurrency: Option<usize>,
     /// Size of each ranged GET or uploaded part, 5MiB to 5GiB [default: 8MiB].

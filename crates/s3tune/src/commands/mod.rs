@@ -3,6 +3,7 @@
 pub mod client;
 pub mod display;
 pub mod files;
+mod recursive;
 mod report;
 pub mod s3url;
 mod serve;
@@ -25,6 +26,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// A study ran to its end, but none of the trials this run made succeeded.
     pub const NO_TRIAL_SUCCEEDED: u8 = 3;
+    /// A recursive transfer finished, but some objects failed; each is named on stderr.
+    pub const SOME_FAILED: u8 = 4;
     /// Stopped by Ctrl-C (SIGINT) or SIGTERM.
     pub const INTERRUPTED: u8 = 130;
 }

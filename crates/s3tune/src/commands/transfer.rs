@@ -15,7 +15,7 @@ use super::{Stop, files};
 use crate::cli::{GetArgs, KnobArgs, PutArgs, TransferArgs};
 
 /// The configuration from `--config` (TOML or JSON), then the flags on top.
-fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
+pub(super) fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
     let mut c = match &args.config {
         None => TransferConfig::default(),
         Some(path) => files::transfer_config(path)?,
@@ -38,6 +38,7 @@ fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
     c.io_chunksize = io_chunksize.unwrap_or(c.io_chunksize);
     c.use_threads = use_threads.unwrap_or(c.use_threads);
     c.max_bandwidth = max_bandwidth.or(c.max_bandwidth);
+    c.max_objects = args.max_objects.or(c.max_objects);
     let c = Timeouts::from_args(&args.s3)?.apply(c);
     // A file's values were checked as it was read: what is out of range now came as a flag.
     c.validate()
@@ -46,7 +47,7 @@ fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
 }
 
 /// A progress bar on stderr while `work` runs, when stderr is a terminal.
-async fn with_progress<T>(
+pub(super) async fn with_progress<T>(
     progress: Arc<Progress>,
     label: String,
     work: impl Future<Output = T>,
@@ -57,7 +58,7 @@ async fn with_progress<T>(
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{msg} {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta}",
+            "{msg} {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {prefix}{eta}",
         )
         .expect("valid template"),
     );
@@ -68,6 +69,10 @@ async fn with_progress<T>(
             loop {
                 bar.set_length(progress.total());
                 bar.set_position(progress.done());
+                if progress.is_many() {
+                    let (found, done) = progress.objects();
+                    bar.set_prefix(format!("{done}/{found} objects "));
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
@@ -118,7 +123,7 @@ fn report(
 
 /// Removes the partial files that killed runs left where `dest` goes (beside the target
 /// of a symbolic link, where its partial files are made).
-fn sweep_for(dest: &Path) {
+pub(super) fn sweep_for(dest: &Path) {
     let dest = match std::fs::symlink_metadata(dest) {
         Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(dest) {
             Ok(target) => target,
@@ -143,6 +148,10 @@ fn sweep_for(dest: &Path) {
 }
 
 pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
+    if args.transfer.recursive {
+        return super::recursive::get(args, stop).await;
+    }
+    refuse_max_objects(&args.transfer)?;
     let url = S3Url::parse_object(&args.source)?;
     let config = transfer_config(&args.transfer)?;
     let client = stop
@@ -194,7 +203,21 @@ pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--max-objects` means something only to a recursive transfer.
+fn refuse_max_objects(args: &TransferArgs) -> anyhow::Result<()> {
+    if args.max_objects.is_some() {
+        anyhow::bail!(
+            "--max-objects applies to --recursive transfers only: add --recursive, or drop it"
+        );
+    }
+    Ok(())
+}
+
 pub async fn put(args: PutArgs, stop: Stop) -> anyhow::Result<ExitCode> {
+    if args.transfer.recursive {
+        return super::recursive::put(args, stop).await;
+    }
+    refuse_max_objects(&args.transfer)?;
     let mut url = S3Url::parse(&args.dest)?;
     if url.key.is_empty() || url.key.ends_with('/') {
         let name = args.source.file_name().ok_or_else(|| {

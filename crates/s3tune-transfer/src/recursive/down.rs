@@ -1,0 +1,156 @@
+//! Every object under a prefix, down into a directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_sdk_s3::Client;
+
+use super::keys::{self, Mapped};
+use super::{AHEAD, Failed, Feed, Item, RecursiveStats, drive, until};
+use crate::error::TransferError;
+use crate::{Transfer, download};
+
+/// One listed object: its key and where under the directory it goes.
+#[derive(Clone)]
+struct Down {
+    key: Arc<str>,
+    rel: Arc<Path>,
+}
+
+/// Downloads every object under `prefix` (taken as a directory: `data` is `data/`) of
+/// `bucket` into `dir`, made if missing. A missing bucket or a refused listing fails
+/// the whole transfer before anything is written; each object's failure is its own.
+pub(crate) async fn download_prefix(
+    t: &Transfer,
+    bucket: &str,
+    prefix: &str,
+    dir: &Path,
+    stop: impl Future<Output = ()>,
+) -> Result<RecursiveStats, TransferError> {
+    t.config.validate()?;
+    let destination = |e: std::io::Error| TransferError::Destination {
+        path: dir.to_owned(),
+        reason: crate::error::io_reason(&e),
+    };
+    std::fs::create_dir_all(dir).map_err(destination)?;
+    let root: Arc<Path> = std::fs::canonicalize(dir).map_err(destination)?.into();
+    let prefix = keys::as_directory(prefix);
+    let mut pages = t
+        .client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&prefix)
+        .into_paginator()
+        .send();
+    // The first page answers for the bucket: a missing one fails here, whole.
+    let first = pages
+        .next()
+        .await
+        .transpose()
+        .map_err(|e| TransferError::from_sdk("ListObjectsV2", bucket, &prefix, e))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
+    let lister = tokio::spawn({
+        let (bucket, prefix) = (bucket.to_owned(), prefix.clone());
+        async move {
+            let mut page = first;
+            while let Some(p) = page {
+                for o in p.contents() {
+                    let key = o.key().unwrap_or_default();
+                    let size = o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0);
+                    if tx.send(item(&prefix, key, size)).await.is_err() {
+                        return;
+                    }
+                }
+                page = match pages.next().await.transpose() {
+                    Ok(next) => next,
+                    Err(e) => {
+                        let e = TransferError::from_sdk("ListObjectsV2", &bucket, &prefix, e);
+                        let _ =
+                            send_failure(&tx, format!("listing s3://{bucket}/{prefix}"), &e).await;
+                        return;
+                    }
+                };
+            }
+        }
+    });
+    let (t2, bucket2) = (t.clone(), Arc::<str>::from(bucket));
+    let stats = drive(
+        rx,
+        t.config.objects_in_flight(),
+        t.progress(),
+        stop,
+        move |d: Down, stopped| {
+            let (t, bucket, root) = (t2.clone(), Arc::clone(&bucket2), Arc::clone(&root));
+            async move { one(&t, &bucket, &root, &d, until(stopped)).await }
+        },
+    )
+    .await;
+    lister.abort();
+    stats
+}
+
+/// What a listed key becomes in the queue.
+fn item(prefix: &str, key: &str, size: u64) -> Item<Down> {
+    match keys::path_for(prefix, key) {
+        Ok(Mapped::Folder) => Item::Skipped,
+        Ok(Mapped::File(rel)) => Item::Object {
+            name: key.to_owned(),
+            size,
+            job: Down {
+                key: key.into(),
+                rel: rel.into(),
+            },
+        },
+        Err(why) => Item::Failed(Failed {
+            name: key.to_owned(),
+            error: format!("the key {why}"),
+        }),
+    }
+}
+
+async fn send_failure(tx: &Feed<Down>, name: String, e: &TransferError) -> Result<(), ()> {
+    tx.send(Item::Failed(Failed {
+        name,
+        error: e.to_string(),
+    }))
+    .await
+    .map_err(|_| ())
+}
+
+/// One object: into a partial file beside its path, renamed when complete.
+async fn one(
+    t: &Transfer,
+    bucket: &str,
+    root: &Path,
+    d: &Down,
+    stop: impl Future<Output = ()>,
+) -> Result<u64, TransferError> {
+    let target: PathBuf = {
+        let (root, rel) = (root.to_owned(), Arc::clone(&d.rel));
+        tokio::task::spawn_blocking(move || keys::inside(&root, &rel))
+            .await
+            .map_err(|e| TransferError::BadResponse(format!("making directories: {e}")))?
+            .map_err(|reason| TransferError::Destination {
+                path: d.rel.to_path_buf(),
+                reason,
+            })?
+    };
+    let client: &Client = &t.client;
+    let download = download::to_part(
+        client,
+        bucket,
+        &d.key,
+        &target,
+        &t.config,
+        t.discovery,
+        Arc::clone(&t.shared),
+    );
+    // Dropping the download drops its partial file, which removes it.
+    let w = tokio::select! {
+        w = download => w?,
+        () = stop => return Err(TransferError::Cancelled),
+    };
+    w.part.commit(&target)?;
+    drop(w.file);
+    Ok(0)
+}
