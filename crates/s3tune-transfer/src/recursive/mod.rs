@@ -109,6 +109,10 @@ fn worth_retrying(e: &TransferError) -> bool {
     )
 }
 
+/// How one object ended: its name, its size, and the retries it took, with the error
+/// if it failed.
+type Outcome = (String, u64, Result<u64, (TransferError, u64)>);
+
 /// The running totals.
 #[derive(Default)]
 struct Tally {
@@ -139,7 +143,7 @@ where
     progress.begin_many();
     let (stop_tx, stopped) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(objects.max(1)));
-    let mut tasks: JoinSet<(String, u64, Result<u64, (TransferError, u64)>)> = JoinSet::new();
+    let mut tasks: JoinSet<Outcome> = JoinSet::new();
     let mut tally = Tally::default();
     let mut slot = None;
     let mut open = true;
