@@ -89,9 +89,8 @@ impl Progress {
         }
     }
 
-    /// From now on the totals are a recursive transfer's: one object of `n` bytes more.
+    /// One object of `n` bytes more in a recursive transfer (after `begin_many`).
     pub(crate) fn found(&self, n: u64) {
-        self.many.store(true, Ordering::Relaxed);
         self.total.fetch_add(n, Ordering::Relaxed);
         self.objects_total.fetch_add(1, Ordering::Relaxed);
     }

@@ -3,10 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aws_sdk_s3::Client;
-
 use super::keys::{self, Mapped};
-use super::{AHEAD, Failed, Feed, Item, RecursiveStats, drive, until};
+use super::{AHEAD, Failed, Item, RecursiveStats, drive, until};
 use crate::error::TransferError;
 use crate::{Transfer, download};
 
@@ -65,8 +63,11 @@ pub(crate) async fn download_prefix(
                     Ok(next) => next,
                     Err(e) => {
                         let e = TransferError::from_sdk("ListObjectsV2", &bucket, &prefix, e);
-                        let _ =
-                            send_failure(&tx, format!("listing s3://{bucket}/{prefix}"), &e).await;
+                        let failed = Failed {
+                            name: format!("listing s3://{bucket}/{prefix}"),
+                            error: e.to_string(),
+                        };
+                        let _ = tx.send(Item::Failed(failed)).await;
                         return;
                     }
                 };
@@ -108,15 +109,6 @@ fn item(prefix: &str, key: &str, size: u64) -> Item<Down> {
     }
 }
 
-async fn send_failure(tx: &Feed<Down>, name: String, e: &TransferError) -> Result<(), ()> {
-    tx.send(Item::Failed(Failed {
-        name,
-        error: e.to_string(),
-    }))
-    .await
-    .map_err(|_| ())
-}
-
 /// One object: into a partial file beside its path, renamed when complete.
 async fn one(
     t: &Transfer,
@@ -135,9 +127,8 @@ async fn one(
                 reason,
             })?
     };
-    let client: &Client = &t.client;
     let download = download::to_part(
-        client,
+        &t.client,
         bucket,
         &d.key,
         &target,

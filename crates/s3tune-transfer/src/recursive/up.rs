@@ -43,12 +43,13 @@ pub(crate) async fn upload_dir(
     }
     let prefix = keys::as_directory(prefix);
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
-    let walker = tokio::task::spawn_blocking({
+    // Not awaited: the walk ends by itself once the queue is dropped.
+    tokio::task::spawn_blocking({
         let (dir, prefix) = (dir.to_owned(), prefix.clone());
         move || walk(&dir, &prefix, &tx)
     });
     let (t2, bucket2) = (t.clone(), Arc::<str>::from(bucket));
-    let stats = drive(
+    drive(
         rx,
         t.config.objects_in_flight(),
         t.progress(),
@@ -70,10 +71,7 @@ pub(crate) async fn upload_dir(
             }
         },
     )
-    .await;
-    // The walk ends by itself once the queue is dropped.
-    drop(walker);
-    stats
+    .await
 }
 
 /// Walks `dir`, queueing each regular file with its key; refusals and unreadable

@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use s3tune_transfer::{RecursiveStats, Transfer, TransferConfig};
+use s3tune_transfer::{RecursiveStats, TransferConfig};
 
 use super::s3url::S3Url;
-use super::transfer::{sweep_for, transfer_config, with_progress};
+use super::transfer::{engine, sweep_for, with_progress};
 use super::{Stop, exit};
 use crate::cli::{GetArgs, PutArgs};
 
@@ -21,11 +21,7 @@ pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
             "--recursive writes files into a directory, not to standard output: name a directory"
         );
     }
-    let config = transfer_config(&args.transfer)?;
-    let client = stop
-        .or_stop(super::client::s3_client(&args.transfer.s3))
-        .await??;
-    let transfer = Transfer::new(client, config.clone());
+    let (transfer, config) = engine(&args.transfer, &stop).await?;
     sweep_for(&args.dest);
     let work = transfer.download_prefix(&url.bucket, &url.key, &args.dest, stop.wait());
     let stats = with_progress(transfer.progress(), format!("get {url}"), work).await?;
@@ -46,11 +42,7 @@ pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
 
 pub async fn put(args: PutArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     let url = S3Url::parse(&args.dest)?;
-    let config = transfer_config(&args.transfer)?;
-    let client = stop
-        .or_stop(super::client::s3_client(&args.transfer.s3))
-        .await??;
-    let transfer = Transfer::new(client, config.clone());
+    let (transfer, config) = engine(&args.transfer, &stop).await?;
     let work = transfer.upload_dir(&args.source, &url.bucket, &url.key, stop.wait());
     let stats = with_progress(transfer.progress(), format!("put {url}"), work).await?;
     let to = format!(

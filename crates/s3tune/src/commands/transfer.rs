@@ -15,7 +15,7 @@ use super::{Stop, files};
 use crate::cli::{GetArgs, KnobArgs, PutArgs, TransferArgs};
 
 /// The configuration from `--config` (TOML or JSON), then the flags on top.
-pub(super) fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
+fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
     let mut c = match &args.config {
         None => TransferConfig::default(),
         Some(path) => files::transfer_config(path)?,
@@ -44,6 +44,17 @@ pub(super) fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferCon
     c.validate()
         .map_err(|e| anyhow!("--{} {}: {}", e.knob.replace('_', "-"), e.value, e.limit))?;
     Ok(c)
+}
+
+/// The engine `get` and `put` transfer with: the configuration from the flags, and a
+/// client for where S3 is (interruptible while credentials are looked up).
+pub(super) async fn engine(
+    args: &TransferArgs,
+    stop: &Stop,
+) -> anyhow::Result<(Transfer, TransferConfig)> {
+    let config = transfer_config(args)?;
+    let client = stop.or_stop(super::client::s3_client(&args.s3)).await??;
+    Ok((Transfer::new(client, config.clone()), config))
 }
 
 /// A progress bar on stderr while `work` runs, when stderr is a terminal.
@@ -153,11 +164,7 @@ pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     }
     refuse_max_objects(&args.transfer)?;
     let url = S3Url::parse_object(&args.source)?;
-    let config = transfer_config(&args.transfer)?;
-    let client = stop
-        .or_stop(super::client::s3_client(&args.transfer.s3))
-        .await??;
-    let transfer = Transfer::new(client, config.clone());
+    let (transfer, config) = engine(&args.transfer, &stop).await?;
     let label = format!("get {url}");
     if args.dest == Path::new("-") {
         let mut out = tokio::io::stdout();
@@ -228,11 +235,7 @@ pub async fn put(args: PutArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         })?;
         url.key.push_str(&name.to_string_lossy());
     }
-    let config = transfer_config(&args.transfer)?;
-    let client = stop
-        .or_stop(super::client::s3_client(&args.transfer.s3))
-        .await??;
-    let transfer = Transfer::new(client, config.clone());
+    let (transfer, config) = engine(&args.transfer, &stop).await?;
     let work = transfer.upload_until(&args.source, &url.bucket, &url.key, stop.wait());
     let stats = with_progress(transfer.progress(), format!("put {url}"), work).await?;
     report(
