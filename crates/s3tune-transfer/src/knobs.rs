@@ -1,4 +1,4 @@
-//! The knob registry: boto3's eight `TransferConfig` knobs, each once — its name, what
+//! The knob registry: boto3's eight `TransferConfig` knobs and the engine's `max_objects`, each once — its name, what
 //! kind of value it takes, which transfers boto3 reads it in, its default search range,
 //! and how it is read from and written into a [`TransferConfig`]. Search spaces, `--param`,
 //! the exports and the checks of every command derive from this table.
@@ -51,6 +51,13 @@ pub struct Knob {
     pub reads: &'static [Direction],
     /// Searched by default for these transfers, over `range` on a log scale.
     pub searched: &'static [Direction],
+    /// Searched by default for recursive transfers (datasets) in these directions: the
+    /// two levels (objects in flight, requests in flight) and what decides how each
+    /// object splits into parts, which the size distribution makes matter.
+    pub searched_many: &'static [Direction],
+    /// Read only by recursive transfers (one object has nothing to put in flight beside
+    /// it).
+    pub many_only: bool,
     /// The default search range: S3's limits and what the fastest clients use.
     pub range: (u64, u64),
     /// What it does, in a few words.
@@ -61,13 +68,15 @@ pub struct Knob {
 
 use Direction::{Download as D, Upload as U};
 
-/// Every knob, in boto3's order.
-pub static KNOBS: [Knob; 8] = [
+/// Every knob: boto3's, in its order, then the engine's own `max_objects`.
+pub static KNOBS: [Knob; 9] = [
     Knob {
         name: "multipart_threshold",
         kind: KnobKind::Size,
         reads: &[D, U],
         searched: &[U],
+        searched_many: &[D, U],
+        many_only: false,
         range: (MIN_PART_SIZE, GIB),
         help: "objects this size or larger go in parts",
         get: |c| KnobValue::Int(c.multipart_threshold),
@@ -78,6 +87,8 @@ pub static KNOBS: [Knob; 8] = [
         kind: KnobKind::Count,
         reads: &[D, U],
         searched: &[D, U],
+        searched_many: &[D, U],
+        many_only: false,
         range: (1, 256),
         help: "requests in flight",
         get: |c| KnobValue::Int(c.max_concurrency as u64),
@@ -88,6 +99,8 @@ pub static KNOBS: [Knob; 8] = [
         kind: KnobKind::Size,
         reads: &[D, U],
         searched: &[D, U],
+        searched_many: &[D, U],
+        many_only: false,
         range: (MIN_PART_SIZE, 256 * MIB),
         help: "size of each ranged GET or uploaded part",
         get: |c| KnobValue::Int(c.multipart_chunksize),
@@ -98,6 +111,8 @@ pub static KNOBS: [Knob; 8] = [
         kind: KnobKind::Count,
         reads: &[D],
         searched: &[],
+        searched_many: &[],
+        many_only: false,
         range: (1, 10),
         help: "attempts per part when its body breaks mid-stream",
         get: |c| KnobValue::Int(u64::from(c.num_download_attempts)),
@@ -108,6 +123,8 @@ pub static KNOBS: [Knob; 8] = [
         kind: KnobKind::Count,
         reads: &[D],
         searched: &[D],
+        searched_many: &[],
+        many_only: false,
         range: (1, 1000),
         help: "pieces read but not yet written",
         get: |c| KnobValue::Int(c.max_io_queue as u64),
@@ -118,6 +135,8 @@ pub static KNOBS: [Knob; 8] = [
         kind: KnobKind::Size,
         reads: &[D],
         searched: &[D],
+        searched_many: &[],
+        many_only: false,
         range: (64 * KIB, 16 * MIB),
         help: "size of each read from a response body",
         get: |c| KnobValue::Int(c.io_chunksize),
@@ -128,6 +147,8 @@ pub static KNOBS: [Knob; 8] = [
         kind: KnobKind::Bool,
         reads: &[D, U],
         searched: &[],
+        searched_many: &[],
+        many_only: false,
         range: (0, 1),
         help: "false: one request at a time",
         get: |c| KnobValue::Bool(c.use_threads),
@@ -138,10 +159,24 @@ pub static KNOBS: [Knob; 8] = [
         kind: KnobKind::Rate,
         reads: &[D, U],
         searched: &[],
+        searched_many: &[],
+        many_only: false,
         range: (0, 0),
         help: "bytes per second over the whole transfer",
         get: |c| KnobValue::Int(c.max_bandwidth.unwrap_or(0)),
         set: |c, v, _| c.max_bandwidth = Some(v).filter(|v| *v > 0),
+    },
+    Knob {
+        name: "max_objects",
+        kind: KnobKind::Count,
+        reads: &[D, U],
+        searched: &[],
+        searched_many: &[D, U],
+        many_only: true,
+        range: (1, 1024),
+        help: "objects open at once in a recursive transfer (not boto3's)",
+        get: |c| KnobValue::Int(c.max_objects.unwrap_or(c.max_concurrency) as u64),
+        set: |c, v, _| c.max_objects = Some(usize::try_from(v).unwrap_or(usize::MAX)),
     },
 ];
 
@@ -186,10 +221,15 @@ impl Knob {
         self.reads.contains(&direction)
     }
 
-    /// Whether the default space of transfers in `direction` searches it.
+    /// Whether the default space of transfers in `direction` searches it: of one
+    /// object, or of many when `many` (a recursive transfer, a dataset).
     #[must_use]
-    pub fn searched(&self, direction: Direction) -> bool {
-        self.searched.contains(&direction)
+    pub fn searched(&self, direction: Direction, many: bool) -> bool {
+        if many {
+            self.searched_many.contains(&direction)
+        } else {
+            self.searched.contains(&direction)
+        }
     }
 }
 

@@ -279,6 +279,20 @@ impl Transfer {
         recursive::download_prefix(self, bucket, prefix, dir, stop).await
     }
 
+    /// Downloads the objects `keys` (key and size, as a listing gave them) of `bucket`
+    /// into `dir`, each where [`Transfer::download_prefix`] of `prefix` would put it: a
+    /// chosen part of a prefix, with no listing. Failures as there.
+    pub async fn download_keys(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        keys: Vec<(String, u64)>,
+        dir: &Path,
+        stop: impl Future<Output = ()>,
+    ) -> Result<RecursiveStats, TransferError> {
+        recursive::download_keys(self, bucket, prefix, keys, dir, stop).await
+    }
+
     /// Uploads every file under `dir` to `bucket` under `prefix`, stopped when `stop`
     /// completes (multipart uploads under way are aborted). Failures as in
     /// [`Transfer::download_prefix`].

@@ -26,12 +26,7 @@ pub(crate) async fn download_prefix(
     stop: impl Future<Output = ()>,
 ) -> Result<RecursiveStats, TransferError> {
     t.config.validate()?;
-    let destination = |e: std::io::Error| TransferError::Destination {
-        path: dir.to_owned(),
-        reason: crate::error::io_reason(&e),
-    };
-    std::fs::create_dir_all(dir).map_err(destination)?;
-    let root: Arc<Path> = std::fs::canonicalize(dir).map_err(destination)?.into();
+    let root = root(dir)?;
     let prefix = keys::as_directory(prefix);
     let mut pages = t
         .client
@@ -74,8 +69,58 @@ pub(crate) async fn download_prefix(
             }
         }
     });
+    let stats = down_queue(t, bucket, root, rx, stop).await;
+    lister.abort();
+    stats
+}
+
+/// Downloads the objects `keys` (key, size) of `bucket`, each to its path under `dir` as
+/// [`download_prefix`] would map it from `prefix`: a chosen part of a prefix (a sample of
+/// a dataset), with no listing.
+pub(crate) async fn download_keys(
+    t: &Transfer,
+    bucket: &str,
+    prefix: &str,
+    keys: Vec<(String, u64)>,
+    dir: &Path,
+    stop: impl Future<Output = ()>,
+) -> Result<RecursiveStats, TransferError> {
+    t.config.validate()?;
+    let root = root(dir)?;
+    let prefix = keys::as_directory(prefix);
+    let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
+    let feeder = tokio::spawn(async move {
+        for (key, size) in keys {
+            if tx.send(item(&prefix, &key, size)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let stats = down_queue(t, bucket, root, rx, stop).await;
+    feeder.abort();
+    stats
+}
+
+/// `dir`, made if missing, as the canonical root every object's path must stay under.
+fn root(dir: &Path) -> Result<Arc<Path>, TransferError> {
+    let destination = |e: std::io::Error| TransferError::Destination {
+        path: dir.to_owned(),
+        reason: crate::error::io_reason(&e),
+    };
+    std::fs::create_dir_all(dir).map_err(destination)?;
+    Ok(std::fs::canonicalize(dir).map_err(destination)?.into())
+}
+
+/// Every object the queue `rx` names, down under `root`.
+async fn down_queue(
+    t: &Transfer,
+    bucket: &str,
+    root: Arc<Path>,
+    rx: tokio::sync::mpsc::Receiver<Item<Down>>,
+    stop: impl Future<Output = ()>,
+) -> Result<RecursiveStats, TransferError> {
     let (t2, bucket2) = (t.clone(), Arc::<str>::from(bucket));
-    let stats = drive(
+    drive(
         rx,
         t.config.objects_in_flight(),
         t.progress(),
@@ -85,9 +130,7 @@ pub(crate) async fn download_prefix(
             async move { one(&t, &bucket, &root, &d, until(stopped)).await }
         },
     )
-    .await;
-    lister.abort();
-    stats
+    .await
 }
 
 /// What a listed key becomes in the queue.

@@ -30,7 +30,7 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
-pub(crate) use down::download_prefix;
+pub(crate) use down::{download_keys, download_prefix};
 pub(crate) use up::upload_dir;
 
 use crate::error::TransferError;

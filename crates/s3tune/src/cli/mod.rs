@@ -34,7 +34,7 @@ pub enum Command {
     Put(PutArgs),
     /// Find the fastest download (or, with --upload, upload) settings for an object (by
     /// default on the embedded emulator, with no cloud account).
-    Tune(TuneArgs),
+    Tune(Box<TuneArgs>),
     /// Render a study's summary, CSV, exports and plot from its storage.
     Report(ReportArgs),
     /// Join a study in a shared storage and run its trials until its budget is spent
@@ -167,6 +167,8 @@ pub enum SchedulerName {
     s3tune tune s3://data/big.bin --endpoint-url http://127.0.0.1:9000 --param max_concurrency=1..64:log\n  \
     s3tune tune --upload                          # uploads: a synthetic file to the embedded emulator\n  \
     s3tune tune --upload model.bin s3://models/scratch/ --region us-west-2\n  \
+    s3tune tune --dataset small                   # 2,000 objects of 256 KiB, down, on the emulator\n  \
+    s3tune tune s3://data/train/ --sample 500     # a prefix: 500 of its objects in each run\n  \
     s3tune tune --study nightly --trials 40       # run again to resume, or raise --trials to go on")]
 pub struct TuneArgs {
     /// The object to tune for, as s3://BUCKET/KEY (with --upload: s3://BUCKET/PREFIX/,
@@ -187,6 +189,16 @@ pub struct TuneArgs {
     /// Size of the embedded emulator's synthetic object (no target only) [default: 128MiB].
     #[arg(long, value_name = "SIZE", value_parser = size, allow_negative_numbers = true)]
     pub object_size: Option<u64>,
+    /// Tune a dataset's download on the embedded emulator (no target only): small
+    /// (2,000 × 256 KiB), large (64 × 64 MiB), images (20,000 around 100 KiB), or
+    /// KEY=SIZE as `serve --objects` takes it without the bucket. A target ending in / is
+    /// a dataset too: every object under that prefix.
+    #[arg(long, value_name = "NAME|SPEC")]
+    pub dataset: Option<String>,
+    /// With a dataset: move only N of its objects in each run, the same N every time
+    /// (chosen by a fixed seed), so that a trial stays short [default: all].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
+    pub sample: Option<u64>,
     /// Time for the trials (the confirmation race comes after), e.g. 90s, 10m.
     #[arg(long, value_name = "DURATION")]
     pub budget: Option<String>,

@@ -45,10 +45,6 @@ pub struct TransferArgs {
     /// --recursive` (a prefix is taken as a directory: data is data/).
     #[arg(long, short = 'r')]
     pub recursive: bool,
-    /// With --recursive: objects open at once; their requests share --max-concurrency
-    /// [default: --max-concurrency].
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
-    pub max_objects: Option<usize>,
     /// A TOML or JSON file of TransferConfig knobs; flags below override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
@@ -83,7 +79,8 @@ pub struct ConnectArgs {
     pub read_timeout: Option<String>,
 }
 
-/// boto3's TransferConfig knobs, one flag each (defaults are boto3's).
+/// boto3's TransferConfig knobs and the engine's max_objects, one flag each (defaults
+/// are boto3's).
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "TransferConfig (boto3's knobs; defaults are boto3's)")]
 pub struct KnobArgs {
@@ -112,6 +109,10 @@ pub struct KnobArgs {
     /// Cap in bytes per second, e.g. 50MB/s [default: none].
     #[arg(long, value_name = "RATE", value_parser = rate, allow_negative_numbers = true)]
     pub max_bandwidth: Option<u64>,
+    /// With --recursive: objects open at once; their requests share --max-concurrency
+    /// (not a boto3 knob) [default: --max-concurrency].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
+    pub max_objects: Option<usize>,
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ impl Display {
         &self,
         objective: Objective,
         baseline: Option<Config>,
+        baseline_name: &'static str,
         bytes: u64,
         slot: ProgressSlot,
     ) -> Live {
@@ -80,6 +81,7 @@ impl Display {
             state: Mutex::new(State {
                 objective,
                 baseline,
+                baseline_name,
                 baseline_value: None,
                 done: 0,
                 seen: History::default(),
@@ -94,6 +96,8 @@ impl Display {
 struct State {
     objective: Objective,
     baseline: Option<Config>,
+    /// What the baseline is, for the headline: `boto3's defaults`.
+    baseline_name: &'static str,
     baseline_value: Option<f64>,
     done: usize,
     /// The trials this run has seen: the best among them by the study's one rule.
@@ -132,9 +136,10 @@ impl Live {
     fn headline(&self, s: &State) -> String {
         let best = match (s.best(), s.baseline_value) {
             (Some((id, v)), Some(b)) => format!(
-                "best {v:.3} s ({:.0} MB/s, trial {id}) = {:.2}x boto3's defaults ({b:.3} s)",
+                "best {v:.3} s ({:.0} MB/s, trial {id}) = {:.2}x {} ({b:.3} s)",
                 self.bytes as f64 / v / 1e6,
-                b / v
+                b / v,
+                s.baseline_name
             ),
             (Some((id, v)), None) => format!("best {v:.3} s (trial {id})"),
             _ => "no result yet".into(),

@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve(args) => serve::run(args, stop).await,
             Command::Get(args) => transfer::get(args, stop).await,
             Command::Put(args) => transfer::put(args, stop).await,
-            Command::Tune(args) => tune::run(args, false, stop).await,
+            Command::Tune(args) => tune::run(*args, false, stop).await,
             Command::Report(args) => blocking(move || report::run(args)).await,
             Command::Worker(args) => worker::run(args, stop).await,
             Command::Study(StudyCommand::Create(args)) => tune::run(*args, true, stop).await,

@@ -29,6 +29,7 @@ fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
         io_chunksize,
         use_threads,
         max_bandwidth,
+        max_objects,
     } = &args.knobs;
     c.multipart_threshold = multipart_threshold.unwrap_or(c.multipart_threshold);
     c.max_concurrency = max_concurrency.unwrap_or(c.max_concurrency);
@@ -38,7 +39,7 @@ fn transfer_config(args: &TransferArgs) -> anyhow::Result<TransferConfig> {
     c.io_chunksize = io_chunksize.unwrap_or(c.io_chunksize);
     c.use_threads = use_threads.unwrap_or(c.use_threads);
     c.max_bandwidth = max_bandwidth.or(c.max_bandwidth);
-    c.max_objects = args.max_objects.or(c.max_objects);
+    c.max_objects = max_objects.or(c.max_objects);
     let c = Timeouts::from_args(&args.s3)?.apply(c);
     // A file's values were checked as it was read: what is out of range now came as a flag.
     c.validate()
@@ -212,7 +213,7 @@ pub async fn get(args: GetArgs, stop: Stop) -> anyhow::Result<ExitCode> {
 
 /// `--max-objects` means something only to a recursive transfer.
 fn refuse_max_objects(args: &TransferArgs) -> anyhow::Result<()> {
-    if args.max_objects.is_some() {
+    if args.knobs.max_objects.is_some() {
         anyhow::bail!(
             "--max-objects applies to --recursive transfers only: add --recursive, or drop it"
         );

@@ -160,7 +160,9 @@ async fn transfer(
     stop: &Stop,
 ) -> anyhow::Result<Ran> {
     let place = Place::of_stored(settings)?;
-    if matches!(place, Place::Emulator { .. }) && args.s3.endpoint_url.is_some() {
+    if matches!(place, Place::Emulator { .. } | Place::Dataset { .. })
+        && args.s3.endpoint_url.is_some()
+    {
         bail!(
             "study `{}` tunes the embedded emulator; --endpoint-url does not apply",
             session.name()
@@ -176,6 +178,7 @@ async fn transfer(
         s3: &args.s3,
         timeouts: Timeouts::from_args(&args.s3)?,
         dest: &dest,
+        sample: settings.dataset.as_ref().and_then(|d| d.sample),
     };
     let opened = target::open(request, stop).await?;
     if opened.size != settings.object_bytes {
@@ -201,6 +204,7 @@ async fn transfer(
     let live = display.start(
         session.study.spec.objective.clone(),
         settings.baseline.clone(),
+        settings.baseline_name(),
         settings.object_bytes,
         slot,
     );

@@ -119,7 +119,13 @@ impl Target {
 }
 
 /// Checks the copy open as `f` (at `path`): its size, then its bytes as `check` says.
-fn verify(mut f: File, path: &Path, size: u64, key: &str, check: &Check) -> Result<(), String> {
+pub(super) fn verify(
+    mut f: File,
+    path: &Path,
+    size: u64,
+    key: &str,
+    check: &Check,
+) -> Result<(), String> {
     use std::io::Seek;
     let fail = |e: std::io::Error| format!("reading back {}: {e}", path.display());
     f.rewind().map_err(fail)?;

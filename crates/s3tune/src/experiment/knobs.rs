@@ -23,21 +23,27 @@ pub fn is_size(knob: &str) -> bool {
     knobs::knob(knob).is_some_and(|k| k.kind == KnobKind::Size)
 }
 
-/// The default space of transfers in `direction`: the knobs boto3 reads for them that
-/// matter most (the seed's four for downloads), over the registry's ranges, all on log
-/// scales — what matters is the ratio between two settings, not their difference.
-pub fn default_space(direction: Direction) -> Space {
-    Space::new(KNOBS.iter().filter(|k| k.searched(direction)).map(|k| {
-        let (low, high) = k.range;
-        (
-            k.name.to_owned(),
-            Domain::Int {
-                low: low as i64,
-                high: high as i64,
-                scale: Scale::Log,
-            },
-        )
-    }))
+/// The default space of transfers in `direction`, of one object or of `many` (a
+/// dataset): the knobs that matter most (the seed's four for one download; the two levels
+/// of concurrency and the part rules for a dataset), over the registry's ranges, all on
+/// log scales — what matters is the ratio between two settings, not their difference.
+pub fn default_space(direction: Direction, many: bool) -> Space {
+    Space::new(
+        KNOBS
+            .iter()
+            .filter(|k| k.searched(direction, many))
+            .map(|k| {
+                let (low, high) = k.range;
+                (
+                    k.name.to_owned(),
+                    Domain::Int {
+                        low: low as i64,
+                        high: high as i64,
+                        scale: Scale::Log,
+                    },
+                )
+            }),
+    )
     .expect("the default spaces are valid")
 }
 
@@ -108,9 +114,10 @@ pub fn build_space(
     file: Option<&std::path::Path>,
     params: &[String],
     direction: Direction,
+    many: bool,
 ) -> anyhow::Result<Space> {
     let (base, text) = match file {
-        None => (default_space(direction), None),
+        None => (default_space(direction, many), None),
         Some(path) => {
             let (space, text) = crate::commands::files::space(path)?;
             (space, Some(text))
@@ -125,7 +132,7 @@ pub fn build_space(
         all.insert(k, d);
     }
     let space = Space::new(all).map_err(|e| anyhow!("search space: {e}"))?;
-    if let Err((knob, message)) = check(&space, direction) {
+    if let Err((knob, message)) = check(&space, direction, many) {
         // A knob the file set is named where it sets it; one a --param set, as such.
         return Err(match (file, text) {
             (Some(path), Some(text))
@@ -142,10 +149,15 @@ pub fn build_space(
 /// Every parameter is a knob, and the extremes of each range are valid settings (a
 /// chunk size under S3's 5 MiB minimum is refused here, not in the middle of a run).
 /// An error names the knob and says what is wrong with it.
-fn check(space: &Space, direction: Direction) -> Result<(), (String, String)> {
+fn check(space: &Space, direction: Direction, many: bool) -> Result<(), (String, String)> {
     for (name, domain) in space.params() {
         let fail = |m: String| Err((name.to_owned(), m));
         let knob = known(name).map_err(|m| (name.to_owned(), m))?;
+        if knob.many_only && !many {
+            return fail(format!(
+                "`{name}` changes only transfers of many objects (a dataset: a prefix ending in /, or --dataset); leave it out"
+            ));
+        }
         if !knob.reads(direction) {
             return Err((
                 name.to_owned(),
@@ -236,6 +248,35 @@ pub fn baseline(space: &Space) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// Workers of a Python `ThreadPoolExecutor()` on this machine, as it picks them
+/// (`min(32, os.cpu_count() + 4)`): the pool a boto3 user maps `download_file` over.
+pub fn python_pool_workers() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (cpus + 4).min(32)
+}
+
+/// A dataset's second baseline: boto3's defaults as a default thread pool of
+/// `download_file` (or `upload_file`) calls moves it — `workers` objects at once, each
+/// call with its own 10 threads, so up to 10 × `workers` requests. `None` when the space
+/// cannot hold it (a narrowed range), which the caller says.
+pub fn boto3_pool(space: &Space, workers: usize) -> Option<Config> {
+    let mut config = baseline(space).ok()?;
+    let d = TransferConfig::default();
+    for (name, v) in [
+        ("max_objects", workers),
+        ("max_concurrency", d.max_concurrency * workers),
+    ] {
+        match space.params().find(|(k, _)| *k == name) {
+            Some((_, Domain::Fixed(_))) | None => {}
+            Some(_) => {
+                config.insert(name.to_owned(), Value::Int(v as i64));
+            }
+        }
+    }
+    space.encode(&config).ok()?;
+    Some(config)
+}
+
 /// A knob's value for people: sizes as `8 MiB`.
 pub fn show(knob: &str, v: &Value) -> String {
     match v {
@@ -290,25 +331,62 @@ mod tests {
             None,
             &["multipart_chunksize=1MiB..64MiB".into()],
             Direction::Download,
+            false,
         )
         .unwrap_err()
         .to_string();
         assert!(err.contains("multipart_chunksize"), "{err}");
-        let err = build_space(None, &["max_concurrency=64..8".into()], Direction::Download)
-            .unwrap_err()
-            .to_string();
+        let err = build_space(
+            None,
+            &["max_concurrency=64..8".into()],
+            Direction::Download,
+            false,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("low bound above high"), "{err}");
     }
 
     #[test]
+    fn a_dataset_searches_both_levels_and_one_object_refuses_max_objects() {
+        let many = default_space(Direction::Download, true);
+        let names: Vec<&str> = many.params().map(|(k, _)| k).collect();
+        for k in ["max_objects", "max_concurrency", "multipart_chunksize"] {
+            assert!(names.contains(&k), "{k} in {names:?}");
+        }
+        let err = build_space(
+            None,
+            &["max_objects=1..64".into()],
+            Direction::Download,
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("many objects"), "{err}");
+        // The AWS CLI's defaults (10 requests, 8 MiB parts) and boto3's in a pool.
+        let cli = transfer_config(&baseline(&many).unwrap()).unwrap();
+        assert_eq!(
+            (
+                cli.objects_in_flight(),
+                cli.concurrency(),
+                cli.multipart_chunksize
+            ),
+            (10, 10, 8 << 20)
+        );
+        let pool = transfer_config(&boto3_pool(&many, 6).unwrap()).unwrap();
+        assert_eq!((pool.objects_in_flight(), pool.concurrency()), (6, 60));
+    }
+
+    #[test]
     fn the_baseline_is_boto3s_defaults_and_maps_back_to_them() {
-        let space = default_space(Direction::Download);
+        let space = default_space(Direction::Download, false);
         let b = baseline(&space).unwrap();
         assert_eq!(transfer_config(&b).unwrap(), TransferConfig::default());
         let narrow = build_space(
             None,
             &["max_concurrency=16..64".into()],
             Direction::Download,
+            false,
         )
         .unwrap();
         assert!(

@@ -1,9 +1,10 @@
 //! The trials of a transfer study: what one trial does, for each workload (one object
-//! down, one object up) and each client (s3tune's engine in process, boto3 through the
+//! down or up, a dataset down) and each client (s3tune's engine in process, boto3 through the
 //! bundled script). Every client implements the tuner's [`Backend`]; every copy is checked
 //! by s3tune before its time counts.
 
 pub mod boto3;
+pub mod dataset;
 pub mod download;
 pub mod emulated;
 pub mod knobs;
@@ -19,6 +20,7 @@ use s3tune_hpo::backend::{Backend, TrialError};
 use s3tune_hpo::{Config, TrialContext};
 use s3tune_transfer::Progress;
 
+pub use dataset::Dataset;
 pub use download::Target;
 pub use repeat::repeats_of;
 pub use upload::UploadTarget;
@@ -33,6 +35,19 @@ pub enum Job {
     Download(Arc<Target>),
     /// The source file, up under the target's scratch prefix.
     Upload(Arc<UploadTarget>),
+    /// Every object of a dataset (or its sample), down into a folder in `dest_dir`.
+    DownloadMany(Arc<Dataset>),
+}
+
+impl Job {
+    /// The bytes one transfer moves.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            Self::Download(t) => t.size,
+            Self::Upload(t) => t.size,
+            Self::DownloadMany(d) => d.bytes(),
+        }
+    }
 }
 
 /// s3tune's engine, in process.
@@ -61,6 +76,7 @@ impl Engine {
         match &self.job {
             Job::Download(t) => t.download_once(&c, &self.dest_dir, &self.slot, limit).await,
             Job::Upload(t) => t.upload_once(&c, tag, &self.slot, limit).await,
+            Job::DownloadMany(d) => d.download_once(&c, &self.dest_dir, &self.slot, limit).await,
         }
     }
 

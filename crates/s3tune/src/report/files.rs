@@ -29,9 +29,26 @@ pub fn write_all(s: &Summary, dir: &Path) -> anyhow::Result<()> {
         let config = knobs::transfer_config(&s.rows[best].record.trial.config)?;
         let origin = origin(s, best);
         let w = s.settings.workload;
-        put(dir, "best.toml", &best_toml(&config, &origin, w))?;
-        put(dir, "boto3.py", &boto3_py(&config, &origin, w))?;
-        put(dir, "aws-cli.ini", &aws_cli_ini(&config, &origin))?;
+        let many = s.settings.dataset.is_some();
+        put(dir, "best.toml", &best_toml(&config, &origin, w, many))?;
+        if many {
+            let text = comment("#", &origin);
+            let call = transfer_config_py(&super::dataset::per_call(&config));
+            let download = w == Workload::Download;
+            put(
+                dir,
+                "boto3.py",
+                &super::dataset::boto3_py(&config, &text, &call, download),
+            )?;
+            put(
+                dir,
+                "aws-cli.ini",
+                &super::dataset::aws_cli_ini(&config, &text),
+            )?;
+        } else {
+            put(dir, "boto3.py", &boto3_py(&config, &origin, w))?;
+            put(dir, "aws-cli.ini", &aws_cli_ini(&config, &origin))?;
+        }
     }
     Ok(())
 }
@@ -60,8 +77,9 @@ fn origin(s: &Summary, best: usize) -> Vec<String> {
     ];
     if let Some(h) = s.headline() {
         lines.push(format!(
-            "{:.3} s against boto3's defaults' {:.3} s: {:.2}x{}.",
+            "{:.3} s against {} {:.3} s: {:.2}x{}.",
             h.best_seconds,
+            possessive(s.settings.baseline_name()),
             h.baseline_seconds,
             h.speedup,
             h.ci95.map_or(String::new(), |(lo, hi)| format!(
@@ -70,6 +88,11 @@ fn origin(s: &Summary, best: usize) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// `boto3's defaults'`, `the AWS CLI's defaults'`.
+fn possessive(name: &str) -> String {
+    format!("{name}'")
 }
 
 fn summary_json(s: &Summary) -> String {
@@ -103,6 +126,8 @@ fn summary_json(s: &Summary) -> String {
     if let Some(m) = s.machine_bytes_per_sec {
         v["machine_ceiling_mbps"] = serde_json::json!(m / 1e6);
     }
+    v["baseline"] = serde_json::json!(s.settings.baseline_name());
+    super::dataset::json(s, &mut v);
     format!(
         "{}\n",
         serde_json::to_string_pretty(&v).expect("JSON serializes")
@@ -115,13 +140,23 @@ fn comment(prefix: &str, lines: &[String]) -> String {
 
 /// Every knob as TOML `s3tune get --config` and `put --config` read (sizes in bytes,
 /// with a note).
-fn best_toml(c: &TransferConfig, origin: &[String], workload: Workload) -> String {
+fn best_toml(c: &TransferConfig, origin: &[String], workload: Workload, many: bool) -> String {
     let mut out = comment("#", origin);
-    out.push_str(match workload {
-        Workload::Download => "# Use it with: s3tune get --config best.toml s3://BUCKET/KEY DEST\n",
-        Workload::Upload => "# Use it with: s3tune put --config best.toml FILE s3://BUCKET/KEY\n",
+    out.push_str(match (workload, many) {
+        (Workload::Download, false) => {
+            "# Use it with: s3tune get --config best.toml s3://BUCKET/KEY DEST\n"
+        }
+        (Workload::Upload, false) => {
+            "# Use it with: s3tune put --config best.toml FILE s3://BUCKET/KEY\n"
+        }
+        (Workload::Download, true) => {
+            "# Use it with: s3tune get --recursive --config best.toml s3://BUCKET/PREFIX/ DIR\n"
+        }
+        (Workload::Upload, true) => {
+            "# Use it with: s3tune put --recursive --config best.toml DIR s3://BUCKET/PREFIX/\n"
+        }
     });
-    for k in &KNOBS {
+    for k in KNOBS.iter().filter(|k| many || !k.many_only) {
         let line = match (k.kind, k.get(c)) {
             (_, KnobValue::Bool(b)) => format!("{} = {b}\n", k.name),
             (KnobKind::Rate, KnobValue::Int(0)) => format!("# {}: none (no cap)\n", k.name),
@@ -139,8 +174,25 @@ fn best_toml(c: &TransferConfig, origin: &[String], workload: Workload) -> Strin
 
 /// boto3's `TransferConfig(...)` with every knob, as Python.
 fn boto3_py(c: &TransferConfig, origin: &[String], workload: Workload) -> String {
+    let mut out = comment("#", origin);
+    out.push_str(&format!(
+        "from boto3.s3.transfer import TransferConfig\n\nconfig = {}\n\n# e.g. {}\n",
+        transfer_config_py(c),
+        match workload {
+            Workload::Download =>
+                "boto3.client(\"s3\").download_file(BUCKET, KEY, FILENAME, Config=config)",
+            Workload::Upload =>
+                "boto3.client(\"s3\").upload_file(FILENAME, BUCKET, KEY, Config=config)",
+        }
+    ));
+    out
+}
+
+/// `TransferConfig(...)` with every boto3 knob of `c`, as Python.
+fn transfer_config_py(c: &TransferConfig) -> String {
     let args: Vec<String> = KNOBS
         .iter()
+        .filter(|k| !k.many_only)
         .map(|k| {
             let v = match (k.kind, k.get(c)) {
                 (_, KnobValue::Bool(true)) => "True".to_owned(),
@@ -151,18 +203,7 @@ fn boto3_py(c: &TransferConfig, origin: &[String], workload: Workload) -> String
             format!("{}={v}", k.name)
         })
         .collect();
-    let mut out = comment("#", origin);
-    out.push_str(&format!(
-        "from boto3.s3.transfer import TransferConfig\n\nconfig = TransferConfig({})\n\n# e.g. {}\n",
-        args.join(", "),
-        match workload {
-            Workload::Download =>
-                "boto3.client(\"s3\").download_file(BUCKET, KEY, FILENAME, Config=config)",
-            Workload::Upload =>
-                "boto3.client(\"s3\").upload_file(FILENAME, BUCKET, KEY, Config=config)",
-        }
-    ));
-    out
+    format!("TransferConfig({})", args.join(", "))
 }
 
 /// The AWS CLI's `s3` settings. Its knobs differ from boto3's: `max_io_queue` and

@@ -5,6 +5,7 @@
 //! study runs too — so nothing here may depend on the process that ran the trials.
 
 pub mod command;
+pub mod dataset;
 mod files;
 mod plot;
 pub mod stats;
@@ -205,7 +206,7 @@ impl Summary {
             baseline: self
                 .baseline
                 .and_then(|b| self.rows[b].mean)
-                .map(|b| (b, "boto3's defaults".to_owned())),
+                .map(|b| (b, self.settings.baseline_name().to_owned())),
             minimize: true,
         }
     }
@@ -285,14 +286,17 @@ impl Summary {
             );
         };
         if let Some(b) = self.baseline {
-            line("baseline (boto3)", &self.rows[b]);
+            line(&format!("baseline ({})", s.baseline_short()), &self.rows[b]);
         }
+        let mut extra = String::new();
+        dataset::lines(self, &mut extra, &mut line);
         if let Some(b) = self.best {
             line(
                 &format!("best (trial {})", self.rows[b].record.trial.id),
                 &self.rows[b],
             );
         }
+        out.push_str(&extra);
     }
 
     /// The speedup's lines.
@@ -303,8 +307,9 @@ impl Summary {
             Some(h) => {
                 let _ = write!(
                     out,
-                    "speedup {:.2}× over boto3's defaults ({:.0} % less time)",
+                    "speedup {:.2}× over {} ({:.0} % less time)",
                     h.speedup,
+                    s.baseline_name(),
                     (1.0 - 1.0 / h.speedup) * 100.0
                 );
                 match h.ci95 {
@@ -324,7 +329,9 @@ impl Summary {
                         let _ = writeln!(out, " (trial means; no confirmation race)");
                     }
                 }
-                if let Some(link) = s.emulated.as_ref().and_then(|e| e.link_bytes_per_sec) {
+                if let Some(link) = s.emulated.as_ref().and_then(|e| e.link_bytes_per_sec)
+                    && s.dataset.is_none()
+                {
                     let _ = writeln!(
                         out,
                         "best uses {:.0} % of the emulated link",

@@ -37,9 +37,11 @@ impl StudyKind {
     /// What it is, for messages: `a download`, `a script (--command)`.
     pub fn describe(&self) -> &'static str {
         match self {
-            Self::Transfer(t) => match t.workload {
-                Workload::Download => "a download",
-                Workload::Upload => "an upload",
+            Self::Transfer(t) => match (t.workload, t.dataset.is_some()) {
+                (Workload::Download, false) => "a download",
+                (Workload::Upload, false) => "an upload",
+                (Workload::Download, true) => "a dataset's download",
+                (Workload::Upload, true) => "a dataset's upload",
             },
             Self::Command(_) => "a script (--command)",
         }
@@ -113,9 +115,34 @@ pub struct TransferSettings {
     /// the study start the same one.
     #[serde(default)]
     pub network: Option<String>,
-    /// Upload: the source file as given (none: a synthetic file made for each run).
+    /// Upload: the source file (or a dataset's directory) as given (none: a synthetic
+    /// one made for each run).
     #[serde(default)]
     pub source: Option<String>,
+    /// Many objects (a prefix, a directory) rather than one: then `object_bytes` is the
+    /// bytes of all that one transfer moves.
+    #[serde(default)]
+    pub dataset: Option<Box<DatasetSettings>>,
+}
+
+/// A dataset study: what each transfer moves, and the second baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSettings {
+    /// Objects each transfer moves.
+    pub objects: u64,
+    /// Objects under the prefix (or files under the directory), of which `objects` are
+    /// a sample when fewer.
+    pub listed: u64,
+    /// `--sample N`: a reproducible choice of N objects.
+    pub sample: Option<u64>,
+    /// The embedded emulator's `--dataset` (a name or a spec), so that every process
+    /// that opens the study makes the same one.
+    pub spec: Option<String>,
+    /// boto3's defaults as a default Python thread pool of its calls would move the set
+    /// (objects at once, requests at once), tried second.
+    pub boto3_pool: Option<Config>,
+    /// The pool's workers.
+    pub pool_workers: usize,
 }
 
 impl TransferSettings {
@@ -124,6 +151,26 @@ impl TransferSettings {
         match self.workload {
             Workload::Download => "download",
             Workload::Upload => "upload",
+        }
+    }
+
+    /// What the baseline is, for people: boto3's defaults for one object; for a dataset
+    /// the AWS CLI's (10 requests at once over every object, 8 MiB parts), which the
+    /// same values mean there and which is what moves most datasets.
+    pub fn baseline_name(&self) -> &'static str {
+        if self.dataset.is_some() {
+            "the AWS CLI's defaults"
+        } else {
+            "boto3's defaults"
+        }
+    }
+
+    /// The baseline's short name, for tables: `boto3`, `aws cli`.
+    pub fn baseline_short(&self) -> &'static str {
+        if self.dataset.is_some() {
+            "aws cli"
+        } else {
+            "boto3"
         }
     }
 }
@@ -137,6 +184,25 @@ pub struct EmulatedNetwork {
     pub link_bytes_per_sec: Option<f64>,
     /// S3's bandwidths divided by this, for the default network.
     pub scale: Option<f64>,
+    /// GET requests a second per prefix before 503 SlowDown (`None`: no limit).
+    #[serde(default)]
+    pub get_rate: Option<f64>,
+    /// PUT requests a second per prefix before 503 SlowDown (`None`: no limit).
+    #[serde(default)]
+    pub put_rate: Option<f64>,
+}
+
+impl EmulatedNetwork {
+    /// The network `profile`, described by `description`, started as `--network name`.
+    pub fn of(profile: &s3tune_emulator::NetworkProfile, description: String, name: &str) -> Self {
+        Self {
+            description,
+            link_bytes_per_sec: profile.link_bandwidth.map(|r| r.0),
+            scale: (name == "s3-scaled").then_some(crate::experiment::emulated::SCALE),
+            get_rate: profile.get_rate_limit,
+            put_rate: profile.put_rate_limit,
+        }
+    }
 }
 
 /// What a script study keeps.
@@ -168,6 +234,7 @@ mod tests {
             emulated: None,
             network: None,
             source: None,
+            dataset: None,
         });
         let v = t.to_json();
         assert_eq!(

@@ -3,10 +3,14 @@
 //! `worker` share ([`run`]). Commands parse flags and render results; everything between
 //! is here, written once.
 
+pub mod dataset;
 pub mod kind;
 pub mod run;
 pub mod session;
 pub mod target;
 
-pub use kind::{Client, CommandSettings, EmulatedNetwork, StudyKind, TransferSettings, Workload};
+pub use kind::{
+    Client, CommandSettings, DatasetSettings, EmulatedNetwork, StudyKind, TransferSettings,
+    Workload,
+};
 pub use session::Session;

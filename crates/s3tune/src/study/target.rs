@@ -28,11 +28,30 @@ pub enum Place {
     },
     /// `s3://bucket/key` (download), or `s3://bucket/prefix/` (upload).
     Bucket(S3Url),
+    /// The embedded emulator with the network called `network`, holding the synthetic
+    /// dataset `spec` (`--dataset`).
+    Dataset {
+        /// `--network`.
+        network: String,
+        /// `--dataset`.
+        spec: String,
+    },
+    /// Every object under `s3://bucket/prefix/`, down.
+    Prefix(S3Url),
 }
 
 impl Place {
     /// The place a stored study names.
     pub fn of_stored(s: &TransferSettings) -> anyhow::Result<Self> {
+        if let Some(d) = &s.dataset {
+            return Ok(match (&s.network, &d.spec) {
+                (Some(network), Some(spec)) => Self::Dataset {
+                    network: network.clone(),
+                    spec: spec.clone(),
+                },
+                _ => Self::Prefix(S3Url::parse(&s.target)?),
+            });
+        }
         Ok(match &s.network {
             Some(network) => Self::Emulator {
                 network: network.clone(),
@@ -59,6 +78,8 @@ pub struct Request<'a> {
     pub timeouts: Timeouts,
     /// Where downloads (and the emulator's synthetic source) are written.
     pub dest: &'a Path,
+    /// A dataset's `--sample N`.
+    pub sample: Option<u64>,
 }
 
 /// An open target.
@@ -103,6 +124,13 @@ impl Opened {
 pub async fn open(req: Request<'_>, stop: &Stop) -> anyhow::Result<Opened> {
     match req.place.clone() {
         Place::Emulator { network, size } => open_emulator(&req, &network, size, stop).await,
+        Place::Dataset { network, spec } => {
+            super::dataset::open_emulated(&network, &spec, req.sample, stop).await
+        }
+        Place::Prefix(url) => {
+            let client = stop.or_stop(s3_client(req.s3)).await??;
+            super::dataset::open_bucket(client, &url, req.sample, req.timeouts, stop).await
+        }
         Place::Bucket(url) => {
             let client = stop.or_stop(s3_client(req.s3)).await??;
             let job = match req.workload {
@@ -123,13 +151,9 @@ pub async fn open(req: Request<'_>, stop: &Stop) -> anyhow::Result<Opened> {
                     Job::Upload(Arc::new(t))
                 }
             };
-            let size = match &job {
-                Job::Download(t) => t.size,
-                Job::Upload(t) => t.size,
-            };
             Ok(Opened {
+                size: job.bytes(),
                 job,
-                size,
                 url: url.to_string(),
                 server: None,
                 emulated: None,
@@ -147,11 +171,7 @@ async fn open_emulator(
     stop: &Stop,
 ) -> anyhow::Result<Opened> {
     let (profile, description) = emulated::network(network)?;
-    let described = EmulatedNetwork {
-        description,
-        link_bytes_per_sec: profile.link_bandwidth.map(|r| r.0),
-        scale: (network == "s3-scaled").then_some(emulated::SCALE),
-    };
+    let described = EmulatedNetwork::of(&profile, description, network);
     let (server, job, scratch_source) = match req.workload {
         Workload::Download => {
             let (e, t) = stop
@@ -190,8 +210,9 @@ async fn open_emulator(
         }
     };
     let url = match &job {
-        Job::Download(t) => t.url(),
         Job::Upload(_) => format!("s3://{}/{}", emulated::BUCKET, emulated::UPLOAD_PREFIX),
+        Job::Download(t) => t.url(),
+        Job::DownloadMany(d) => d.url(),
     };
     Ok(Opened {
         job,
@@ -349,6 +370,9 @@ impl Opened {
                         dest: a.dest,
                     },
                     Job::Upload(t) => boto3::Boto3Job::Upload(Arc::clone(t)),
+                    Job::DownloadMany(_) => {
+                        anyhow::bail!("a dataset study runs on s3tune's engine only")
+                    }
                 };
                 Runner::Boto3(boto3::Boto3::new(setup, job)?)
             }

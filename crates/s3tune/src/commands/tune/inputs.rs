@@ -75,6 +75,13 @@ pub(crate) fn dest_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     for p in s3tune_transfer::sweep(&dir) {
         tracing::info!("removed {}, a copy left by a killed s3tune", p.display());
     }
+    let folders = crate::experiment::dataset::sweep_folders(&dir);
+    if folders > 0 {
+        tracing::info!(
+            "removed {folders} dataset folders left in {} by a killed s3tune",
+            dir.display()
+        );
+    }
     Ok(dir)
 }
 

@@ -16,11 +16,12 @@ pub async fn race(
     n: usize,
     stop: &Stop,
     display: &Display,
+    baseline_name: &str,
 ) -> Result<Option<(Vec<f64>, Vec<f64>)>, TrialError> {
     let (mut b, mut x) = (Vec::new(), Vec::new());
     for i in 0..n {
         display.status(&format!(
-            "confirming: best against boto3's defaults, pair {}/{n}",
+            "confirming: best against {baseline_name}, pair {}/{n}",
             i + 1
         ));
         let order = if i % 2 == 0 {

@@ -94,7 +94,18 @@ impl End<'_> {
         let base = &summary.rows[b].record.trial.config;
         let best = &summary.rows[x].record.trial;
         let n = self.args.confirm;
-        match race(&self.runner, base, &best.config, n, stop, &self.display).await {
+        let name = summary.settings.baseline_name();
+        match race(
+            &self.runner,
+            base,
+            &best.config,
+            n,
+            stop,
+            &self.display,
+            name,
+        )
+        .await
+        {
             Ok(Some((baseline, best_runs))) => {
                 let race = Race {
                     best_trial: best.id,
@@ -139,7 +150,10 @@ impl End<'_> {
             .find(|r| &r.record.trial.config == baseline && r.record.trial.status == Status::Failed)
             .and_then(|r| r.record.error.clone());
         match reason {
-            Some(reason) => bail!("the baseline (boto3's defaults) failed: {reason}"),
+            Some(reason) => bail!(
+                "the baseline ({}) failed: {reason}",
+                summary.settings.baseline_name()
+            ),
             None => Ok(()),
         }
     }

@@ -101,6 +101,7 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     let live = display.start(
         session.study.spec.objective.clone(),
         settings.baseline.clone(),
+        settings.baseline_name(),
         settings.object_bytes,
         slot,
     );
@@ -143,6 +144,7 @@ async fn open_target(
         s3: &args.s3,
         timeouts: Timeouts::from_args(&args.s3)?,
         dest,
+        sample: defined.many.as_ref().and_then(|m| m.sample),
     };
     let opened = target::open(request, stop).await?;
     if !create_only && defined.workload == Workload::Download {
@@ -162,10 +164,19 @@ async fn announce(
     stop: &Stop,
 ) -> anyhow::Result<bool> {
     if let Some(e) = &settings.emulated {
+        let what = match &settings.dataset {
+            None => format!(
+                "a {} synthetic object",
+                bytesize::ByteSize(settings.object_bytes).display().iec()
+            ),
+            Some(d) => format!(
+                "a synthetic dataset ({})",
+                crate::report::dataset::describe(d, settings.object_bytes)
+            ),
+        };
         display.line(&format!(
-            "s3tune: no target given, so tuning the {} of a {} synthetic object on the embedded emulator — {}",
+            "s3tune: no target given, so tuning the {} of {what} on the embedded emulator — {}",
             settings.verb(),
-            bytesize::ByteSize(settings.object_bytes).display().iec(),
             e.description
         ));
         let ceiling = match &opened.job {
@@ -174,6 +185,11 @@ async fn announce(
                     .await
             }
             Job::Upload(t) => stop.or_stop(emulated::upload_ceiling(t)).await,
+            Job::DownloadMany(d) => {
+                let text = settings.dataset.as_ref().and_then(|d| d.spec.clone());
+                let (spec, _) = crate::study::dataset::spec(text.as_deref().unwrap_or_default())?;
+                stop.or_stop(emulated::dataset_ceiling(spec, d, dest)).await
+            }
         };
         let Ok(ceiling) = ceiling else {
             return Ok(false);
