@@ -33,7 +33,7 @@ pub use download::Discovery;
 pub use error::{Cause, TransferError};
 pub use knobs::{Direction, KNOBS, Knob, KnobKind, KnobValue};
 pub use recursive::keys::as_directory;
-pub use recursive::{Failed, RecursiveStats};
+pub use recursive::{Entry, Failed, RecursiveStats};
 pub use stats::{Progress, TransferStats};
 
 /// Counts the client's HTTP attempts into [`Progress`].
@@ -279,14 +279,14 @@ impl Transfer {
         recursive::download_prefix(self, bucket, prefix, dir, stop).await
     }
 
-    /// Downloads the objects `keys` (key and size, as a listing gave them) of `bucket`
+    /// Downloads the objects `keys` (as a listing gave them) of `bucket`
     /// into `dir`, each where [`Transfer::download_prefix`] of `prefix` would put it: a
     /// chosen part of a prefix, with no listing. Failures as there.
     pub async fn download_keys(
         &self,
         bucket: &str,
         prefix: &str,
-        keys: Vec<(String, u64)>,
+        keys: Vec<Entry>,
         dir: &Path,
         stop: impl Future<Output = ()>,
     ) -> Result<RecursiveStats, TransferError> {

@@ -39,7 +39,7 @@ pub(crate) struct Job {
 impl Job {
     /// The job of downloading `size` bytes of `bucket/key` at version `etag`.
     #[allow(clippy::too_many_arguments, reason = "a constructor of eight fields")]
-    fn new(
+    pub(super) fn new(
         client: &Client,
         bucket: &str,
         key: &str,

@@ -70,7 +70,10 @@ pub(crate) async fn to_path(
     config.validate()?;
     match resolve(dest, key)? {
         Destination::File(target) => {
-            let w = to_part(client, bucket, key, &target, config, discovery, shared).await?;
+            let w = to_part(
+                client, bucket, key, &target, config, discovery, shared, None,
+            )
+            .await?;
             // The lock belongs to the open file, and goes with it through the rename.
             w.part.commit(&target)?;
             drop(w.file);
@@ -118,13 +121,20 @@ pub(crate) async fn to_copy(
         config,
         discovery,
         shared,
+        None,
     )
     .await?;
     let stats = written.stats();
     Ok((Copy::new(written.part, written.file), stats))
 }
 
-/// Discovery, then every part written into a partial file beside `target`.
+/// Discovery, then every part written into a partial file beside `target`. `listed`:
+/// the size and ETag a listing gave, which make discovery needless (the parts are
+/// pinned to that ETag, so a changed object fails with [`TransferError::Changed`]).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "where, what, how, and what is known"
+)]
 pub(crate) async fn to_part(
     client: &Client,
     bucket: &str,
@@ -133,6 +143,7 @@ pub(crate) async fn to_part(
     config: &TransferConfig,
     discovery: Discovery,
     shared: Arc<Shared>,
+    listed: Option<(u64, String)>,
 ) -> Result<Written, TransferError> {
     let progress = Arc::clone(&shared.progress);
     let counters = Arc::new(Counters::new(&progress));
@@ -143,14 +154,20 @@ pub(crate) async fn to_part(
     } else {
         discovery
     };
-    let (job, first) = match discovery {
-        Discovery::Head => (
+    let (job, first) = match (listed, discovery) {
+        (Some((size, etag)), _) => {
+            let counters = Arc::clone(&counters);
+            let job =
+                discovery::Job::new(client, bucket, key, etag, size, config, counters, &shared);
+            (job, None)
+        }
+        (None, Discovery::Head) => (
             discover(client, bucket, key, config, Arc::clone(&counters), &shared)
                 .await?
                 .0,
             None,
         ),
-        Discovery::FirstGet => {
+        (None, Discovery::FirstGet) => {
             discover_by_get(client, bucket, key, config, Arc::clone(&counters), &shared).await?
         }
     };

@@ -8,11 +8,24 @@ use super::{AHEAD, Failed, Item, RecursiveStats, drive, until};
 use crate::error::TransferError;
 use crate::{Transfer, download};
 
-/// One listed object: its key and where under the directory it goes.
+/// One listed object: its key, where under the directory it goes, and its size and
+/// ETag as listed (which spare it a discovery request).
 #[derive(Clone)]
 struct Down {
     key: Arc<str>,
     rel: Arc<Path>,
+    listed: Option<(u64, Arc<str>)>,
+}
+
+/// An object to download, as a listing gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its key.
+    pub key: String,
+    /// Its size.
+    pub size: u64,
+    /// Its ETag, if the listing gave one: the download is pinned to it.
+    pub etag: Option<String>,
 }
 
 /// Downloads every object under `prefix` (taken as a directory: `data` is `data/`) of
@@ -48,9 +61,12 @@ pub(crate) async fn download_prefix(
             let mut page = first;
             while let Some(p) = page {
                 for o in p.contents() {
-                    let key = o.key().unwrap_or_default();
-                    let size = o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0);
-                    if tx.send(item(&prefix, key, size)).await.is_err() {
+                    let entry = Entry {
+                        key: o.key().unwrap_or_default().to_owned(),
+                        size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                        etag: o.e_tag().map(str::to_owned),
+                    };
+                    if tx.send(item(&prefix, entry)).await.is_err() {
                         return;
                     }
                 }
@@ -81,7 +97,7 @@ pub(crate) async fn download_keys(
     t: &Transfer,
     bucket: &str,
     prefix: &str,
-    keys: Vec<(String, u64)>,
+    keys: Vec<Entry>,
     dir: &Path,
     stop: impl Future<Output = ()>,
 ) -> Result<RecursiveStats, TransferError> {
@@ -90,8 +106,8 @@ pub(crate) async fn download_keys(
     let prefix = keys::as_directory(prefix);
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
     let feeder = tokio::spawn(async move {
-        for (key, size) in keys {
-            if tx.send(item(&prefix, &key, size)).await.is_err() {
+        for entry in keys {
+            if tx.send(item(&prefix, entry)).await.is_err() {
                 return;
             }
         }
@@ -134,20 +150,21 @@ async fn down_queue(
 }
 
 /// What a listed key becomes in the queue.
-fn item(prefix: &str, key: &str, size: u64) -> Item<Down> {
-    match keys::path_for(prefix, key) {
+fn item(prefix: &str, entry: Entry) -> Item<Down> {
+    match keys::path_for(prefix, &entry.key) {
         Ok(Mapped::Folder) => Item::Skipped,
         Ok(Mapped::File(rel)) => Item::Object {
-            name: key.to_owned(),
-            size,
+            size: entry.size,
             job: Down {
-                key: key.into(),
+                key: entry.key.as_str().into(),
                 rel: rel.into(),
+                listed: entry.etag.map(|e| (entry.size, e.into())),
             },
+            name: entry.key,
         },
         Err(why) => Item::Failed(Failed {
-            name: key.to_owned(),
             error: format!("the key {why}"),
+            name: entry.key,
         }),
     }
 }
@@ -170,15 +187,29 @@ async fn one(
                 reason,
             })?
     };
-    let download = download::to_part(
-        &t.client,
-        bucket,
-        &d.key,
-        &target,
-        &t.config,
-        t.discovery,
-        Arc::clone(&t.shared),
-    );
+    let download = async {
+        let listed = d
+            .listed
+            .as_ref()
+            .map(|(size, etag)| (*size, etag.to_string()));
+        let fetch = |listed| {
+            download::to_part(
+                &t.client,
+                bucket,
+                &d.key,
+                &target,
+                &t.config,
+                t.discovery,
+                Arc::clone(&t.shared),
+                listed,
+            )
+        };
+        match fetch(listed).await {
+            // Replaced since it was listed: the version there now, found afresh.
+            Err(TransferError::Changed { .. }) if d.listed.is_some() => fetch(None).await,
+            other => other,
+        }
+    };
     // Dropping the download drops its partial file, which removes it.
     let w = tokio::select! {
         w = download => w?,

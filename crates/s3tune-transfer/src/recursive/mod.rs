@@ -30,6 +30,7 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
+pub use down::Entry;
 pub(crate) use down::{download_keys, download_prefix};
 pub(crate) use up::upload_dir;
 

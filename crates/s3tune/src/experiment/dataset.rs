@@ -29,6 +29,8 @@ pub struct Listed {
     pub key: String,
     /// Its size.
     pub size: u64,
+    /// Its ETag, as listed (quoted, as S3 gives it).
+    pub etag: String,
     /// How its copy is checked.
     pub check: Check,
 }
@@ -88,7 +90,8 @@ impl Dataset {
                 if key.ends_with('/') {
                     continue; // a folder marker: `get --recursive` makes no file of it
                 }
-                let etag = o.e_tag().unwrap_or_default().trim_matches('"');
+                let quoted = o.e_tag().unwrap_or_default();
+                let etag = quoted.trim_matches('"');
                 let size = o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0);
                 let check = if etag == s3tune_emulator::synthetic::etag(key, size) {
                     Check::Synthetic
@@ -100,6 +103,7 @@ impl Dataset {
                 objects.push(Listed {
                     key: key.to_owned(),
                     size,
+                    etag: quoted.to_owned(),
                     check,
                 });
             }
@@ -167,7 +171,11 @@ impl Dataset {
             let keys = self
                 .objects
                 .iter()
-                .map(|o| (o.key.clone(), o.size))
+                .map(|o| s3tune_transfer::Entry {
+                    key: o.key.clone(),
+                    size: o.size,
+                    etag: Some(o.etag.clone()),
+                })
                 .collect();
             transfer
                 .download_keys(&self.bucket, &self.prefix, keys, &folder.0, stop)
