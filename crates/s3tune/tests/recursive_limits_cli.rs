@@ -204,3 +204,50 @@ fn memory_does_not_grow_with_the_number_of_objects() {
         mib(put_2k)
     );
 }
+
+#[test]
+fn max_objects_bounds_the_objects_open_at_once() {
+    // Every answer 20 ms late, and the server throttles past three requests at once (one
+    // above the bound, for a request whose end the server has not yet counted as the
+    // next one comes). 60 one-request objects, one listing page before any of them.
+    let specs = ["data/few/f-{00..59}.bin=1KiB"];
+    let s = emulator(
+        NetworkProfile {
+            first_byte_latency: Duration::from_millis(20),
+            max_concurrent_requests: Some(3),
+            ..NetworkProfile::unlimited()
+        },
+        &specs,
+    );
+    let home = tempfile::tempdir().unwrap();
+    let get = |dir: &str, extra: &[&str]| {
+        let d = home.path().join(dir);
+        let ep = s.endpoint();
+        let mut args = vec!["get", "-r", "s3://data/few/", d.to_str().unwrap()];
+        args.extend_from_slice(&["--endpoint-url", &ep, "--json"]);
+        args.extend_from_slice(extra);
+        let out = run(home.path(), &creds(), &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(missing_synthetic(&d, &specs, "few/").is_empty());
+        summary(&out)
+    };
+    let before = s.stats().throttled;
+    let report = get("two", &["--max-objects", "2"]);
+    assert_eq!(report["config"]["max_objects"], 2);
+    assert_eq!(
+        s.stats().throttled,
+        before,
+        "more than two objects were open at once"
+    );
+    // The same without the bound (ten objects open) is throttled: the server can tell.
+    get("ten", &[]);
+    assert!(
+        s.stats().throttled > before,
+        "ten objects open never made four requests"
+    );
+}
