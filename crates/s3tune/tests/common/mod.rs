@@ -1,6 +1,8 @@
 //! What the CLI tests share: running s3tune as a user would, and checking its errors.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod tree;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
