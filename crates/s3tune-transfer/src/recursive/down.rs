@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::keys::{self, Mapped};
-use super::{AHEAD, Failed, Item, RecursiveStats, drive, until};
+use super::{AHEAD, Failed, Item, RecursiveStats, Since, drive, until};
 use crate::error::TransferError;
 use crate::{Transfer, download};
 
@@ -39,6 +39,7 @@ pub(crate) async fn download_prefix(
     stop: impl Future<Output = ()>,
 ) -> Result<RecursiveStats, TransferError> {
     t.config.validate()?;
+    let since = Since::now(&t.progress());
     let root = root(dir)?;
     let prefix = keys::as_directory(prefix);
     let mut pages = t
@@ -85,7 +86,7 @@ pub(crate) async fn download_prefix(
             }
         }
     });
-    let stats = down_queue(t, bucket, root, rx, stop).await;
+    let stats = down_queue(t, bucket, root, rx, since, stop).await;
     lister.abort();
     stats
 }
@@ -102,6 +103,7 @@ pub(crate) async fn download_keys(
     stop: impl Future<Output = ()>,
 ) -> Result<RecursiveStats, TransferError> {
     t.config.validate()?;
+    let since = Since::now(&t.progress());
     let root = root(dir)?;
     let prefix = keys::as_directory(prefix);
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
@@ -112,7 +114,7 @@ pub(crate) async fn download_keys(
             }
         }
     });
-    let stats = down_queue(t, bucket, root, rx, stop).await;
+    let stats = down_queue(t, bucket, root, rx, since, stop).await;
     feeder.abort();
     stats
 }
@@ -133,13 +135,14 @@ async fn down_queue(
     bucket: &str,
     root: Arc<Path>,
     rx: tokio::sync::mpsc::Receiver<Item<Down>>,
+    since: Since,
     stop: impl Future<Output = ()>,
 ) -> Result<RecursiveStats, TransferError> {
     let (t2, bucket2) = (t.clone(), Arc::<str>::from(bucket));
     drive(
         rx,
         t.config.objects_in_flight(),
-        t.progress(),
+        (t.progress(), since),
         stop,
         move |d: Down, stopped| {
             let (t, bucket, root) = (t2.clone(), Arc::clone(&bucket2), Arc::clone(&root));
@@ -205,17 +208,19 @@ async fn one(
             )
         };
         match fetch(listed).await {
-            // Replaced since it was listed: the version there now, found afresh.
-            Err(TransferError::Changed { .. }) if d.listed.is_some() => fetch(None).await,
-            other => other,
+            // Replaced since it was listed: the version there now, found afresh (a retry).
+            Err(TransferError::Changed { .. }) if d.listed.is_some() => {
+                fetch(None).await.map(|w| (w, 1))
+            }
+            other => other.map(|w| (w, 0)),
         }
     };
     // Dropping the download drops its partial file, which removes it.
-    let w = tokio::select! {
+    let (w, retries) = tokio::select! {
         w = download => w?,
         () = stop => return Err(TransferError::Cancelled),
     };
     w.part.commit(&target)?;
     drop(w.file);
-    Ok(0)
+    Ok(retries)
 }

@@ -124,13 +124,32 @@ struct Tally {
     failed: Vec<Failed>,
 }
 
+/// When a recursive transfer began, and the requests made by then: its time and its
+/// requests count from there (the listing's first page, which comes before the queue,
+/// included).
+#[derive(Debug, Clone, Copy)]
+struct Since {
+    at: Instant,
+    attempts: u64,
+}
+
+impl Since {
+    /// Now, for the transfer whose counters are `progress`.
+    fn now(progress: &Progress) -> Self {
+        Self {
+            at: Instant::now(),
+            attempts: progress.attempts(),
+        }
+    }
+}
+
 /// Runs `each` over every item `rx` yields, `objects` at a time, retrying as
 /// [`worth_retrying`] says, until the queue ends or `stop` completes. `each` gets the
 /// job and a stop signal, and returns the retries its transfer made.
 async fn drive<T, F, Fut>(
     mut rx: mpsc::Receiver<Item<T>>,
     objects: usize,
-    progress: Arc<Progress>,
+    (progress, since): (Arc<Progress>, Since),
     stop: impl Future<Output = ()>,
     each: F,
 ) -> Result<RecursiveStats, TransferError>
@@ -139,8 +158,6 @@ where
     F: Fn(T, Stopped) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Result<u64, TransferError>> + Send,
 {
-    let start = Instant::now();
-    let attempts_before = progress.attempts();
     progress.begin_many();
     let (stop_tx, stopped) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(objects.max(1)));
@@ -208,7 +225,7 @@ where
             },
         }
     }
-    let seconds = start.elapsed().as_secs_f64();
+    let seconds = since.at.elapsed().as_secs_f64();
     let per_sec = |n: u64| {
         if seconds > 0.0 {
             n as f64 / seconds
@@ -222,7 +239,7 @@ where
         seconds,
         bytes_per_sec: per_sec(tally.bytes),
         objects_per_sec: per_sec(tally.objects),
-        requests: progress.attempts() - attempts_before,
+        requests: progress.attempts() - since.attempts,
         retries: tally.retries,
         skipped: tally.skipped,
         failed: tally.failed,

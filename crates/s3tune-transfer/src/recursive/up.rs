@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::keys;
-use super::{AHEAD, Failed, Item, RecursiveStats, drive, until};
+use super::{AHEAD, Failed, Item, RecursiveStats, Since, drive, until};
 use crate::error::TransferError;
 use crate::{Transfer, upload};
 
@@ -26,6 +26,7 @@ pub(crate) async fn upload_dir(
     stop: impl Future<Output = ()>,
 ) -> Result<RecursiveStats, TransferError> {
     t.config.validate()?;
+    let since = Since::now(&t.progress());
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -52,7 +53,7 @@ pub(crate) async fn upload_dir(
     drive(
         rx,
         t.config.objects_in_flight(),
-        t.progress(),
+        (t.progress(), since),
         stop,
         move |u: Up, stopped| {
             let (t, bucket) = (t2.clone(), Arc::clone(&bucket2));
