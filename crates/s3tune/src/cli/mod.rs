@@ -205,7 +205,8 @@ pub struct TuneArgs {
     /// Stop when the study has this many trials (a resumed study counts its old ones).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub trials: Option<u64>,
-    /// Transfers per trial; the metric is their mean time [default: 3, or the study's].
+    /// Transfers per trial; the metric is their mean time [default: 3, 2 for a dataset, or
+    /// the study's].
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub repeats: Option<usize>,
     /// The searcher [default: bo, or the study's].
