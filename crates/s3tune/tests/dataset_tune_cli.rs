@@ -238,7 +238,28 @@ fn dataset_flags_that_cannot_hold_get_one_line() {
         "--sample chooses objects of a dataset",
     );
     one_line_error(&tune(&["--dataset", "tiny"]), "small, large, images");
-    one_line_error(&tune(&["--upload", "--dataset", "small"]), "not built yet");
+    let dir = home.path().join("folder");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a.bin"), b"a").unwrap();
+    let folder = dir.to_str().unwrap();
+    one_line_error(
+        &tune(&[
+            "--upload",
+            folder,
+            "s3://data/up/",
+            "--endpoint-url",
+            &ep,
+            "--sample",
+            "1",
+        ]),
+        "upload a folder holding that part",
+    );
+    one_line_error(&tune(&["--upload", folder]), "a folder goes to a bucket");
+    let file = dir.join("a.bin");
+    one_line_error(
+        &tune(&["--upload", file.to_str().unwrap(), "--dataset", "small"]),
+        "--dataset makes the files to upload",
+    );
     one_line_error(
         &tune(&["--dataset", "small", "--object-size", "1MiB"]),
         "--object-size",
@@ -260,4 +281,95 @@ fn dataset_flags_that_cannot_hold_get_one_line() {
         ]),
         "--client s3tune",
     );
+}
+
+#[test]
+fn tunes_a_datasets_upload_and_leaves_nothing_in_the_bucket() {
+    let home = tempfile::tempdir().unwrap();
+    let (out, dl) = dirs(home.path());
+    // A synthetic folder up to the embedded emulator, each stored byte checked there.
+    let synthetic = format!("{out}/syn");
+    let o = run(
+        home.path(),
+        &[],
+        &[
+            "tune",
+            "--upload",
+            "--dataset",
+            "d/f-{000..099}.bin=16KiB",
+            "--network",
+            "unlimited",
+            "--trials",
+            "3",
+            "--repeats",
+            "1",
+            "--confirm",
+            "0",
+            "--study",
+            "syn",
+            "--out",
+            &synthetic,
+            "--dest-dir",
+            &dl,
+        ],
+    );
+    let stdout = ok(&o);
+    assert!(stdout.contains("dataset: 100 objects"), "{stdout}");
+    let s = summary(&out, "syn");
+    assert_eq!(
+        (s["workload"].as_str(), s["objects"].as_u64()),
+        (Some("upload"), Some(100))
+    );
+    assert!(
+        files(Path::new(&dl)).is_empty(),
+        "the synthetic folder is gone"
+    );
+    let toml = std::fs::read_to_string(Path::new(&synthetic).join("best.toml")).unwrap();
+    assert!(toml.contains("s3tune put --recursive"), "{toml}");
+    // A user's folder up to a bucket, each object checked by S3's digest of it.
+    let srv = server(&[]);
+    srv.store().ensure_bucket("data").unwrap();
+    let dir = home.path().join("shards");
+    for i in 0..40u32 {
+        let sub = dir.join(format!("part-{}", i % 3));
+        std::fs::create_dir_all(&sub).unwrap();
+        let bytes: Vec<u8> = (0..(1000 + i * 37)).map(|b| (b * 7 + i) as u8).collect();
+        std::fs::write(sub.join(format!("s-{i:02}.bin")), bytes).unwrap();
+    }
+    let bucket_out = format!("{out}/bucket");
+    let o = run(
+        home.path(),
+        &creds(),
+        &[
+            "tune",
+            "--upload",
+            dir.to_str().unwrap(),
+            "s3://data/train/",
+            "--endpoint-url",
+            &srv.endpoint(),
+            "--trials",
+            "3",
+            "--repeats",
+            "1",
+            "--confirm",
+            "0",
+            "--study",
+            "folder",
+            "--out",
+            &bucket_out,
+            "--dest-dir",
+            &dl,
+        ],
+    );
+    let stdout = ok(&o);
+    assert!(stdout.contains("dataset: 40 objects"), "{stdout}");
+    let s = summary(&bucket_out, "");
+    assert!(s["best_seconds"].as_f64().is_some(), "a checked upload was timed: {s}");
+    let store = srv.store();
+    assert_eq!(
+        store.keys("data", ""),
+        Vec::<String>::new(),
+        "nothing left in the bucket"
+    );
+    assert_eq!(store.uploads_in_progress(), 0);
 }

@@ -10,7 +10,7 @@ mod serve;
 pub mod storage;
 mod study;
 mod transfer;
-mod tune;
+pub(crate) mod tune;
 mod worker;
 
 use std::process::ExitCode;

@@ -114,14 +114,8 @@ impl Dataset {
             );
         }
         let listed = objects.len() as u64;
-        if let Some(n) = sample
-            && n < listed
-        {
-            // Shuffled in listing order by a fixed seed, then the first n, by key.
-            let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_da7a);
-            objects.shuffle(&mut rng);
-            objects.truncate(usize::try_from(n).unwrap_or(usize::MAX));
-            objects.sort_by(|a, b| a.key.cmp(&b.key));
+        if let Some(n) = sample {
+            choose(&mut objects, n, |o| &o.key);
         }
         Ok(Self {
             client,
@@ -210,6 +204,18 @@ impl Dataset {
     }
 }
 
+/// Keeps `n` of `items` (listed in key order), the same ones every time: shuffled by a
+/// fixed seed, the first `n`, back in key order. Fewer than `n`: all of them.
+pub fn choose<T>(items: &mut Vec<T>, n: u64, key: impl Fn(&T) -> &str) {
+    if n >= items.len() as u64 {
+        return;
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_da7a);
+    items.shuffle(&mut rng);
+    items.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+    items.sort_by(|a, b| key(a).cmp(key(b)));
+}
+
 /// Checks that every object of `objects` is under `root` where `prefix` maps it, with
 /// exactly its bytes; the first that is not is named.
 fn check_all(objects: &[Listed], prefix: &str, root: &Path) -> Result<(), String> {
@@ -223,14 +229,23 @@ fn check_all(objects: &[Listed], prefix: &str, root: &Path) -> Result<(), String
     Ok(())
 }
 
-/// A run's folder under the destination, removed with all it holds when dropped.
-struct Folder(PathBuf);
+/// A folder of this process under the destination (a run's copies, a synthetic
+/// source), removed with all it holds when dropped, and swept by the next start if a
+/// kill leaves it.
+#[derive(Debug)]
+pub struct Folder(PathBuf);
 
 impl Folder {
-    fn new(dir: &Path) -> Self {
+    /// A new name in `dir` (made by whoever writes into it).
+    pub fn new(dir: &Path) -> Self {
         static RUNS: AtomicU64 = AtomicU64::new(0);
         let n = RUNS.fetch_add(1, Ordering::Relaxed);
         Self(dir.join(format!("{FOLDER}{}-{n}", std::process::id())))
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.0
     }
 }
 

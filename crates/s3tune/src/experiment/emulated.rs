@@ -251,6 +251,39 @@ pub async fn dataset_ceiling(
         / best.map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?)
 }
 
+/// What this machine can upload of the folder `like` with no emulated network: the best
+/// of three uploads of it into an unshaped emulator, wide open (64 files and 64 requests
+/// at once), each checked as the study's are, in bytes per second.
+pub async fn dataset_upload_ceiling(like: &super::DatasetUpload) -> anyhow::Result<f64> {
+    use super::upload::UploadCheck;
+    let free = start(NetworkProfile::unlimited(), &[]).await?;
+    let mut set = like.clone();
+    set.scratch.client = free.client();
+    set.scratch.bucket = BUCKET.into();
+    set.scratch.prefix = "ceiling/".into();
+    if let UploadCheck::Emulator { pattern, .. } = &like.scratch.check {
+        set.scratch.check = UploadCheck::Emulator {
+            store: free.store(),
+            pattern: pattern.clone(),
+        };
+    }
+    let config = TransferConfig {
+        max_concurrency: 64,
+        max_objects: Some(64),
+        multipart_chunksize: 16 << 20,
+        ..TransferConfig::default()
+    };
+    let slot = ProgressSlot::default();
+    let best = best_of_three(async |i| {
+        set.upload_once(&config, &format!("run-{i}"), &slot, None)
+            .await
+    })
+    .await;
+    drop(free);
+    Ok(set.bytes() as f64
+        / best.map_err(|e| anyhow::anyhow!("measuring the machine's upload ceiling: {e}"))?)
+}
+
 /// What this machine can upload with no emulated network: the best of three uploads of
 /// the study's source (`like`'s) into an unshaped emulator, in bytes per second — the
 /// emulator's ingest ceiling here, which the emulated link must sit well below. Each is

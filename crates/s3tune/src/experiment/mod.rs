@@ -1,10 +1,11 @@
 //! The trials of a transfer study: what one trial does, for each workload (one object
-//! down or up, a dataset down) and each client (s3tune's engine in process, boto3 through the
+//! down or up, a dataset down or up) and each client (s3tune's engine in process, boto3 through the
 //! bundled script). Every client implements the tuner's [`Backend`]; every copy is checked
 //! by s3tune before its time counts.
 
 pub mod boto3;
 pub mod dataset;
+pub mod dataset_up;
 pub mod download;
 pub mod emulated;
 pub mod knobs;
@@ -21,6 +22,7 @@ use s3tune_hpo::{Config, TrialContext};
 use s3tune_transfer::Progress;
 
 pub use dataset::Dataset;
+pub use dataset_up::DatasetUpload;
 pub use download::Target;
 pub use repeat::repeats_of;
 pub use upload::UploadTarget;
@@ -37,6 +39,8 @@ pub enum Job {
     Upload(Arc<UploadTarget>),
     /// Every object of a dataset (or its sample), down into a folder in `dest_dir`.
     DownloadMany(Arc<Dataset>),
+    /// Every file of a folder, up under the target's scratch prefix.
+    UploadMany(Arc<DatasetUpload>),
 }
 
 impl Job {
@@ -46,6 +50,16 @@ impl Job {
             Self::Download(t) => t.size,
             Self::Upload(t) => t.size,
             Self::DownloadMany(d) => d.bytes(),
+            Self::UploadMany(d) => d.bytes(),
+        }
+    }
+
+    /// Where an upload writes (and what is swept there), for either upload.
+    pub fn scratch(&self) -> Option<&UploadTarget> {
+        match self {
+            Self::Upload(t) => Some(t),
+            Self::UploadMany(d) => Some(&d.scratch),
+            Self::Download(_) | Self::DownloadMany(_) => None,
         }
     }
 }
@@ -77,6 +91,7 @@ impl Engine {
             Job::Download(t) => t.download_once(&c, &self.dest_dir, &self.slot, limit).await,
             Job::Upload(t) => t.upload_once(&c, tag, &self.slot, limit).await,
             Job::DownloadMany(d) => d.download_once(&c, &self.dest_dir, &self.slot, limit).await,
+            Job::UploadMany(d) => d.upload_once(&c, tag, &self.slot, limit).await,
         }
     }
 

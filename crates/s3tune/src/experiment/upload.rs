@@ -19,7 +19,7 @@ use s3tune_transfer::{Transfer, TransferConfig};
 use super::ProgressSlot;
 use crate::commands::client::Timeouts;
 
-mod digest;
+pub(crate) mod digest;
 mod sweep;
 
 pub use digest::SourceDigest;

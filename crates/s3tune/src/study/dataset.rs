@@ -1,5 +1,6 @@
 //! Where a dataset study's objects are: a synthetic dataset on the embedded emulator
-//! (`--dataset NAME|KEY=SIZE`), or a prefix of a bucket — opened the same way by `tune`,
+//! (`--dataset NAME|KEY=SIZE`, down from it, or up from a synthetic folder), or a prefix
+//! of a bucket (down from it, or up from a folder) — opened the same way by `tune`,
 //! a resumed `tune` and every worker.
 
 use std::sync::Arc;
@@ -8,11 +9,13 @@ use anyhow::{Context, anyhow};
 use s3tune_emulator::ObjectSpec;
 
 use super::EmulatedNetwork;
-use super::target::Opened;
+use super::target::{Opened, Request};
 use crate::commands::Stop;
 use crate::commands::client::Timeouts;
 use crate::commands::s3url::S3Url;
-use crate::experiment::{Dataset, Job, emulated};
+use crate::experiment::dataset_up::{self, UpFile, make_source};
+use crate::experiment::upload::{SourceDigest, UploadCheck};
+use crate::experiment::{Dataset, DatasetUpload, Job, UploadTarget, dataset, emulated};
 
 /// The named datasets of `--dataset`: the two shapes (many small objects, where
 /// requests are the limit; few large ones, where the link is) and an image folder.
@@ -103,6 +106,106 @@ pub async fn open_bucket(
         size: d.bytes(),
         url: d.url(),
         job: Job::DownloadMany(Arc::new(d)),
+        server: None,
+        emulated: None,
+        network: None,
+        _scratch_source: None,
+    })
+}
+
+/// The emulator and, in `req.dest`, a synthetic source folder of the dataset `text` (or
+/// its sample), for a dataset upload study: each file its own synthetic pattern, so that
+/// every stored byte can be checked in the emulator's store.
+pub async fn open_emulated_upload(
+    req: &Request<'_>,
+    network: &str,
+    text: &str,
+    stop: &Stop,
+) -> anyhow::Result<Opened> {
+    let (profile, description) = emulated::network(network)?;
+    let (spec, prefix) = spec(text)?;
+    let described = EmulatedNetwork::of(&profile, description, network);
+    let mut files: Vec<UpFile> = spec
+        .objects()
+        .map(|(key, size)| UpFile {
+            rel: key[prefix.len()..].to_owned(),
+            size,
+        })
+        .collect();
+    let listed = files.len() as u64;
+    if let Some(n) = req.sample {
+        dataset::choose(&mut files, n, |f| &f.rel);
+    }
+    let bytes = files.iter().map(|f| f.size).sum();
+    crate::commands::tune::check_room(req.dest, bytes, true)?;
+    let (dest, list) = (req.dest.to_owned(), files.clone());
+    let folder = tokio::task::spawn_blocking(move || make_source(&dest, &list)).await??;
+    let e = stop.or_stop(emulated::start(profile, &[])).await??;
+    let scratch = UploadTarget {
+        client: e.client(),
+        bucket: emulated::BUCKET.into(),
+        prefix: format!("{}{}/", emulated::UPLOAD_PREFIX, req.study),
+        source: folder.path().to_owned(),
+        size: bytes,
+        check: UploadCheck::Emulator {
+            store: e.store(),
+            pattern: emulated::UPLOAD_PATTERN.into(),
+        },
+        timeouts: req.timeouts,
+    };
+    Ok(Opened {
+        size: bytes,
+        url: format!("s3://{}/{}", emulated::BUCKET, emulated::UPLOAD_PREFIX),
+        job: Job::UploadMany(Arc::new(DatasetUpload {
+            scratch,
+            files: Arc::new(files),
+            digests: None,
+            listed,
+        })),
+        server: Some(e),
+        emulated: Some(described),
+        network: Some(network.to_owned()),
+        _scratch_source: Some(Box::new(folder)),
+    })
+}
+
+/// The folder `req.source`, up under the study's scratch prefix of `url` (once the
+/// bucket has shown it takes the study's writes, deletes and listings).
+pub async fn open_bucket_upload(
+    req: &Request<'_>,
+    url: &S3Url,
+    client: aws_sdk_s3::Client,
+    stop: &Stop,
+) -> anyhow::Result<Opened> {
+    let dir = req
+        .source
+        .ok_or_else(|| anyhow!("an upload to {url} needs the folder to upload: --upload DIR"))?;
+    let root = dir.to_owned();
+    let files = tokio::task::spawn_blocking(move || dataset_up::walk(&root)).await??;
+    let digests: Vec<_> = files
+        .iter()
+        .map(|f| Arc::new(SourceDigest::new(dir.join(&f.rel), f.size)))
+        .collect();
+    let prefix = super::target::scratch_prefix(req.study, url, &client, stop).await?;
+    let bytes = files.iter().map(|f| f.size).sum();
+    let scratch = UploadTarget {
+        client,
+        bucket: url.bucket.clone(),
+        prefix,
+        source: dir.to_owned(),
+        size: bytes,
+        check: UploadCheck::Remote(Arc::clone(&digests[0])),
+        timeouts: req.timeouts,
+    };
+    Ok(Opened {
+        size: bytes,
+        url: url.to_string(),
+        job: Job::UploadMany(Arc::new(DatasetUpload {
+            scratch,
+            listed: files.len() as u64,
+            files: Arc::new(files),
+            digests: Some(Arc::new(digests)),
+        })),
         server: None,
         emulated: None,
         network: None,

@@ -97,7 +97,7 @@ pub struct Opened {
     /// Its `--network`, as the study keeps it.
     pub network: Option<String>,
     /// A synthetic source file, held to be removed when this is dropped.
-    pub _scratch_source: Option<s3tune_transfer::Copy>,
+    pub _scratch_source: Option<Box<dyn Send + Sync>>,
 }
 
 impl Opened {
@@ -124,6 +124,13 @@ impl Opened {
 pub async fn open(req: Request<'_>, stop: &Stop) -> anyhow::Result<Opened> {
     match req.place.clone() {
         Place::Emulator { network, size } => open_emulator(&req, &network, size, stop).await,
+        Place::Dataset { network, spec } if req.workload == Workload::Upload => {
+            super::dataset::open_emulated_upload(&req, &network, &spec, stop).await
+        }
+        Place::Prefix(url) if req.workload == Workload::Upload => {
+            let client = stop.or_stop(s3_client(req.s3)).await??;
+            super::dataset::open_bucket_upload(&req, &url, client, stop).await
+        }
         Place::Dataset { network, spec } => {
             super::dataset::open_emulated(&network, &spec, req.sample, stop).await
         }
@@ -213,6 +220,7 @@ async fn open_emulator(
         Job::Upload(_) => format!("s3://{}/{}", emulated::BUCKET, emulated::UPLOAD_PREFIX),
         Job::Download(t) => t.url(),
         Job::DownloadMany(d) => d.url(),
+        Job::UploadMany(d) => d.scratch.url(),
     };
     Ok(Opened {
         job,
@@ -221,7 +229,7 @@ async fn open_emulator(
         server: Some(server),
         emulated: Some(described),
         network: Some(network.to_owned()),
-        _scratch_source: scratch_source,
+        _scratch_source: scratch_source.map(|c| Box::new(c) as Box<dyn Send + Sync>),
     })
 }
 
@@ -237,11 +245,33 @@ async fn bucket_upload(
         bail!("an upload to {url} needs the file to upload: --upload FILE");
     };
     let size = source_size(source)?;
+    let prefix = scratch_prefix(req.study, url, &client, stop).await?;
+    let path: PathBuf = source.to_owned();
+    Ok(UploadTarget {
+        client,
+        bucket: url.bucket.clone(),
+        prefix,
+        check: UploadCheck::Remote(Arc::new(SourceDigest::new(path.clone(), size))),
+        source: path,
+        size,
+        timeouts: req.timeouts,
+    })
+}
+
+/// The study's scratch prefix under `url` (`PREFIX/s3tune-STUDY/`), once the bucket has
+/// shown it takes writes there, and deletes and listings of what is written (tried with
+/// an empty object, deleted at once): a refusal is one line before any trial.
+pub async fn scratch_prefix(
+    study: &str,
+    url: &S3Url,
+    client: &aws_sdk_s3::Client,
+    stop: &Stop,
+) -> anyhow::Result<String> {
     let mut prefix = url.key.clone();
     if !prefix.is_empty() && !prefix.ends_with('/') {
         prefix.push('/');
     }
-    prefix.push_str(&format!("s3tune-{}/", req.study));
+    prefix.push_str(&format!("s3tune-{study}/"));
     let probe = format!("{prefix}.probe");
     let put = client
         .put_object()
@@ -289,16 +319,7 @@ async fn bucket_upload(
     stop.or_stop(uploads)
         .await?
         .map_err(|e| refused("list multipart uploads", &e))?;
-    let path: PathBuf = source.to_owned();
-    Ok(UploadTarget {
-        client,
-        bucket: url.bucket.clone(),
-        prefix,
-        check: UploadCheck::Remote(Arc::new(SourceDigest::new(path.clone(), size))),
-        source: path,
-        size,
-        timeouts: req.timeouts,
-    })
+    Ok(prefix)
 }
 
 /// The size of the upload source `path`, which must be a readable regular file.
@@ -370,7 +391,7 @@ impl Opened {
                         dest: a.dest,
                     },
                     Job::Upload(t) => boto3::Boto3Job::Upload(Arc::clone(t)),
-                    Job::DownloadMany(_) => {
+                    Job::DownloadMany(_) | Job::UploadMany(_) => {
                         anyhow::bail!("a dataset study runs on s3tune's engine only")
                     }
                 };
@@ -382,7 +403,7 @@ impl Opened {
     /// Sweeps what the trials `mine` wrote (a worker's own, when it leaves: cleanup a
     /// dropped trial began may not have finished).
     pub async fn sweep_trials(&self, mine: &[u64]) {
-        if let Job::Upload(t) = &self.job {
+        if let Some(t) = self.job.scratch() {
             for id in mine {
                 if let Err(e) = t.sweep_under(&format!("trial-{id}/")).await {
                     tracing::warn!("{e}");
@@ -395,7 +416,7 @@ impl Opened {
     /// what the study's running trials (other workers') are writing, saying what a killed
     /// run had left.
     pub async fn sweep(&self, session: &super::Session) -> anyhow::Result<()> {
-        if let Job::Upload(t) = &self.job {
+        if let Some(t) = self.job.scratch() {
             let running: Vec<u64> = session
                 .store
                 .trials(&session.study)?

@@ -8,14 +8,14 @@ use anyhow::bail;
 use s3tune_hpo::{Config, CutOff, Mode, Objective, SchedulerSpec, SearcherSpec, Space, StudySpec};
 use s3tune_transfer::Direction;
 
-use super::super::resume::{self, Search, Size};
+use super::super::resume::{self, Search};
+use super::many::{Many, dataset, is_many};
+use super::place::place;
 use crate::cli::{ClientName, SchedulerName, SearcherName, TuneArgs};
-use crate::commands::s3url::S3Url;
-use crate::experiment::{boto3, emulated, knobs};
-use crate::study::dataset::is_prefix;
+use crate::experiment::{boto3, knobs};
 use crate::study::session::Found;
 use crate::study::target::{Opened, Place};
-use crate::study::{Client, DatasetSettings, StudyKind, TransferSettings, Workload};
+use crate::study::{Client, StudyKind, TransferSettings, Workload};
 
 /// Transfers per trial, unless `--repeats` says otherwise.
 const DEFAULT_REPEATS: usize = 3;
@@ -51,16 +51,6 @@ pub struct Defined {
     pub source: Option<PathBuf>,
     /// A dataset's sample and second baseline, when many objects move.
     pub many: Option<Many>,
-}
-
-/// What a dataset study adds.
-pub struct Many {
-    /// `--sample N`.
-    pub sample: Option<u64>,
-    /// boto3's defaults in a default Python thread pool, tried second.
-    pub pool: Option<Config>,
-    /// That pool's workers.
-    pub workers: usize,
 }
 
 /// The stored settings of study `name`, if it is a transfer study; an error if it is a
@@ -160,75 +150,6 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
     })
 }
 
-/// Whether the study moves many objects: `--dataset`, a target prefix, or a resumed
-/// dataset study.
-fn is_many(args: &TuneArgs, stored: Option<&TransferSettings>) -> anyhow::Result<bool> {
-    let prefix = args.upload.is_none()
-        && args
-            .target
-            .as_deref()
-            .and_then(|t| S3Url::parse(t).ok())
-            .is_some_and(|u| is_prefix(&u));
-    let many = args.dataset.is_some() || prefix || stored.is_some_and(|s| s.dataset.is_some());
-    if args.upload.is_some() && (args.dataset.is_some() || args.sample.is_some()) {
-        bail!(
-            "tuning a dataset's upload is not built yet: --dataset and --sample go with downloads"
-        );
-    }
-    if args.sample.is_some() && !many {
-        bail!(
-            "--sample chooses objects of a dataset: give --dataset or a prefix (s3://BUCKET/PREFIX/)"
-        );
-    }
-    if args.sample == Some(0) {
-        bail!("--sample must be at least 1 object");
-    }
-    Ok(many)
-}
-
-/// A dataset study's sample (which a resumed study keeps) and its second baseline.
-fn dataset(
-    args: &TuneArgs,
-    name: &str,
-    stored: Option<&TransferSettings>,
-    space: &Space,
-) -> anyhow::Result<Many> {
-    let old = stored.and_then(|s| s.dataset.as_ref());
-    let sample = match (args.sample, old) {
-        (Some(given), Some(d)) if d.sample != Some(given) => bail!(
-            "study `{name}` moves {} in each run, and a study keeps what defines it: drop --sample {given} to resume it, or give another --study name",
-            d.sample.map_or("every object".to_owned(), |n| format!(
-                "a sample of {n} objects"
-            ))
-        ),
-        (given, d) => given.or(d.and_then(|d| d.sample)),
-    };
-    if let Some(d) = old {
-        return Ok(Many {
-            sample,
-            pool: d.boto3_pool.clone(),
-            workers: d.pool_workers,
-        });
-    }
-    let workers = knobs::python_pool_workers();
-    let pool = if args.no_baseline {
-        None
-    } else {
-        let pool = knobs::boto3_pool(space, workers);
-        if pool.is_none() {
-            tracing::warn!(
-                "the space cannot hold boto3's defaults in a pool of {workers} threads; that baseline is left out"
-            );
-        }
-        pool
-    };
-    Ok(Many {
-        sample,
-        pool,
-        workers,
-    })
-}
-
 /// The searcher and scheduler of a new transfer study.
 fn specs(
     searcher: SearcherName,
@@ -294,139 +215,7 @@ fn baseline(
     }
 }
 
-/// Where the bytes are — the flags' for a new study, a resumed one's own — and an
-/// upload's source file.
-fn place(
-    args: &TuneArgs,
-    name: &str,
-    stored: Option<&TransferSettings>,
-    workload: Workload,
-) -> anyhow::Result<(Place, Option<PathBuf>)> {
-    // Canonical, so a resume from another folder, or as `./f`, names the same file.
-    let given = args
-        .upload
-        .clone()
-        .flatten()
-        .map(|p| std::fs::canonicalize(&p).unwrap_or(p));
-    let source = given
-        .clone()
-        .or_else(|| stored.and_then(|s| s.source.clone().map(PathBuf::from)));
-    if let (Some(g), Some(s)) = (&given, stored.and_then(|s| s.source.as_deref()))
-        && g.as_os_str() != std::ffi::OsStr::new(s)
-    {
-        bail!(
-            "study `{name}` uploads {s}, not {}; use another --study name",
-            g.display()
-        );
-    }
-    let Some(text) = &args.target else {
-        if let Some(s) = stored
-            && s.network.is_none()
-        {
-            bail!(
-                "study `{name}` tuned {}; give it as the target to resume it",
-                s.target
-            );
-        }
-        let network = || {
-            resume::fixed(
-                name,
-                "--network",
-                args.network.clone(),
-                stored.and_then(|s| s.network.clone()),
-                "s3-scaled".to_owned(),
-            )
-        };
-        let stored_spec = stored.and_then(|s| s.dataset.as_ref()?.spec.clone());
-        if args.dataset.is_some() || stored_spec.is_some() {
-            if args.object_size.is_some() {
-                bail!(
-                    "--object-size sizes the one synthetic object; a --dataset gives its own sizes"
-                );
-            }
-            let spec = resume::fixed(
-                name,
-                "--dataset",
-                args.dataset.clone(),
-                stored_spec,
-                String::new(),
-            )?;
-            crate::study::dataset::spec(&spec)?;
-            return Ok((
-                Place::Dataset {
-                    network: network()?,
-                    spec,
-                },
-                None,
-            ));
-        }
-        if source.is_some() && args.object_size.is_some() {
-            bail!("--object-size sizes the synthetic file; an --upload FILE is its own size");
-        }
-        let network = network()?;
-        let size = match &source {
-            Some(path) => crate::study::target::source_size(path)?,
-            None => {
-                resume::fixed(
-                    name,
-                    "--object-size",
-                    args.object_size.map(Size),
-                    stored.map(|s| Size(s.object_bytes)),
-                    Size(match workload {
-                        Workload::Download => emulated::OBJECT_SIZE,
-                        Workload::Upload => emulated::UPLOAD_SIZE,
-                    }),
-                )?
-                .0
-            }
-        };
-        return Ok((Place::Emulator { network, size }, source));
-    };
-    if args.network.is_some() || args.object_size.is_some() || args.dataset.is_some() {
-        bail!(
-            "--network, --object-size and --dataset shape the embedded emulator; they do not apply to an s3:// target"
-        );
-    }
-    let url = S3Url::parse(text)?;
-    let prefix = workload == Workload::Download && is_prefix(&url);
-    let url = match workload {
-        Workload::Download if !prefix => S3Url::parse_object(text)?,
-        _ => url,
-    };
-    if let Some(s) = stored
-        && s.target != url.to_string()
-    {
-        bail!(
-            "study `{name}` tuned {}, not {url}; use another --study name",
-            s.target
-        );
-    }
-    if prefix {
-        return Ok((Place::Prefix(url), None));
-    }
-    Ok((Place::Bucket(url), source))
-}
-
 impl Defined {
-    /// What a dataset study stores of its set, as it was listed.
-    fn dataset_settings(&self, opened: &Opened) -> Option<Box<DatasetSettings>> {
-        let many = self.many.as_ref()?;
-        let crate::experiment::Job::DownloadMany(d) = &opened.job else {
-            return None;
-        };
-        Some(Box::new(DatasetSettings {
-            objects: d.objects.len() as u64,
-            listed: d.listed,
-            sample: many.sample,
-            spec: match &self.place {
-                Place::Dataset { spec, .. } => Some(spec.clone()),
-                _ => None,
-            },
-            boto3_pool: many.pool.clone(),
-            pool_workers: many.workers,
-        }))
-    }
-
     /// A resumed study's object or source must be the one it was tuned with.
     pub fn check_opened(
         &self,

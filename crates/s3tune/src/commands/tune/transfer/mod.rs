@@ -10,6 +10,8 @@ use s3tune_hpo::Budget;
 
 mod define;
 mod finish;
+mod many;
+mod place;
 
 use super::inputs::{budget, check_room, dest_dir, heartbeat_timeout, study_name};
 use crate::cli::TuneArgs;
@@ -179,22 +181,9 @@ async fn announce(
             settings.verb(),
             e.description
         ));
-        let ceiling = match &opened.job {
-            Job::Download(_) => {
-                stop.or_stop(emulated::machine_ceiling(dest, settings.object_bytes))
-                    .await
-            }
-            Job::Upload(t) => stop.or_stop(emulated::upload_ceiling(t)).await,
-            Job::DownloadMany(d) => {
-                let text = settings.dataset.as_ref().and_then(|d| d.spec.clone());
-                let (spec, _) = crate::study::dataset::spec(text.as_deref().unwrap_or_default())?;
-                stop.or_stop(emulated::dataset_ceiling(spec, d, dest)).await
-            }
-        };
-        let Ok(ceiling) = ceiling else {
+        let Some(ceiling) = ceiling(settings, opened, dest, stop).await? else {
             return Ok(false);
         };
-        let ceiling = ceiling?;
         session.store.put_note(
             &session.study,
             "machine",
@@ -244,6 +233,33 @@ async fn announce(
         session.store.location()
     ));
     Ok(true)
+}
+
+/// What this machine moves of the study's workload with no emulated network, in bytes
+/// per second; `None` when interrupted.
+async fn ceiling(
+    settings: &TransferSettings,
+    opened: &Opened,
+    dest: &Path,
+    stop: &Stop,
+) -> anyhow::Result<Option<f64>> {
+    let measured = match &opened.job {
+        Job::Download(_) => {
+            stop.or_stop(emulated::machine_ceiling(dest, settings.object_bytes))
+                .await
+        }
+        Job::Upload(t) => stop.or_stop(emulated::upload_ceiling(t)).await,
+        Job::UploadMany(d) => stop.or_stop(emulated::dataset_upload_ceiling(d)).await,
+        Job::DownloadMany(d) => {
+            let text = settings.dataset.as_ref().and_then(|d| d.spec.clone());
+            let (spec, _) = crate::study::dataset::spec(text.as_deref().unwrap_or_default())?;
+            stop.or_stop(emulated::dataset_ceiling(spec, d, dest)).await
+        }
+    };
+    match measured {
+        Ok(c) => c.map(Some),
+        Err(_) => Ok(None),
+    }
 }
 
 /// A duration to the whole second (for people).
