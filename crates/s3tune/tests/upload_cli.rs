@@ -182,8 +182,10 @@ fn bad_upload_input_gets_one_line_and_leaves_nothing() {
     let out = out.to_str().unwrap();
     let file = source(home.path(), 1 << 20);
     let file = file.to_str().unwrap();
-    let dir = home.path().to_str().unwrap();
     let missing = home.path().join("nope.bin");
+    let empty_dir = home.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let empty = empty_dir.to_str().unwrap();
     for (args, needle) in [
         (
             vec![
@@ -195,9 +197,10 @@ fn bad_upload_input_gets_one_line_and_leaves_nothing() {
             ],
             "No such file",
         ),
+        // A folder is a dataset's upload (dataset_tune_cli.rs); an empty one is refused.
         (
-            vec!["--upload", dir, "s3://data/p/", "--endpoint-url", &ep],
-            "not a regular file",
+            vec!["--upload", empty, "s3://data/p/", "--endpoint-url", &ep],
+            "holds no files to upload",
         ),
         (
             vec!["--upload", file, "s3://nobucket/p/", "--endpoint-url", &ep],
