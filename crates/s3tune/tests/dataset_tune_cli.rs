@@ -364,7 +364,10 @@ fn tunes_a_datasets_upload_and_leaves_nothing_in_the_bucket() {
     let stdout = ok(&o);
     assert!(stdout.contains("dataset: 40 objects"), "{stdout}");
     let s = summary(&bucket_out, "");
-    assert!(s["best_seconds"].as_f64().is_some(), "a checked upload was timed: {s}");
+    assert!(
+        s["best_seconds"].as_f64().is_some(),
+        "a checked upload was timed: {s}"
+    );
     let store = srv.store();
     assert_eq!(
         store.keys("data", ""),
