@@ -126,9 +126,15 @@ fn queue_size(c: &TransferConfig) -> usize {
 /// boto3 for many objects: a thread pool of `download_file` calls, as many workers as
 /// the tuned objects in flight, each call with its share of the tuned requests, and a
 /// connection pool as large as all of them (botocore's default of 10 would cap it).
-pub fn boto3_py(c: &TransferConfig, origin: &str, tconfig: &str, download: bool) -> String {
-    let workers = c.objects_in_flight();
-    let per = per_call(c).max_concurrency;
+pub fn boto3_py(
+    c: &TransferConfig,
+    objects: u64,
+    origin: &str,
+    tconfig: &str,
+    download: bool,
+) -> String {
+    let workers = pool_workers(c, objects);
+    let per = per_call(c, objects).max_concurrency;
     let call = if download {
         "s3.download_file(BUCKET, key, os.path.join(DEST, key[len(PREFIX):]), Config=config)"
     } else {
@@ -147,11 +153,18 @@ pub fn boto3_py(c: &TransferConfig, origin: &str, tconfig: &str, download: bool)
     )
 }
 
+/// The pool's workers: the objects in flight, but no more than the set has (a pool of
+/// 1,024 threads for 8 objects would leave each call one request).
+fn pool_workers(c: &TransferConfig, objects: u64) -> usize {
+    let objects = usize::try_from(objects.max(1)).unwrap_or(usize::MAX);
+    c.objects_in_flight().min(objects)
+}
+
 /// The configuration of one call of the pool [`boto3_py`] writes: its share of the
-/// requests.
-pub fn per_call(c: &TransferConfig) -> TransferConfig {
+/// requests, over the objects that can be in flight at once.
+pub fn per_call(c: &TransferConfig, objects: u64) -> TransferConfig {
     TransferConfig {
-        max_concurrency: (c.concurrency() / c.objects_in_flight()).max(1),
+        max_concurrency: (c.concurrency() / pool_workers(c, objects)).max(1),
         ..c.clone()
     }
 }

@@ -33,12 +33,13 @@ pub fn write_all(s: &Summary, dir: &Path) -> anyhow::Result<()> {
         put(dir, "best.toml", &best_toml(&config, &origin, w, many))?;
         if many {
             let text = comment("#", &origin);
-            let call = transfer_config_py(&super::dataset::per_call(&config));
+            let objects = s.settings.dataset.as_ref().map_or(1, |d| d.objects);
+            let call = transfer_config_py(&super::dataset::per_call(&config, objects));
             let download = w == Workload::Download;
             put(
                 dir,
                 "boto3.py",
-                &super::dataset::boto3_py(&config, &text, &call, download),
+                &super::dataset::boto3_py(&config, objects, &text, &call, download),
             )?;
             put(
                 dir,
