@@ -2,36 +2,13 @@
 //! them: stopped with Ctrl-C halfway, and run over tens of thousands of objects.
 
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use s3tune_emulator::{DedicatedEmulator, NetworkProfile, Rate, synthetic};
 
 mod common;
 use common::tree::{emulator, files, is_partial, missing_synthetic, objects, summary};
-use common::{creds, run};
-
-/// Starts `s3tune ARGS`, waits until `started` holds, sends SIGINT; returns the output.
-fn interrupt(home: &Path, args: &[&str], started: impl Fn() -> bool) -> Output {
-    let child = common::command(home, &creds(), args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while !started() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the transfer never got there"
-        );
-        std::thread::yield_now();
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
+use common::{creds, interrupt, run};
 
 /// The names in `dir` (none if it does not exist yet).
 fn names(dir: &Path) -> Vec<String> {

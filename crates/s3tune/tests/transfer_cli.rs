@@ -1,13 +1,12 @@
 //! `s3tune get` / `s3tune put` as a user runs them, against an in-process emulator.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use s3tune_emulator::{DedicatedEmulator, Emulator, EmulatorConfig, synthetic};
 
 mod common;
-use common::{ACCESS, SECRET, command, creds, one_line_error, run};
+use common::{ACCESS, SECRET, creds, interrupt, one_line_error, run};
 
 fn server() -> DedicatedEmulator {
     Emulator::start_dedicated(
@@ -240,28 +239,6 @@ fn credentials_never_appear_in_output_or_logs() {
         );
         assert!(all.contains("DEBUG"), "-vvv logs: {all}");
     }
-}
-
-/// Starts `s3tune ARGS`, waits until `started` holds, sends SIGINT; returns the output.
-fn interrupt(home: &Path, args: &[&str], started: impl Fn() -> bool) -> Output {
-    let child = command(home, &creds(), args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while !started() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the transfer never started"
-        );
-        std::thread::yield_now();
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]

@@ -60,9 +60,7 @@ impl Dataset {
     /// Lists `prefix` of `bucket` (an empty listing, a missing bucket or a refused
     /// listing fail here, before any timing) and keeps every object, or `sample` of them
     /// chosen by a fixed seed — the same ones in every process and every run, so that
-    /// every trial moves the same set. An object whose ETag is an s3tune emulator's
-    /// synthetic one is checked byte by byte against its pattern; else by the ETag's MD5
-    /// when it is one, else by size.
+    /// every trial moves the same set. Each copy is checked as [`Check::of`] says.
     pub async fn list(
         client: aws_sdk_s3::Client,
         bucket: &str,
@@ -91,15 +89,8 @@ impl Dataset {
                     continue; // a folder marker: `get --recursive` makes no file of it
                 }
                 let quoted = o.e_tag().unwrap_or_default();
-                let etag = quoted.trim_matches('"');
                 let size = o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0);
-                let check = if etag == s3tune_emulator::synthetic::etag(key, size) {
-                    Check::Synthetic
-                } else if etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    Check::Md5(etag.to_ascii_lowercase())
-                } else {
-                    Check::Size
-                };
+                let check = Check::of(key, size, quoted, false);
                 objects.push(Listed {
                     key: key.to_owned(),
                     size,

@@ -78,11 +78,9 @@ impl DatasetUpload {
             let result = transfer
                 .upload_dir(me.source(), &me.scratch.bucket, &prefix, stop)
                 .await;
-            let abandoned = matches!(
-                gone.try_recv(),
-                Err(tokio::sync::oneshot::error::TryRecvError::Closed)
-            );
-            if abandoned && let Err(e) = me.scratch.sweep_under(&sub2).await {
+            if super::upload::abandoned(&mut gone)
+                && let Err(e) = me.scratch.sweep_under(&sub2).await
+            {
                 tracing::warn!("{e}");
             }
             result

@@ -26,6 +26,22 @@ pub enum Check {
     Size,
 }
 
+impl Check {
+    /// How a copy of `key` (`size` bytes, ETag `etag`, quoted or not) is checked: byte by
+    /// byte when it is an s3tune emulator's synthetic object (`synthetic`, or its ETag is
+    /// a synthetic one), by MD5 when the ETag is one (a single-part upload's), else by size.
+    pub fn of(key: &str, size: u64, etag: &str, synthetic: bool) -> Self {
+        let etag = etag.trim_matches('"');
+        if synthetic || etag == s3tune_emulator::synthetic::etag(key, size) {
+            Self::Synthetic
+        } else if etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Self::Md5(etag.to_ascii_lowercase())
+        } else {
+            Self::Size
+        }
+    }
+}
+
 /// The object being tuned for.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -56,15 +72,9 @@ impl Target {
         let info = Transfer::new(client.clone(), timeouts.apply(TransferConfig::default()))
             .head(bucket, key)
             .await?;
-        let etag = info.etag.trim_matches('"').to_owned();
         let (name, version) = s3tune_emulator::synthetic::SYNTHETIC_METADATA;
-        let check = if info.metadata.get(name).is_some_and(|v| v == version) {
-            Check::Synthetic
-        } else if etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Check::Md5(etag.to_ascii_lowercase())
-        } else {
-            Check::Size
-        };
+        let synthetic = info.metadata.get(name).is_some_and(|v| v == version);
+        let check = Check::of(key, info.size, &info.etag, synthetic);
         Ok(Self {
             client,
             bucket: bucket.to_owned(),

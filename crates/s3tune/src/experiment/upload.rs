@@ -81,6 +81,15 @@ impl Drop for Scratch {
     }
 }
 
+/// Whether the run that owns an upload task has let it go (dropped or cut it): the
+/// sender of `gone` is gone without a word. The task then cleans up after itself.
+pub(super) fn abandoned(gone: &mut tokio::sync::oneshot::Receiver<()>) -> bool {
+    matches!(
+        gone.try_recv(),
+        Err(tokio::sync::oneshot::error::TryRecvError::Closed)
+    )
+}
+
 impl UploadTarget {
     /// `s3://bucket/prefix/`.
     pub fn url(&self) -> String {
@@ -118,10 +127,7 @@ impl UploadTarget {
                 let _ = (&mut gone).await;
             };
             let result = transfer.upload_until(&src, &bucket, &k, stop).await;
-            let abandoned = matches!(
-                gone.try_recv(),
-                Err(tokio::sync::oneshot::error::TryRecvError::Closed)
-            );
+            let abandoned = abandoned(&mut gone);
             if abandoned && result.is_ok() {
                 let _ = client.delete_object().bucket(&bucket).key(&k).send().await;
             }

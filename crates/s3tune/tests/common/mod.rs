@@ -28,6 +28,28 @@ pub fn run(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     command(home, env, args).output().unwrap()
 }
 
+/// Starts `s3tune ARGS`, waits until `started` holds, sends SIGINT; returns the output.
+pub fn interrupt(home: &Path, args: &[&str], started: impl Fn() -> bool) -> Output {
+    let child = command(home, &creds(), args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !started() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "the command never got there"
+        );
+        std::thread::yield_now();
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// The environment that names both.
 pub fn creds() -> [(&'static str, &'static str); 2] {
     [
