@@ -8,7 +8,8 @@
 Downloads the object --repeats times with one TransferConfig (every knob of boto3's, sizes
 in bytes, boto3's defaults for those not given), deleting each copy, and after each
 download reports the running mean time as `seconds` (and the repeat as `epoch`), so a
-scheduler can stop a slow configuration after one download. Standard library and boto3
+scheduler can stop a slow configuration after one download. With --dest FILE the copy is
+written there and kept, for the caller to check (s3tune does). Standard library and boto3
 only; boto3_upload.py shares its knobs from here.
 """
 
@@ -84,12 +85,13 @@ def main():
     p.add_argument("--key", required=True)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--dest-dir", "--dest_dir", dest="dest_dir", default=tempfile.gettempdir())
+    p.add_argument("--dest", help="write the copy to this file and keep it")
     p.add_argument("--st_checkpoint_dir")  # passed by the tuner; nothing to resume here
     args = p.parse_args()
 
     config = transfer_config(args, KNOBS)
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url)
-    dest = os.path.join(args.dest_dir, "s3tune-download-%d" % os.getpid())
+    dest = args.dest or os.path.join(args.dest_dir, "s3tune-download-%d" % os.getpid())
     times = []
     for repeat in range(1, args.repeats + 1):
         start = time.perf_counter()
@@ -98,7 +100,8 @@ def main():
         except Exception as e:  # one clear line on stderr, not a traceback
             sys.exit("download of s3://%s/%s failed: %s" % (args.bucket, args.key, e))
         times.append(time.perf_counter() - start)
-        os.remove(dest)  # each download writes a new file; none is left behind
+        if not args.dest:
+            os.remove(dest)  # each download writes a new file; none is left behind
         report(repeat, times)
 
 

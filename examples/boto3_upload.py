@@ -6,11 +6,11 @@
         --multipart_chunksize 8388608 --multipart_threshold 8388608 --st_checkpoint_dir DIR
 
 Uploads the file --repeats times with one TransferConfig (sizes in bytes), to the keys
-PREFIX + "run-1", "run-2", ..., and after each upload reports the running mean time as
-`seconds` (and the repeat as `epoch`), so a scheduler can stop a slow configuration after
-one upload. The objects are left for the caller, which checks what was stored and deletes
-them (s3tune does). Standard library and boto3 only, with the knobs of
-boto3_download.py (beside it).
+PREFIX + "run-1", "run-2", ... (or each to --key KEY), and after each upload reports the
+running mean time as `seconds` (and the repeat as `epoch`), so a scheduler can stop a
+slow configuration after one upload. The objects are left for the caller, which checks
+what was stored and deletes them (s3tune does). Standard library and boto3 only, with
+the knobs of boto3_download.py (beside it).
 """
 
 import argparse
@@ -34,7 +34,8 @@ def main():
     add_knobs(p, UPLOAD_KNOBS)
     p.add_argument("--endpoint-url", "--endpoint_url", dest="endpoint_url")
     p.add_argument("--bucket", required=True)
-    p.add_argument("--prefix", required=True)
+    p.add_argument("--prefix", default="")
+    p.add_argument("--key", help="upload to this key (instead of PREFIX + run-N)")
     p.add_argument("--file", required=True)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--st_checkpoint_dir")  # passed by the tuner; nothing to resume here
@@ -44,7 +45,7 @@ def main():
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url)
     times = []
     for repeat in range(1, args.repeats + 1):
-        key = "%srun-%d" % (args.prefix, repeat)
+        key = args.key or "%srun-%d" % (args.prefix, repeat)
         start = time.perf_counter()
         try:
             s3.upload_file(args.file, args.bucket, key, Config=config)

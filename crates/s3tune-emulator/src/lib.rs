@@ -48,6 +48,6 @@ pub use config::{
 };
 pub use error::{ConfigError, StartError};
 pub use network::profile::PROFILE_NAMES;
-pub use network::{NetworkProfile, StatsSnapshot};
+pub use network::{NetworkProfile, Stats, StatsSnapshot};
 pub use server::{DedicatedEmulator, Emulator, EmulatorHandle};
 pub use units::{Rate, parse_size};

@@ -19,7 +19,9 @@ use crate::config::EmulatorConfig;
 use crate::error::StartError;
 use crate::expect::{self, ContinueIo, Owed};
 use crate::network::body::ShapedBody;
-use crate::network::{Admission, Connection, Direction, Network, NetworkProfile, StatsSnapshot};
+use crate::network::{
+    Admission, Connection, Direction, Network, NetworkProfile, Stats, StatsSnapshot,
+};
 use crate::s3::Service;
 use crate::store::Store;
 
@@ -166,6 +168,12 @@ impl EmulatorHandle {
     #[must_use]
     pub fn stats(&self) -> StatsSnapshot {
         self.network.stats().snapshot()
+    }
+
+    /// The server's live counters (and its watch for a first request, [`Stats::mark`]).
+    #[must_use]
+    pub fn live_stats(&self) -> Arc<Stats> {
+        Arc::clone(self.network.stats())
     }
 
     /// The store, to add objects while serving.

@@ -151,6 +151,10 @@ pub fn metadata() -> std::sync::Arc<std::collections::BTreeMap<String, String>> 
 /// S3's ETag of a single-part object is the MD5 of its bytes; hashing gigabytes at start-up
 /// would cost seconds, so the ETag is the MD5 of a description of the content instead. It is
 /// stable across restarts and changes with the key, the size and the generator's version.
+///
+/// It has the form of a multipart upload's ETag (`…-1`, one part), which S3 gives objects
+/// whose ETag is not the MD5 of their bytes: a client that checks a download's MD5
+/// against a plain ETag (rclone does) must not take this one for a digest.
 #[must_use]
 pub fn etag(key: &str, size: u64) -> String {
     let digest = Md5::new_with_prefix(b"s3tune-synthetic-v1\0")
@@ -158,7 +162,7 @@ pub fn etag(key: &str, size: u64) -> String {
         .chain_update(b"\0")
         .chain_update(size.to_le_bytes())
         .finalize();
-    hex::encode(digest)
+    format!("{}-1", hex::encode(digest))
 }
 
 #[cfg(test)]
@@ -201,7 +205,8 @@ mod tests {
         assert_eq!(etag("k", 10), etag("k", 10));
         assert_ne!(etag("k", 10), etag("k", 11));
         assert_ne!(etag("k", 10), etag("j", 10));
-        assert_eq!(etag("k", 10).len(), 32);
+        assert_eq!(etag("k", 10).len(), 34);
+        assert!(etag("k", 10).ends_with("-1"), "a multipart-form ETag");
     }
 
     proptest! {

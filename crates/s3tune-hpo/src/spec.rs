@@ -72,6 +72,19 @@ impl SearcherSpec {
         }
     }
 
+    /// The points it tries first, to add to before the study is made.
+    pub fn points_to_evaluate_mut(&mut self) -> &mut Vec<Config> {
+        match self {
+            Self::Random { points_to_evaluate }
+            | Self::Grid {
+                points_to_evaluate, ..
+            }
+            | Self::Bo {
+                points_to_evaluate, ..
+            } => points_to_evaluate,
+        }
+    }
+
     /// The searcher for a study of `objective` whose random stream starts at `seed`.
     #[must_use]
     pub fn build(&self, objective: &Objective, seed: u64) -> Arc<dyn Searcher> {

@@ -50,6 +50,9 @@ pub struct Stats {
     pub bytes_sent: AtomicU64,
     /// Body bytes received from clients.
     pub bytes_received: AtomicU64,
+    /// When the first request since the last [`Stats::mark`] arrived, in nanoseconds
+    /// since the Unix epoch (0: none yet).
+    first_since_mark: AtomicU64,
 }
 
 /// A snapshot of [`Stats`].
@@ -67,6 +70,38 @@ pub struct StatsSnapshot {
 }
 
 impl Stats {
+    /// Starts watching for the next request: [`Stats::first_since_mark`] then tells when
+    /// it arrived. A client run as a program is timed from its first request this way, as
+    /// one that times itself is, so that its start-up (the same whatever its settings)
+    /// is not counted.
+    pub fn mark(&self) {
+        self.first_since_mark.store(0, Ordering::SeqCst);
+    }
+
+    /// When the first request since the last [`Stats::mark`] arrived, if one has.
+    #[must_use]
+    pub fn first_since_mark(&self) -> Option<std::time::SystemTime> {
+        match self.first_since_mark.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(std::time::UNIX_EPOCH + std::time::Duration::from_nanos(n)),
+        }
+    }
+
+    /// Notes a request's arrival.
+    fn arrived(&self) {
+        if self.first_since_mark.load(Ordering::Relaxed) == 0 {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+            let _ = self.first_since_mark.compare_exchange(
+                0,
+                now.max(1),
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
     /// Reads every counter.
     #[must_use]
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -233,6 +268,7 @@ impl Connection {
         let net = &self.net;
         let p = &net.profile;
         net.stats.requests.fetch_add(1, Ordering::Relaxed);
+        net.stats.arrived();
         let now = Instant::now();
         let reading = matches!(*method, http::Method::GET | http::Method::HEAD);
         if !net.take_request(reading, prefix, now) {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-pub use subprocess::{GUARD, REPORT_PREFIX, SubprocessBackend};
+pub use subprocess::{GUARD, Group, REPORT_PREFIX, SubprocessBackend, startable};
 
 use crate::store::StoreError;
 use crate::tuner::TrialContext;

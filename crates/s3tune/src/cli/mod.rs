@@ -247,12 +247,14 @@ pub struct TuneArgs {
     /// Runs of best and baseline, interleaved, in the confirmation race (0: none).
     #[arg(long, default_value_t = 5, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     pub confirm: usize,
-    /// Who moves the bytes: s3tune's engine, or boto3's download_file / upload_file (run
-    /// by the bundled examples/boto3_download.py, the seed's experiment, and
-    /// examples/boto3_upload.py), to tune boto3 itself. [default: s3tune, or the study's]
+    /// Who moves the bytes, with its own knobs: s3tune's engine; boto3's download_file /
+    /// upload_file (the bundled examples/boto3_download.py, the seed's experiment, and
+    /// boto3_upload.py); the AWS CLI (`aws s3 cp` on PATH); the AWS CRT (awscrt, by the
+    /// bundled examples/crt_transfer.py); rclone (on PATH). [default: s3tune, or the
+    /// study's]
     #[arg(long, value_enum)]
     pub client: Option<ClientName>,
-    /// The Python that runs boto3 for --client boto3.
+    /// The Python that runs the bundled boto3 and CRT scripts.
     #[arg(long, default_value = "python3", value_name = "PATH")]
     pub python: String,
     #[command(flatten)]
@@ -266,6 +268,12 @@ pub enum ClientName {
     S3tune,
     /// boto3's download_file and upload_file.
     Boto3,
+    /// The AWS CLI (`aws s3 cp`), its settings in a config file of each run's own.
+    Awscli,
+    /// The AWS Common Runtime's S3 client (awscrt.s3.S3Client).
+    Crt,
+    /// rclone (`rclone copyto` / `copy`), its flags.
+    Rclone,
 }
 
 impl std::fmt::Display for ClientName {

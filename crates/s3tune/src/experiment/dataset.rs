@@ -209,7 +209,7 @@ pub fn choose<T>(items: &mut Vec<T>, n: u64, key: impl Fn(&T) -> &str) {
 
 /// Checks that every object of `objects` is under `root` where `prefix` maps it, with
 /// exactly its bytes; the first that is not is named.
-fn check_all(objects: &[Listed], prefix: &str, root: &Path) -> Result<(), String> {
+pub(super) fn check_all(objects: &[Listed], prefix: &str, root: &Path) -> Result<(), String> {
     for o in objects {
         let rel = o.key.strip_prefix(prefix).unwrap_or(&o.key);
         let path = root.join(rel);

@@ -131,6 +131,12 @@ impl DatasetUpload {
                 first.error
             )));
         }
+        self.check_objects(sub).await
+    }
+
+    /// Every file is an object under the run's prefix `sub`, with exactly its bytes;
+    /// the first that is not is named.
+    pub async fn check_objects(&self, sub: &str) -> Result<(), TrialError> {
         let t = &self.scratch;
         let prefix = format!("{}{sub}", t.prefix);
         match (&t.check, &self.digests) {

@@ -74,6 +74,16 @@ impl Emulated {
         self.server().endpoint()
     }
 
+    /// Its live counters (which tell when a client's first request came).
+    pub fn live_stats(&self) -> std::sync::Arc<s3tune_emulator::Stats> {
+        self.server().live_stats()
+    }
+
+    /// Its region.
+    pub fn region(&self) -> String {
+        self.server().region().to_owned()
+    }
+
     /// The environment an AWS SDK (boto3) needs to sign requests to this server.
     pub fn client_env(&self) -> Vec<(String, String)> {
         let s = self.server();

@@ -1,55 +1,54 @@
-//! The search space of a transfer: boto3's `TransferConfig` knobs (the registry in
-//! `s3tune_transfer::knobs`) as parameters.
+//! The search space of a transfer: the knobs of the client measured (boto3's
+//! `TransferConfig` for s3tune's engine and boto3; the AWS CLI's, CRT's and rclone's own,
+//! `experiment::clients`) as parameters.
 //!
-//! A download's default space is the seed's four knobs, an upload's the three that
-//! s3transfer's `upload_file` reads and that matter (threshold, part size, concurrency),
-//! over the registry's ranges (S3's documentation and the fastest clients,
-//! docs/s3-facts.md). `--param` and `--space` change it, with any knob boto3 reads for
-//! that direction; sizes may be written as `8MiB`.
+//! A download's default space for the engine is the seed's four knobs, an upload's the
+//! three that s3transfer's `upload_file` reads and that matter (threshold, part size,
+//! concurrency); each other client's is what its table marks searched. All over the
+//! tables' ranges (S3's documentation and the fastest clients, docs/s3-facts.md), on log
+//! scales. `--param` and `--space` change it, with any knob the client reads for that
+//! direction; sizes may be written as `8MiB`.
 
 use anyhow::{anyhow, bail};
 use s3tune_hpo::{Config, Domain, Scale, Space, Value};
-use s3tune_transfer::knobs::{self, KNOBS, Knob, KnobKind, KnobValue};
+use s3tune_transfer::knobs::{self, Knob, KnobValue};
 use s3tune_transfer::{Direction, TransferConfig};
 
-/// The knob called `name`, or an error listing them.
-fn known(name: &str) -> Result<&'static Knob, String> {
-    knobs::knob(name)
-        .ok_or_else(|| format!("unknown knob `{name}`; the knobs are {}", knobs::names()))
-}
+use super::clients::{Kind, KnobDef, show_value};
+use crate::study::Client;
 
-/// Knobs measured in bytes (written with units in `--param` and the exports).
-pub fn is_size(knob: &str) -> bool {
-    knobs::knob(knob).is_some_and(|k| k.kind == KnobKind::Size)
-}
-
-/// The default space of transfers in `direction`, of one object or of `many` (a
-/// dataset): the knobs that matter most (the seed's four for one download; the two levels
-/// of concurrency and the part rules for a dataset), over the registry's ranges, all on
-/// log scales — what matters is the ratio between two settings, not their difference.
-pub fn default_space(direction: Direction, many: bool) -> Space {
+/// The default space of `client`'s transfers in `direction`, of one object or of
+/// `many` (a dataset): the knobs that matter most, over the tables' ranges, all on log
+/// scales — what matters is the ratio between two settings, not their difference.
+pub fn default_space(client: Client, direction: Direction, many: bool) -> Space {
     Space::new(
-        KNOBS
+        client
+            .knobs()
             .iter()
             .filter(|k| k.searched(direction, many))
             .map(|k| {
                 let (low, high) = k.range;
-                (
-                    k.name.to_owned(),
-                    Domain::Int {
+                let domain = match k.kind {
+                    Kind::Real => Domain::Float {
+                        low,
+                        high,
+                        scale: Scale::Log,
+                    },
+                    _ => Domain::Int {
                         low: low as i64,
                         high: high as i64,
                         scale: Scale::Log,
                     },
-                )
+                };
+                (k.name.to_owned(), domain)
             }),
     )
     .expect("the default spaces are valid")
 }
 
-/// A knob's value written by a user: a size (`8MiB`), a rate (`50MB/s`), a boolean, or
-/// a whole number.
-fn parse_value(knob: &Knob, text: &str) -> anyhow::Result<Value> {
+/// A knob's value written by a user: a size (`8MiB`), a rate (`50MB/s`), a boolean, a
+/// whole number, or (CRT's target) a real number.
+fn parse_value(knob: &KnobDef, text: &str) -> anyhow::Result<Value> {
     let text = text.trim();
     let name = knob.name;
     let bad = |e: String| anyhow!("--param {name}: `{text}`: {e}");
@@ -59,28 +58,33 @@ fn parse_value(knob: &Knob, text: &str) -> anyhow::Result<Value> {
         ))
     };
     match knob.kind {
-        KnobKind::Bool => match text.to_ascii_lowercase().as_str() {
+        Kind::Bool => match text.to_ascii_lowercase().as_str() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
             _ => bail!("--param {name}: `{text}` is not true or false"),
         },
-        KnobKind::Rate => int(s3tune_transfer::parse_rate(text).map_err(bad)?),
-        KnobKind::Size => int(s3tune_transfer::parse_size(text).map_err(bad)?),
-        KnobKind::Count => Ok(Value::Int(
+        Kind::Rate => int(s3tune_transfer::parse_rate(text).map_err(bad)?),
+        Kind::Size => int(s3tune_transfer::parse_size(text).map_err(bad)?),
+        Kind::Count => Ok(Value::Int(
             text.parse()
                 .map_err(|_| bad("expects a whole number".into()))?,
+        )),
+        Kind::Real => Ok(Value::Float(
+            text.parse().map_err(|_| bad("expects a number".into()))?,
         )),
     }
 }
 
-/// One `--param`: `NAME=LOW..HIGH[:log]` (a range), `NAME=A,B,C` (an ordered list), or
-/// `NAME=VALUE` (fixed).
-pub fn parse_param(spec: &str) -> anyhow::Result<(String, Domain)> {
+/// One `--param` of `client`'s knobs: `NAME=LOW..HIGH[:log]` (a range), `NAME=A,B,C`
+/// (an ordered list), or `NAME=VALUE` (fixed).
+pub fn parse_param(client: Client, spec: &str) -> anyhow::Result<(String, Domain)> {
     let (name, rest) = spec.split_once('=').ok_or_else(|| {
         anyhow!("--param `{spec}`: write NAME=LOW..HIGH[:log], NAME=A,B,C or NAME=VALUE")
     })?;
     let name = name.trim();
-    let knob = known(name).map_err(|e| anyhow!("--param `{spec}`: {e}"))?;
+    let knob = client
+        .knob(name)
+        .map_err(|e| anyhow!("--param `{spec}`: {e}"))?;
     let (body, scale) = match rest.rsplit_once(':') {
         Some((b, "log")) => (b, Scale::Log),
         Some((b, "linear")) => (b, Scale::Linear),
@@ -88,11 +92,14 @@ pub fn parse_param(spec: &str) -> anyhow::Result<(String, Domain)> {
         None => (rest, Scale::Linear),
     };
     if let Some((lo, hi)) = body.split_once("..") {
-        let (Value::Int(low), Value::Int(high)) = (parse_value(knob, lo)?, parse_value(knob, hi)?)
-        else {
-            bail!("--param `{spec}`: a range needs numbers");
-        };
-        return Ok((name.to_owned(), Domain::Int { low, high, scale }));
+        return Ok((
+            name.to_owned(),
+            match (parse_value(knob, lo)?, parse_value(knob, hi)?) {
+                (Value::Int(low), Value::Int(high)) => Domain::Int { low, high, scale },
+                (Value::Float(low), Value::Float(high)) => Domain::Float { low, high, scale },
+                _ => bail!("--param `{spec}`: a range needs numbers"),
+            },
+        ));
     }
     let values = body
         .split(',')
@@ -100,24 +107,23 @@ pub fn parse_param(spec: &str) -> anyhow::Result<(String, Domain)> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(match <[Value; 1]>::try_from(values) {
         Ok([one]) => (name.to_owned(), Domain::Fixed(one)),
-        Err(values) if knob.kind == KnobKind::Bool => {
-            (name.to_owned(), Domain::Categorical(values))
-        }
+        Err(values) if knob.kind == Kind::Bool => (name.to_owned(), Domain::Categorical(values)),
         Err(values) => (name.to_owned(), Domain::Ordinal(values)),
     })
 }
 
-/// The space of transfers in `direction` from `--space FILE` (TOML or JSON; numbers in
-/// bytes) or the default, with each `--param` replacing or adding its knob; checked
-/// against S3's limits and against what boto3 reads for such transfers.
+/// The space of `client`'s transfers in `direction` from `--space FILE` (TOML or JSON;
+/// numbers in bytes) or the default, with each `--param` replacing or adding its knob;
+/// checked against the client's limits and against what it reads for such transfers.
 pub fn build_space(
+    client: Client,
     file: Option<&std::path::Path>,
     params: &[String],
     direction: Direction,
     many: bool,
 ) -> anyhow::Result<Space> {
     let (base, text) = match file {
-        None => (default_space(direction, many), None),
+        None => (default_space(client, direction, many), None),
         Some(path) => {
             let (space, text) = crate::commands::files::space(path)?;
             (space, Some(text))
@@ -128,11 +134,11 @@ pub fn build_space(
         .map(|(k, d)| (k.to_owned(), d.clone()))
         .collect();
     for p in params {
-        let (k, d) = parse_param(p)?;
+        let (k, d) = parse_param(client, p)?;
         all.insert(k, d);
     }
     let space = Space::new(all).map_err(|e| anyhow!("search space: {e}"))?;
-    if let Err((knob, message)) = check(&space, direction, many) {
+    if let Err((knob, message)) = check(client, &space, direction, many) {
         // A knob the file set is named where it sets it; one a --param set, as such.
         return Err(match (file, text) {
             (Some(path), Some(text))
@@ -146,45 +152,56 @@ pub fn build_space(
     Ok(space)
 }
 
-/// Every parameter is a knob, and the extremes of each range are valid settings (a
-/// chunk size under S3's 5 MiB minimum is refused here, not in the middle of a run).
-/// An error names the knob and says what is wrong with it.
-fn check(space: &Space, direction: Direction, many: bool) -> Result<(), (String, String)> {
+/// Every parameter is a knob of `client`, and the extremes of each range are valid
+/// settings (a chunk size under S3's 5 MiB minimum is refused here, not in the middle of
+/// a run). An error names the knob and says what is wrong with it.
+fn check(
+    client: Client,
+    space: &Space,
+    direction: Direction,
+    many: bool,
+) -> Result<(), (String, String)> {
     for (name, domain) in space.params() {
         let fail = |m: String| Err((name.to_owned(), m));
-        let knob = known(name).map_err(|m| (name.to_owned(), m))?;
+        let knob = client.knob(name).map_err(|m| (name.to_owned(), m))?;
         if knob.many_only && !many {
             return fail(format!(
                 "`{name}` changes only transfers of many objects (a dataset: a prefix ending in /, or --dataset); leave it out"
             ));
         }
         if !knob.reads(direction) {
-            return Err((
-                name.to_owned(),
-                format!(
-                    "`{name}` does not change {}s (boto3 reads it only for {}s); leave it out",
-                    verb(direction),
-                    verb(if direction == Direction::Upload {
-                        Direction::Download
-                    } else {
-                        Direction::Upload
-                    })
-                ),
+            return fail(format!(
+                "`{name}` does not change {}s ({} reads it only for {}s); leave it out",
+                verb(direction),
+                client.title(),
+                verb(if direction == Direction::Upload {
+                    Direction::Download
+                } else {
+                    Direction::Upload
+                })
             ));
         }
         let extremes = match domain {
             Domain::Int { low, high, .. } => vec![Value::Int(*low), Value::Int(*high)],
+            Domain::Float { low, high, .. } if knob.kind == Kind::Real => {
+                vec![Value::Float(*low), Value::Float(*high)]
+            }
             Domain::Float { .. } => return fail(format!("`{name}` takes whole numbers")),
             Domain::Ordinal(v) | Domain::Categorical(v) => v.clone(),
             Domain::Fixed(v) => vec![v.clone()],
         };
         for v in extremes {
-            let mut c = TransferConfig::default();
-            if let Err(e) = set(&mut c, knob, &v) {
+            if client.uses_transfer_config() {
+                let mut c = TransferConfig::default();
+                let engine = knobs::knob(name).expect("the engine's table is the registry");
+                if let Err(e) = set(&mut c, engine, &v) {
+                    return fail(e);
+                }
+                if let Err(e) = c.validate() {
+                    return fail(e.to_string());
+                }
+            } else if let Err(e) = client.check_value(knob, &v) {
                 return fail(e);
-            }
-            if let Err(e) = c.validate() {
-                return fail(e.to_string());
             }
         }
     }
@@ -218,31 +235,22 @@ fn set(c: &mut TransferConfig, knob: &Knob, v: &Value) -> Result<(), String> {
 pub fn transfer_config(config: &Config) -> anyhow::Result<TransferConfig> {
     let mut c = TransferConfig::default();
     for (k, v) in config {
-        set(&mut c, known(k).map_err(|e| anyhow!(e))?, v).map_err(|e| anyhow!(e))?;
+        let knob = knobs::knob(k)
+            .ok_or_else(|| anyhow!("unknown knob `{k}`; the knobs are {}", knobs::names()))?;
+        set(&mut c, knob, v).map_err(|e| anyhow!(e))?;
     }
     c.validate()?;
     Ok(c)
 }
 
-/// boto3's defaults for the knobs of `space` (the baseline trial, as the seed's
+/// `client`'s defaults for the knobs of `space` (the baseline trial, as the seed's
 /// `points_to_evaluate`); knobs fixed by the space keep their fixed value.
-pub fn baseline(space: &Space) -> anyhow::Result<Config> {
-    let d = TransferConfig::default();
-    let config: Config = space
-        .params()
-        .map(|(k, domain)| {
-            let v = match (domain, knobs::knob(k).map(|k| k.get(&d))) {
-                (Domain::Fixed(v), _) => v.clone(),
-                (_, Some(KnobValue::Bool(b))) => Value::Bool(b),
-                (_, Some(KnobValue::Int(i))) => Value::Int(i as i64),
-                (_, None) => Value::Int(0),
-            };
-            (k.to_owned(), v)
-        })
-        .collect();
+pub fn baseline(client: Client, space: &Space, direction: Direction) -> anyhow::Result<Config> {
+    let config = client.defaults(space, direction);
     space.encode(&config).map_err(|e| {
         anyhow!(
-            "boto3's defaults are outside the search space ({e}); widen it or pass --no-baseline"
+            "{}'s defaults are outside the search space ({e}); widen it or pass --no-baseline",
+            client.title()
         )
     })?;
     Ok(config)
@@ -260,7 +268,7 @@ pub fn python_pool_workers() -> usize {
 /// call with its own 10 threads, so up to 10 × `workers` requests. `None` when the space
 /// cannot hold it (a narrowed range), which the caller says.
 pub fn boto3_pool(space: &Space, workers: usize) -> Option<Config> {
-    let mut config = baseline(space).ok()?;
+    let mut config = baseline(Client::S3tune, space, Direction::Download).ok()?;
     let d = TransferConfig::default();
     for (name, v) in [
         ("max_objects", workers),
@@ -277,15 +285,13 @@ pub fn boto3_pool(space: &Space, workers: usize) -> Option<Config> {
     Some(config)
 }
 
-/// A knob's value for people: sizes as `8 MiB`.
+/// A knob's value for people: sizes as `8 MiB`, by whichever client's table names the
+/// knob (a name means the same kind of value in every table that has it).
 pub fn show(knob: &str, v: &Value) -> String {
-    match v {
-        Value::Int(i) if is_size(knob) => bytesize::ByteSize(*i as u64).display().iec().to_string(),
-        Value::Int(i) if knobs::knob(knob).is_some_and(|k| k.kind == KnobKind::Rate) && *i > 0 => {
-            format!("{}/s", bytesize::ByteSize(*i as u64).display().si())
-        }
-        other => other.to_string(),
-    }
+    Client::ALL
+        .iter()
+        .find_map(|c| c.knob(knob).ok())
+        .map_or_else(|| v.to_string(), |k| show_value(k, v))
 }
 
 #[cfg(test)]
@@ -297,7 +303,7 @@ mod tests {
     #[test]
     fn params_parse_ranges_lists_and_fixed_values_with_units() {
         assert_eq!(
-            parse_param("multipart_chunksize=5MiB..64MiB:log").unwrap(),
+            parse_param(Client::S3tune, "multipart_chunksize=5MiB..64MiB:log").unwrap(),
             (
                 "multipart_chunksize".into(),
                 Domain::Int {
@@ -308,11 +314,13 @@ mod tests {
             )
         );
         assert_eq!(
-            parse_param("max_concurrency=4,8,16").unwrap().1,
+            parse_param(Client::S3tune, "max_concurrency=4,8,16")
+                .unwrap()
+                .1,
             Domain::Ordinal(vec![Value::Int(4), Value::Int(8), Value::Int(16)])
         );
         assert_eq!(
-            parse_param("use_threads=true").unwrap().1,
+            parse_param(Client::S3tune, "use_threads=true").unwrap().1,
             Domain::Fixed(Value::Bool(true))
         );
         for bad in [
@@ -321,13 +329,14 @@ mod tests {
             "max_concurrency=1..x",
             "max_concurrency=1..8:cubic",
         ] {
-            assert!(parse_param(bad).is_err(), "{bad}");
+            assert!(parse_param(Client::S3tune, bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn spaces_outside_s3s_limits_are_refused_up_front() {
         let err = build_space(
+            Client::S3tune,
             None,
             &["multipart_chunksize=1MiB..64MiB".into()],
             Direction::Download,
@@ -337,6 +346,7 @@ mod tests {
         .to_string();
         assert!(err.contains("multipart_chunksize"), "{err}");
         let err = build_space(
+            Client::S3tune,
             None,
             &["max_concurrency=64..8".into()],
             Direction::Download,
@@ -349,12 +359,13 @@ mod tests {
 
     #[test]
     fn a_dataset_searches_both_levels_and_one_object_refuses_max_objects() {
-        let many = default_space(Direction::Download, true);
+        let many = default_space(Client::S3tune, Direction::Download, true);
         let names: Vec<&str> = many.params().map(|(k, _)| k).collect();
         for k in ["max_objects", "max_concurrency", "multipart_chunksize"] {
             assert!(names.contains(&k), "{k} in {names:?}");
         }
         let err = build_space(
+            Client::S3tune,
             None,
             &["max_objects=1..64".into()],
             Direction::Download,
@@ -364,7 +375,8 @@ mod tests {
         .to_string();
         assert!(err.contains("many objects"), "{err}");
         // The AWS CLI's defaults (10 requests, 8 MiB parts) and boto3's in a pool.
-        let cli = transfer_config(&baseline(&many).unwrap()).unwrap();
+        let cli = transfer_config(&baseline(Client::S3tune, &many, Direction::Download).unwrap())
+            .unwrap();
         assert_eq!(
             (
                 cli.objects_in_flight(),
@@ -379,10 +391,11 @@ mod tests {
 
     #[test]
     fn the_baseline_is_boto3s_defaults_and_maps_back_to_them() {
-        let space = default_space(Direction::Download, false);
-        let b = baseline(&space).unwrap();
+        let space = default_space(Client::S3tune, Direction::Download, false);
+        let b = baseline(Client::S3tune, &space, Direction::Download).unwrap();
         assert_eq!(transfer_config(&b).unwrap(), TransferConfig::default());
         let narrow = build_space(
+            Client::S3tune,
             None,
             &["max_concurrency=16..64".into()],
             Direction::Download,
@@ -390,10 +403,83 @@ mod tests {
         )
         .unwrap();
         assert!(
-            baseline(&narrow)
+            baseline(Client::S3tune, &narrow, Direction::Download)
                 .unwrap_err()
                 .to_string()
                 .contains("--no-baseline")
         );
+    }
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::*;
+
+    #[test]
+    fn each_client_has_its_own_space_and_refuses_another_clients_knob() {
+        let names = |c| {
+            default_space(c, Direction::Download, false)
+                .params()
+                .map(|(k, _)| k.to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(Client::Awscli),
+            ["max_concurrent_requests", "multipart_chunksize"]
+        );
+        assert_eq!(names(Client::Crt), ["part_size", "throughput_target_gbps"]);
+        assert_eq!(
+            names(Client::Rclone),
+            ["multi_thread_cutoff", "multi_thread_streams"]
+        );
+        let err = build_space(
+            Client::Awscli,
+            None,
+            &["max_concurrency=1..8".into()],
+            Direction::Download,
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "the AWS CLI has no knob `max_concurrency`; its knobs are max_concurrent_requests"
+            ),
+            "{err}"
+        );
+        let err = build_space(
+            Client::Rclone,
+            None,
+            &["s3_chunk_size=5MiB..64MiB".into()],
+            Direction::Download,
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("does not change downloads"), "{err}");
+        let err = build_space(
+            Client::Crt,
+            None,
+            &["throughput_target_gbps=0.01..10".into()],
+            Direction::Download,
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("outside what the AWS CRT accepts"), "{err}");
+    }
+
+    #[test]
+    fn each_clients_defaults_are_a_point_of_its_space() {
+        for client in Client::ALL {
+            for direction in [Direction::Download, Direction::Upload] {
+                let space = default_space(client, direction, false);
+                baseline(client, &space, direction).unwrap();
+            }
+        }
+        let crt = default_space(Client::Crt, Direction::Download, false);
+        let d = baseline(Client::Crt, &crt, Direction::Download).unwrap();
+        assert_eq!(d["throughput_target_gbps"], Value::Float(10.0));
+        assert_eq!(d["part_size"], Value::Int(32 << 20));
     }
 }

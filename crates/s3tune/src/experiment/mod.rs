@@ -1,13 +1,16 @@
 //! The trials of a transfer study: what one trial does, for each workload (one object
-//! down or up, a dataset down or up) and each client (s3tune's engine in process, boto3 through the
-//! bundled script). Every client implements the tuner's [`Backend`]; every copy is checked
-//! by s3tune before its time counts.
+//! down or up, a dataset down or up) and each client (s3tune's engine in process; boto3,
+//! the AWS CLI, the AWS CRT and rclone as programs, [`external`]). Every client
+//! implements the tuner's [`Backend`]; every copy is checked by s3tune before its time
+//! counts.
 
-pub mod boto3;
+pub mod auto;
+pub mod clients;
 pub mod dataset;
 pub mod dataset_up;
 pub mod download;
 pub mod emulated;
+pub mod external;
 pub mod knobs;
 pub mod repeat;
 pub mod upload;
@@ -120,16 +123,17 @@ impl Engine {
 pub enum Runner {
     /// s3tune's engine.
     Engine(Engine),
-    /// boto3, through the bundled script.
-    Boto3(boto3::Boto3),
+    /// A client run as a program.
+    External(external::External),
 }
 
 impl Runner {
-    /// One transfer of `config` outside any trial (the confirmation race), timed.
+    /// One transfer of `config` outside any trial (the confirmation race, the auto
+    /// rules' probes), timed.
     pub async fn once(&self, config: &Config, tag: &str) -> Result<f64, TrialError> {
         match self {
             Self::Engine(e) => e.once(config, tag).await,
-            Self::Boto3(b) => b.once(config, tag).await,
+            Self::External(x) => x.once(config, tag).await,
         }
     }
 }
@@ -139,7 +143,7 @@ impl Backend for Runner {
         Box::pin(async move {
             match &*self {
                 Runner::Engine(e) => e.trial(ctx).await,
-                Runner::Boto3(b) => b.trial(ctx).await,
+                Runner::External(x) => x.trial(ctx).await,
             }
         })
     }

@@ -160,7 +160,7 @@ impl UploadTarget {
 
     /// The source must still be the size the study was made with: a file that changed
     /// between trials would make every measurement after it another experiment.
-    fn check_source(&self) -> Result<(), TrialError> {
+    pub fn check_source(&self) -> Result<(), TrialError> {
         let shown = self.source.display();
         let now = std::fs::metadata(&self.source)
             .map_err(|e| {

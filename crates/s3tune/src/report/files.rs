@@ -10,8 +10,9 @@ use s3tune_transfer::TransferConfig;
 use s3tune_transfer::{KNOBS, KnobKind, KnobValue};
 
 use super::{Summary, rfc3339};
+use crate::experiment::clients::{awscli, crt, rclone};
 use crate::experiment::knobs;
-use crate::study::Workload;
+use crate::study::{Client, Workload};
 
 /// Writes `text` to `dir/name` atomically.
 fn put(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
@@ -22,36 +23,74 @@ fn put(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The exports a study of `client` writes, by name (for the table's last line).
+pub fn exports(client: Client) -> &'static [&'static str] {
+    match client {
+        Client::S3tune | Client::Boto3 => &["best.toml", "boto3.py", "aws-cli.ini"],
+        Client::Awscli => &["aws-cli.ini"],
+        Client::Crt => &["crt.py", "aws-cli.ini"],
+        Client::Rclone => &["rclone-flags.txt", "rclone.conf"],
+    }
+}
+
 pub fn write_all(s: &Summary, dir: &Path) -> anyhow::Result<()> {
     put(dir, "summary.json", &summary_json(s))?;
     put(dir, "trials.csv", &trials_csv(s)?)?;
-    if let Some(best) = s.best {
-        let config = knobs::transfer_config(&s.rows[best].record.trial.config)?;
-        let origin = origin(s, best);
-        let w = s.settings.workload;
-        let many = s.settings.dataset.is_some();
-        put(dir, "best.toml", &best_toml(&config, &origin, w, many))?;
-        if many {
-            let text = comment("#", &origin);
-            let objects = s.settings.dataset.as_ref().map_or(1, |d| d.objects);
-            let call = transfer_config_py(&super::dataset::per_call(&config, objects));
-            let download = w == Workload::Download;
+    let Some(best) = s.best else {
+        return Ok(());
+    };
+    let config = &s.rows[best].record.trial.config;
+    let origin = origin(s, best);
+    let text = comment("#", &origin);
+    match s.settings.client {
+        Client::S3tune | Client::Boto3 => engine_exports(s, config, &origin, dir),
+        Client::Awscli => put(dir, "aws-cli.ini", &awscli::export(config, &text)),
+        Client::Crt => {
+            put(dir, "crt.py", &crt::kwargs_export(config, &text))?;
+            put(dir, "aws-cli.ini", &crt::cli_export(config, &text))
+        }
+        Client::Rclone => {
             put(
                 dir,
-                "boto3.py",
-                &super::dataset::boto3_py(&config, objects, &text, &call, download),
+                "rclone-flags.txt",
+                &rclone::flags_export(config, &text),
             )?;
-            put(
-                dir,
-                "aws-cli.ini",
-                &super::dataset::aws_cli_ini(&config, &text),
-            )?;
-        } else {
-            put(dir, "boto3.py", &boto3_py(&config, &origin, w))?;
-            put(dir, "aws-cli.ini", &aws_cli_ini(&config, &origin))?;
+            put(dir, "rclone.conf", &rclone::conf_export(config, &text))
         }
     }
-    Ok(())
+}
+
+/// The exports of boto3's knobs: `best.toml`, `boto3.py` and `aws-cli.ini`, for one
+/// object or a dataset.
+fn engine_exports(
+    s: &Summary,
+    best: &s3tune_hpo::Config,
+    origin: &[String],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let config = knobs::transfer_config(best)?;
+    let w = s.settings.workload;
+    let many = s.settings.dataset.is_some();
+    put(dir, "best.toml", &best_toml(&config, origin, w, many))?;
+    if many {
+        let text = comment("#", origin);
+        let objects = s.settings.dataset.as_ref().map_or(1, |d| d.objects);
+        let call = transfer_config_py(&super::dataset::per_call(&config, objects));
+        let download = w == Workload::Download;
+        put(
+            dir,
+            "boto3.py",
+            &super::dataset::boto3_py(&config, objects, &text, &call, download),
+        )?;
+        put(
+            dir,
+            "aws-cli.ini",
+            &super::dataset::aws_cli_ini(&config, &text),
+        )
+    } else {
+        put(dir, "boto3.py", &boto3_py(&config, origin, w))?;
+        put(dir, "aws-cli.ini", &aws_cli_ini(&config, origin))
+    }
 }
 
 /// Where a configuration comes from, for the exports' first lines.
@@ -128,6 +167,21 @@ fn summary_json(s: &Summary) -> String {
         v["machine_ceiling_mbps"] = serde_json::json!(m / 1e6);
     }
     v["baseline"] = serde_json::json!(s.settings.baseline_name());
+    v["rules"] = s
+        .rule_speedups()
+        .iter()
+        .zip(&s.settings.rules)
+        .map(|(r, rule)| {
+            serde_json::json!({
+                "name": r.name,
+                "label": r.label,
+                "config": rule.config,
+                "seconds": r.seconds,
+                "speedup": r.speedup,
+                "speedup_ci95": r.ci95.map(|(lo, hi)| [lo, hi]),
+            })
+        })
+        .collect();
     super::dataset::json(s, &mut v);
     format!(
         "{}\n",

@@ -27,8 +27,36 @@ pub struct Race {
     pub best_trial: u64,
     /// Seconds of the baseline's runs, in order.
     pub baseline: Vec<f64>,
-    /// Seconds of the best's runs, each right after (or before) its baseline pair.
+    /// Seconds of the best's runs, each in the same round as its baseline run.
     pub best: Vec<f64>,
+    /// The no-search rules' runs, in the same rounds (a rule whose settings are the
+    /// baseline's or the best's has none).
+    #[serde(default)]
+    pub rules: Vec<RuleRuns>,
+}
+
+/// A rule's runs in the race.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleRuns {
+    /// The rule's name (`crt`, `climb`).
+    pub name: String,
+    /// Seconds of each run.
+    pub runs: Vec<f64>,
+}
+
+/// How the best compares with a no-search rule.
+#[derive(Debug, Clone)]
+pub struct RuleSpeedup {
+    /// The rule's name.
+    pub name: String,
+    /// What it is and chose.
+    pub label: String,
+    /// Its mean seconds (the race's, else its trial's).
+    pub seconds: Option<f64>,
+    /// Its seconds over the best's (1 when the best is the rule's configuration).
+    pub speedup: Option<f64>,
+    /// 95 % interval of that, from the race.
+    pub ci95: Option<(f64, f64)>,
 }
 
 /// One trial for the reports.
@@ -166,6 +194,51 @@ impl Summary {
         })
     }
 
+    /// The best against each no-search rule: from the race when it ran them against
+    /// the current best, else from the rules' trials.
+    pub fn rule_speedups(&self) -> Vec<RuleSpeedup> {
+        let best = self.best.map(|b| &self.rows[b]);
+        let race = self.current_race();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        self.settings
+            .rules
+            .iter()
+            .map(|rule| {
+                let trial = self
+                    .rows
+                    .iter()
+                    .find(|r| r.record.trial.config == rule.config && r.mean.is_some());
+                let raced = race.and_then(|r| {
+                    let runs = &r.rules.iter().find(|x| x.name == rule.name)?.runs;
+                    let (p, lo, hi) = stats::paired_speedup(runs, &r.best)?;
+                    Some((mean(runs), p, (lo, hi)))
+                });
+                let is_best = best.is_some_and(|b| b.record.trial.config == rule.config);
+                let is_baseline = self.settings.baseline.as_ref() == Some(&rule.config);
+                let (seconds, speedup, ci95) = match (raced, is_best) {
+                    (Some((s, p, ci)), _) => (Some(s), Some(p), Some(ci)),
+                    (None, true) => (best.and_then(|b| b.mean), Some(1.0), None),
+                    (None, false) if is_baseline && self.headline().is_some() => {
+                        let h = self.headline().expect("checked");
+                        (Some(h.baseline_seconds), Some(h.speedup), h.ci95)
+                    }
+                    (None, false) => {
+                        let s = trial.and_then(|t| t.mean);
+                        let x = best.and_then(|b| b.mean);
+                        (s, s.zip(x).map(|(s, x)| s / x), None)
+                    }
+                };
+                RuleSpeedup {
+                    name: rule.name.clone(),
+                    label: rule.label.clone(),
+                    seconds,
+                    speedup,
+                    ci95,
+                }
+            })
+            .collect()
+    }
+
     /// Renders every output file into `dir` and returns the table for stdout.
     pub fn write(&self, dir: &Path) -> anyhow::Result<String> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -255,9 +328,11 @@ impl Summary {
             "outputs: {} (summary.json{} trials.csv best_over_time.png/.svg)",
             dir.display(),
             if self.best.is_some() {
-                " best.toml boto3.py aws-cli.ini"
+                files::exports(s.client)
+                    .iter()
+                    .fold(String::new(), |a, f| a + " " + f)
             } else {
-                ""
+                String::new()
             }
         );
         out
@@ -287,6 +362,15 @@ impl Summary {
         };
         if let Some(b) = self.baseline {
             line(&format!("baseline ({})", s.baseline_short()), &self.rows[b]);
+        }
+        for rule in &s.rules {
+            if let Some(r) = self
+                .rows
+                .iter()
+                .find(|r| r.record.trial.config == rule.config && r.mean.is_some())
+            {
+                line(&format!("rule: {}", rule.name), r);
+            }
         }
         let mut extra = String::new();
         dataset::lines(self, &mut extra, &mut line);
@@ -328,6 +412,24 @@ impl Summary {
                     None => {
                         let _ = writeln!(out, " (trial means; no confirmation race)");
                     }
+                }
+                for (r, rule) in self.rule_speedups().iter().zip(&s.rules) {
+                    let Some(p) = r.speedup else { continue };
+                    let same = if s.baseline.as_ref() == Some(&rule.config) {
+                        format!(" (the same settings as {})", s.baseline_name())
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(out, "  over {}{same}: {p:.2}×", r.label);
+                    let _ = match r.ci95 {
+                        Some((lo, hi)) if lo <= 1.0 => writeln!(
+                            out,
+                            " [{lo:.2}, {hi:.2}] — the interval includes no gain: the difference is noise"
+                        ),
+                        Some((lo, hi)) => writeln!(out, " [{lo:.2}, {hi:.2}]"),
+                        None if p == 1.0 => writeln!(out, " (the best is this rule's setting)"),
+                        None => writeln!(out, " (trial means; not raced)"),
+                    };
                 }
                 if let Some(link) = s.emulated.as_ref().and_then(|e| e.link_bytes_per_sec)
                     && s.dataset.is_none()

@@ -64,8 +64,14 @@ pub enum Workload {
 pub enum Client {
     /// s3tune's engine, in process.
     S3tune,
-    /// boto3's `download_file` / `upload_file`, through the bundled script.
+    /// boto3's `download_file` / `upload_file`, through the bundled scripts.
     Boto3,
+    /// The AWS CLI's `aws s3 cp`.
+    Awscli,
+    /// The AWS Common Runtime's `S3Client`, through the bundled script.
+    Crt,
+    /// rclone's `copyto` / `copy`.
+    Rclone,
 }
 
 impl Client {
@@ -74,15 +80,21 @@ impl Client {
         match self {
             Self::S3tune => "s3tune",
             Self::Boto3 => "boto3",
+            Self::Awscli => "awscli",
+            Self::Crt => "crt",
+            Self::Rclone => "rclone",
         }
     }
 
-    /// For the reports: `s3tune's engine`, `boto3's download_file`.
+    /// For the reports: `s3tune's engine`, `boto3's download_file`, `aws s3 cp`.
     pub fn label(self, workload: Workload) -> String {
         match (self, workload) {
             (Self::S3tune, _) => "s3tune's engine".to_owned(),
             (Self::Boto3, Workload::Download) => "boto3's download_file".to_owned(),
             (Self::Boto3, Workload::Upload) => "boto3's upload_file".to_owned(),
+            (Self::Awscli, _) => "the AWS CLI (aws s3 cp)".to_owned(),
+            (Self::Crt, _) => "the AWS CRT (awscrt.s3.S3Client)".to_owned(),
+            (Self::Rclone, _) => "rclone".to_owned(),
         }
     }
 }
@@ -123,6 +135,9 @@ pub struct TransferSettings {
     /// bytes of all that one transfer moves.
     #[serde(default)]
     pub dataset: Option<Box<DatasetSettings>>,
+    /// The no-search rules (CRT's formula, AzCopy's climb) as this client's settings.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
 }
 
 /// A dataset study: what each transfer moves, and the second baseline.
@@ -154,25 +169,42 @@ impl TransferSettings {
         }
     }
 
-    /// What the baseline is, for people: boto3's defaults for one object; for a dataset
-    /// the AWS CLI's (10 requests at once over every object, 8 MiB parts), which the
-    /// same values mean there and which is what moves most datasets.
+    /// What the baseline is, for people: the client's own defaults — boto3's for the
+    /// engine and boto3 with one object; for the engine with a dataset the AWS CLI's (10
+    /// requests at once over every object, 8 MiB parts), which the same values mean
+    /// there and which is what moves most datasets.
     pub fn baseline_name(&self) -> &'static str {
-        if self.dataset.is_some() {
-            "the AWS CLI's defaults"
-        } else {
-            "boto3's defaults"
+        match self.client {
+            Client::S3tune if self.dataset.is_some() => "the AWS CLI's defaults",
+            Client::S3tune | Client::Boto3 => "boto3's defaults",
+            Client::Awscli => "the AWS CLI's defaults",
+            Client::Crt => "CRT's defaults",
+            Client::Rclone => "rclone's defaults",
         }
     }
 
     /// The baseline's short name, for tables: `boto3`, `aws cli`.
     pub fn baseline_short(&self) -> &'static str {
-        if self.dataset.is_some() {
-            "aws cli"
-        } else {
-            "boto3"
+        match self.client {
+            Client::S3tune if self.dataset.is_some() => "aws cli",
+            Client::S3tune | Client::Boto3 => "boto3",
+            Client::Awscli => "aws cli",
+            Client::Crt => "crt",
+            Client::Rclone => "rclone",
         }
     }
+}
+
+/// A configuration sized by a rule that needs no search, run as a starting point and
+/// raced against the best (its speedup says whether tuning was worth it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Its short name: `crt` (CRT's formula), `climb` (AzCopy's hill climb).
+    pub name: String,
+    /// What it is and what it chose, for people.
+    pub label: String,
+    /// The configuration.
+    pub config: Config,
 }
 
 /// The embedded emulator's network, as the study ran against it.
@@ -235,6 +267,7 @@ mod tests {
             network: None,
             source: None,
             dataset: None,
+            rules: Vec::new(),
         });
         let v = t.to_json();
         assert_eq!(

@@ -5,12 +5,13 @@
 
 pub mod dataset;
 pub mod kind;
+pub mod rules;
 pub mod run;
 pub mod session;
 pub mod target;
 
 pub use kind::{
-    Client, CommandSettings, DatasetSettings, EmulatedNetwork, StudyKind, TransferSettings,
+    Client, CommandSettings, DatasetSettings, EmulatedNetwork, Rule, StudyKind, TransferSettings,
     Workload,
 };
 pub use session::Session;

@@ -101,7 +101,7 @@ pub struct Opened {
 }
 
 impl Opened {
-    /// Where boto3 finds the same S3, and the environment it needs.
+    /// Where a client run as a program finds the same S3, and the environment it needs.
     pub fn boto3_env(&self, s3: &ConnectArgs) -> (Option<String>, Vec<(String, String)>) {
         match &self.server {
             Some(s) => (Some(s.endpoint()), s.client_env()),
@@ -348,56 +348,56 @@ pub fn source_size(path: &Path) -> anyhow::Result<u64> {
 
 /// What building a study's runner needs beyond the opened target.
 pub struct RunnerArgs<'a> {
-    /// The Python that runs boto3.
+    /// The Python that runs the bundled boto3 and CRT scripts.
     pub python: &'a str,
     /// Where S3 is, for boto3 on a bucket.
     pub s3: &'a ConnectArgs,
     /// Where downloads are written.
     pub dest: &'a Path,
-    /// The study's output folder (boto3's scripts and trial folders).
+    /// The study's output folder (the bundled scripts and the runs' folders).
     pub out: &'a Path,
 }
 
 impl Opened {
     /// Who moves the bytes in a trial of a study with `settings`: s3tune's engine, or
-    /// boto3 through its script.
+    /// another client as a program.
     pub fn runner(
         &self,
         settings: &TransferSettings,
         a: &RunnerArgs<'_>,
         slot: &crate::experiment::ProgressSlot,
     ) -> anyhow::Result<crate::experiment::Runner> {
-        use crate::experiment::{Engine, Runner, boto3};
-        Ok(match settings.client {
-            super::Client::S3tune => Runner::Engine(Engine {
+        use crate::experiment::external::{External, Setup, probe, setup::S3Access};
+        use crate::experiment::{Engine, Runner};
+        if settings.client == super::Client::S3tune {
+            return Ok(Runner::Engine(Engine {
                 job: self.job.clone(),
                 repeats: settings.repeats,
                 dest_dir: a.dest.to_path_buf(),
                 slot: slot.clone(),
-            }),
-            super::Client::Boto3 => {
-                let (endpoint, env) = self.boto3_env(a.s3);
-                let setup = boto3::Boto3Setup {
-                    python: a.python,
-                    endpoint,
-                    env,
-                    repeats: settings.repeats,
-                    out: a.out,
-                };
-                let job = match &self.job {
-                    Job::Download(t) => boto3::Boto3Job::Download {
-                        bucket: &t.bucket,
-                        key: &t.key,
-                        dest: a.dest,
-                    },
-                    Job::Upload(t) => boto3::Boto3Job::Upload(Arc::clone(t)),
-                    Job::DownloadMany(_) | Job::UploadMany(_) => {
-                        anyhow::bail!("a dataset study runs on s3tune's engine only")
-                    }
-                };
-                Runner::Boto3(boto3::Boto3::new(setup, job)?)
-            }
-        })
+            }));
+        }
+        let found = probe(settings.client, a.python)?;
+        let (endpoint, env) = self.boto3_env(a.s3);
+        let region = match &self.server {
+            Some(s) => Some(s.region()),
+            None => a.s3.region.clone(),
+        };
+        let access = S3Access {
+            endpoint,
+            region,
+            profile: a.s3.profile.clone(),
+            env,
+            watch: self.server.as_ref().map(emulated::Emulated::live_stats),
+        };
+        let setup = Setup::new(found, access, a.out)?;
+        Ok(Runner::External(External {
+            client: settings.client,
+            job: self.job.clone(),
+            repeats: settings.repeats,
+            dest_dir: a.dest.to_path_buf(),
+            setup: Arc::new(setup),
+        }))
     }
 
     /// Sweeps what the trials `mine` wrote (a worker's own, when it leaves: cleanup a

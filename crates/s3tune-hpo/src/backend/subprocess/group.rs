@@ -21,10 +21,7 @@ exec "$@" 3<&- </dev/null
 /// Whether `program` can be started: a path that is an executable file, or a name found
 /// as one on `path` (the trial's `PATH`). Said as the OS would have said it, since the
 /// guard's shell starts it.
-pub(super) fn startable(
-    program: &str,
-    path: Option<&std::ffi::OsStr>,
-) -> Result<(), std::io::Error> {
+pub fn startable(program: &str, path: Option<&std::ffi::OsStr>) -> Result<(), std::io::Error> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &Path| {
         std::fs::metadata(p).and_then(|m| {
@@ -48,13 +45,35 @@ pub(super) fn startable(
 
 /// The trial's process and its group, killed when dropped — the only way to clean up
 /// when the tuner drops the trial's future mid-await (a spent budget, Ctrl-C).
-pub(super) struct Group {
-    pub(super) child: Child,
+pub struct Group {
+    /// The process (the group's leader).
+    pub child: Child,
     pgid: Option<Pid>,
     _lifeline: Option<tokio::process::ChildStdin>,
 }
 
 impl Group {
+    /// Starts `program` with `args` under [`GUARD`] in a process group of its own, as
+    /// `configure` sets the command up (environment, stdout, stderr; not stdin, which is
+    /// the guard's lifeline): whatever way the caller ends — returns, is dropped, or is
+    /// killed with SIGKILL — the whole group dies with it.
+    pub fn spawn(
+        program: &str,
+        args: &[String],
+        configure: impl FnOnce(&mut tokio::process::Command),
+    ) -> std::io::Result<Self> {
+        let mut command = tokio::process::Command::new("/bin/sh");
+        command
+            .args(["-c", GUARD, "s3tune-guard", program])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .process_group(0);
+        configure(&mut command);
+        let mut child = command.spawn()?;
+        let lifeline = child.stdin.take();
+        Ok(Self::new(child, lifeline))
+    }
+
     pub(super) fn new(child: Child, lifeline: Option<tokio::process::ChildStdin>) -> Self {
         // The child leads its own group (`process_group(0)`): the group id is its pid.
         let pgid = child
@@ -70,7 +89,7 @@ impl Group {
 
     /// Sends SIGKILL to every process of the group. The group outlives its leader as
     /// long as any member lives, so its id cannot have been reused meanwhile.
-    pub(super) fn kill(&self) {
+    pub fn kill(&self) {
         if let Some(pgid) = self.pgid {
             // ESRCH: nothing left to kill.
             let _ = killpg(pgid, Signal::SIGKILL);
@@ -79,7 +98,7 @@ impl Group {
 
     /// Kills the group and waits for the leader (SIGKILL cannot be ignored, so this is
     /// quick), so that no zombie of the trial is left when it has ended.
-    pub(super) async fn kill_and_reap(&mut self) {
+    pub async fn kill_and_reap(&mut self) {
         self.kill();
         let _ = self.child.wait().await;
     }

@@ -36,15 +36,13 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 mod group;
 mod report;
 
-pub use group::GUARD;
+pub use group::{GUARD, Group, startable};
 pub use report::REPORT_PREFIX;
 
-use group::{Group, startable};
 use report::Reports;
 
 use super::{Backend, TrialError};
@@ -195,29 +193,20 @@ impl SubprocessBackend {
             .map(|(_, v)| std::ffi::OsStr::new(v));
         startable(program, path)
             .map_err(|e| format!("cannot start `{program}`: {}", io_reason(&e)))?;
-        let mut command = Command::new("/bin/sh");
-        command
-            .args(["-c", GUARD, "s3tune-trial-guard", program])
-            .args(own_args)
-            .args(Self::arguments(config, dir))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .process_group(0);
-        if std::env::var_os("OMP_NUM_THREADS").is_none()
-            && !self.env.iter().any(|(k, _)| k == "OMP_NUM_THREADS")
-        {
-            command.env("OMP_NUM_THREADS", "1");
-        }
-        command.envs(self.env.iter().map(|(k, v)| (k, v)));
-        let mut child = command
-            .spawn()
-            .map_err(|e| format!("cannot start `{program}`: {}", io_reason(&e)))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        // Held, never written: the guard's lifeline to this process.
-        let lifeline = child.stdin.take();
+        let mut args = own_args.to_vec();
+        args.extend(Self::arguments(config, dir));
+        let omp = std::env::var_os("OMP_NUM_THREADS").is_none()
+            && !self.env.iter().any(|(k, _)| k == "OMP_NUM_THREADS");
+        let mut group = Group::spawn(program, &args, |command| {
+            command.stdout(Stdio::piped()).stderr(Stdio::from(stderr));
+            if omp {
+                command.env("OMP_NUM_THREADS", "1");
+            }
+            command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        })
+        .map_err(|e| format!("cannot start `{program}`: {}", io_reason(&e)))?;
         // From here on, however this function ends or is dropped, the group dies.
-        let mut group = Group::new(child, lifeline);
+        let stdout = group.child.stdout.take().expect("stdout is piped");
 
         let timeout = async {
             match self.timeout {

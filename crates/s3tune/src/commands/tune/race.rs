@@ -7,41 +7,31 @@ use crate::commands::Stop;
 use crate::commands::display::Display;
 use crate::experiment::Runner;
 
-/// Best and baseline, interleaved (`B X`, then `X B`, …, so neither always goes first),
-/// `n` runs each. `None` when interrupted.
+/// `contenders` run in rounds, `n` runs each: every round one run of each, starting one
+/// further along each round (`A B C`, `B C A`, …), so that each pair of contenders
+/// shares the machine's and the network's mood of the moment and none always goes first.
+/// Each contender's seconds, in order; `None` when interrupted.
 pub async fn race(
     runner: &Runner,
-    baseline: &Config,
-    best: &Config,
+    contenders: &[&Config],
     n: usize,
     stop: &Stop,
     display: &Display,
-    baseline_name: &str,
-) -> Result<Option<(Vec<f64>, Vec<f64>)>, TrialError> {
-    let (mut b, mut x) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        display.status(&format!(
-            "confirming: best against {baseline_name}, pair {}/{n}",
-            i + 1
-        ));
-        let order = if i % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for is_best in order {
-            let (cfg, out) = if is_best {
-                (best, &mut x)
-            } else {
-                (baseline, &mut b)
-            };
-            let tag = format!("race-{i}-{}", u8::from(is_best));
+    what: &str,
+) -> Result<Option<Vec<Vec<f64>>>, TrialError> {
+    let k = contenders.len();
+    let mut runs = vec![Vec::with_capacity(n); k];
+    for round in 0..n {
+        display.status(&format!("confirming: {what}, round {}/{n}", round + 1));
+        for j in 0..k {
+            let c = (round + j) % k;
+            let tag = format!("race-{round}-{c}");
             tokio::select! {
-                r = runner.once(cfg, &tag) => out.push(r?),
+                r = runner.once(contenders[c], &tag) => runs[c].push(r?),
                 () = stop.wait() => return Ok(None),
             }
         }
     }
     display.status("");
-    Ok(Some((b, x)))
+    Ok(Some(runs))
 }

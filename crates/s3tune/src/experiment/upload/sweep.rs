@@ -48,23 +48,6 @@ impl UploadTarget {
         Ok(keys)
     }
 
-    /// Checks and deletes every object under the scratch prefix followed by `sub` (what
-    /// one run of a client stored): a wrong one fails, and is deleted too.
-    pub async fn check_all(&self, sub: &str) -> Result<(), s3tune_hpo::backend::TrialError> {
-        let keys = self
-            .keys_under(sub)
-            .await
-            .map_err(s3tune_hpo::backend::TrialError::Failed)?;
-        let mut first_error = None;
-        for key in keys {
-            if let Err(e) = self.verify(&key).await {
-                first_error.get_or_insert(e);
-            }
-            self.delete(&key).await?;
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-
     /// [`UploadTarget::sweep_except`] of the scratch prefix followed by `sub` only.
     pub async fn sweep_under(&self, sub: &str) -> Result<(usize, usize), String> {
         self.sweep_where(sub, &|_: &str| false).await

@@ -12,10 +12,10 @@ use super::super::resume::{self, Search};
 use super::many::{Many, dataset, is_many};
 use super::place::place;
 use crate::cli::{ClientName, SchedulerName, SearcherName, TuneArgs};
-use crate::experiment::{boto3, knobs};
+use crate::experiment::{external, knobs};
 use crate::study::session::Found;
 use crate::study::target::{Opened, Place};
-use crate::study::{Client, StudyKind, TransferSettings, Workload};
+use crate::study::{Client, Rule, StudyKind, TransferSettings, Workload};
 
 /// Transfers per trial, unless `--repeats` says otherwise.
 const DEFAULT_REPEATS: usize = 3;
@@ -51,6 +51,11 @@ pub struct Defined {
     pub source: Option<PathBuf>,
     /// A dataset's sample and second baseline, when many objects move.
     pub many: Option<Many>,
+    /// The no-search rules: a resumed study's as stored; a new study's once measured
+    /// ([`Defined::add_rules`]).
+    pub rules: Vec<Rule>,
+    /// Whether the study is new (its rules are still to be made).
+    pub fresh: bool,
 }
 
 /// The stored settings of study `name`, if it is a transfer study; an error if it is a
@@ -93,10 +98,6 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
     let many = is_many(args, stored)?;
     // A resumed study keeps its space unless --space or --param give one (which must be
     // the same).
-    let space = match found.spec() {
-        Some(old) if args.space.is_none() && args.params.is_empty() => old.space.clone(),
-        _ => knobs::build_space(args.space.as_deref(), &args.params, direction, many)?,
-    };
     let client = resume::fixed(
         name,
         "--client",
@@ -104,14 +105,16 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
         stored.map(|s| s.client),
         Client::S3tune,
     )?;
+    let space = match found.spec() {
+        Some(old) if args.space.is_none() && args.params.is_empty() => old.space.clone(),
+        _ => knobs::build_space(client, args.space.as_deref(), &args.params, direction, many)?,
+    };
     if client == Client::Boto3 && many {
         bail!(
-            "--client boto3 tunes one object; a dataset is tuned with s3tune's engine (--client s3tune), whose boto3.py gives boto3's settings for a thread pool"
+            "--client boto3 tunes one object; a dataset is tuned with s3tune's engine (--client s3tune), whose boto3.py gives boto3's settings for a thread pool, or with --client awscli, crt or rclone"
         );
     }
-    if client == Client::Boto3 {
-        boto3::probe(&args.python)?;
-    }
+    external::probe(client, &args.python)?;
     let repeats = resume::fixed(
         name,
         "--repeats",
@@ -123,12 +126,13 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
             DEFAULT_REPEATS
         },
     )?;
-    let baseline = baseline(args, name, stored, &space)?;
+    let baseline = baseline(args, name, stored, &space, client, direction)?;
     let mut points: Vec<Config> = baseline.clone().into_iter().collect();
     let many = match many {
         false => None,
+        true if client != Client::S3tune => Some(dataset(args, name, stored, &space, false)?),
         true => {
-            let m = dataset(args, name, stored, &space)?;
+            let m = dataset(args, name, stored, &space, true)?;
             points.extend(m.pool.clone());
             Some(m)
         }
@@ -138,6 +142,8 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
     })?;
     let (place, source) = place(args, name, stored, workload)?;
     Ok(Defined {
+        rules: stored.map(|s| s.rules.clone()).unwrap_or_default(),
+        fresh: stored.is_none(),
         workload,
         client,
         repeats,
@@ -186,24 +192,30 @@ fn specs(
 }
 
 /// The client `--client` names.
-fn client_of(c: ClientName) -> Client {
+pub fn client_of(c: ClientName) -> Client {
     match c {
         ClientName::S3tune => Client::S3tune,
         ClientName::Boto3 => Client::Boto3,
+        ClientName::Awscli => Client::Awscli,
+        ClientName::Crt => Client::Crt,
+        ClientName::Rclone => Client::Rclone,
     }
 }
 
-/// boto3's defaults for the space, unless `--no-baseline` (which a resumed study must
-/// agree with).
+/// The client's defaults for the space, unless `--no-baseline` (which a resumed study
+/// must agree with).
 fn baseline(
     args: &TuneArgs,
     name: &str,
     stored: Option<&TransferSettings>,
     space: &Space,
+    client: Client,
+    direction: Direction,
 ) -> anyhow::Result<Option<Config>> {
     let none = match stored {
         Some(s) if args.no_baseline && s.baseline.is_some() => bail!(
-            "study `{name}` starts from boto3's defaults, and a study keeps what defines it: drop --no-baseline to resume it, or give another --study name"
+            "study `{name}` starts from {}, and a study keeps what defines it: drop --no-baseline to resume it, or give another --study name",
+            s.baseline_name()
         ),
         Some(s) => s.baseline.is_none(),
         None => args.no_baseline,
@@ -211,7 +223,7 @@ fn baseline(
     if none {
         Ok(None)
     } else {
-        Ok(Some(knobs::baseline(space)?))
+        Ok(Some(knobs::baseline(client, space, direction)?))
     }
 }
 
@@ -236,9 +248,21 @@ impl Defined {
         Ok(())
     }
 
-    /// The study's definition, as stored.
-    pub fn spec(&self, name: &str, opened: &Opened) -> StudySpec {
-        let settings = TransferSettings {
+    /// A new study's no-search rules: each one's configuration is tried after the
+    /// baseline, and raced at the end.
+    pub fn add_rules(&mut self, rules: Vec<Rule>) {
+        let points = self.search.searcher.points_to_evaluate_mut();
+        for r in &rules {
+            if !points.contains(&r.config) {
+                points.push(r.config.clone());
+            }
+        }
+        self.rules = rules;
+    }
+
+    /// What the study keeps of itself, on `opened`.
+    pub fn settings(&self, opened: &Opened) -> TransferSettings {
+        TransferSettings {
             workload: self.workload,
             client: self.client,
             target: opened.url.clone(),
@@ -249,7 +273,13 @@ impl Defined {
             network: opened.network.clone(),
             source: self.source.as_ref().map(|p| p.display().to_string()),
             dataset: self.dataset_settings(opened),
-        };
+            rules: self.rules.clone(),
+        }
+    }
+
+    /// The study's definition, as stored.
+    pub fn spec(&self, name: &str, opened: &Opened) -> StudySpec {
+        let settings = self.settings(opened);
         StudySpec {
             name: name.to_owned(),
             space: self.space.clone(),

@@ -12,7 +12,8 @@ use crate::cli::TuneArgs;
 use crate::commands::display::Display;
 use crate::commands::{Stop, exit};
 use crate::experiment::Runner;
-use crate::report::{Race, Summary};
+use crate::report::{Race, RuleRuns, Summary};
+use crate::study::Rule;
 use crate::study::run::Ran;
 use crate::study::session::Session;
 use crate::study::target::Opened;
@@ -94,23 +95,40 @@ impl End<'_> {
         let base = &summary.rows[b].record.trial.config;
         let best = &summary.rows[x].record.trial;
         let n = self.args.confirm;
-        let name = summary.settings.baseline_name();
-        match race(
-            &self.runner,
-            base,
-            &best.config,
-            n,
-            stop,
-            &self.display,
-            name,
-        )
-        .await
-        {
-            Ok(Some((baseline, best_runs))) => {
+        // The rules whose settings differ from both (a rule that is the best, or the
+        // baseline, needs no race of its own).
+        let rules: Vec<&Rule> = summary
+            .settings
+            .rules
+            .iter()
+            .filter(|r| &r.config != base && r.config != best.config)
+            .collect();
+        let mut contenders = vec![base, &best.config];
+        contenders.extend(rules.iter().map(|r| &r.config));
+        let what = if rules.is_empty() {
+            format!("best against {}", summary.settings.baseline_name())
+        } else {
+            format!(
+                "best against {} and the no-search rules",
+                summary.settings.baseline_name()
+            )
+        };
+        match race(&self.runner, &contenders, n, stop, &self.display, &what).await {
+            Ok(Some(mut runs)) => {
+                let rule_runs = runs
+                    .split_off(2)
+                    .into_iter()
+                    .zip(&rules)
+                    .map(|(runs, r)| RuleRuns {
+                        name: r.name.clone(),
+                        runs,
+                    })
+                    .collect();
                 let race = Race {
                     best_trial: best.id,
-                    baseline,
-                    best: best_runs,
+                    best: runs.pop().unwrap_or_default(),
+                    baseline: runs.pop().unwrap_or_default(),
+                    rules: rule_runs,
                 };
                 store.put_note(study, "race", &serde_json::to_value(&race)?)?;
                 Ok(true)

@@ -66,12 +66,14 @@ pub(super) fn is_many(args: &TuneArgs, stored: Option<&TransferSettings>) -> any
     Ok(many)
 }
 
-/// A dataset study's sample (which a resumed study keeps) and its second baseline.
+/// A dataset study's sample (which a resumed study keeps) and, with `pool` (s3tune's
+/// engine), its second baseline: boto3's defaults in a thread pool.
 pub(super) fn dataset(
     args: &TuneArgs,
     name: &str,
     stored: Option<&TransferSettings>,
     space: &Space,
+    pool: bool,
 ) -> anyhow::Result<Many> {
     let old = stored.and_then(|s| s.dataset.as_ref());
     let sample = match (args.sample, old) {
@@ -91,7 +93,7 @@ pub(super) fn dataset(
         });
     }
     let workers = knobs::python_pool_workers();
-    let pool = if args.no_baseline {
+    let pool = if args.no_baseline || !pool {
         None
     } else {
         let pool = knobs::boto3_pool(space, workers);

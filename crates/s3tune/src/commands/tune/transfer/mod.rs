@@ -22,7 +22,7 @@ use crate::experiment::{Job, ProgressSlot, emulated};
 use crate::study::run::{self, Plan};
 use crate::study::session::{Found, Session};
 use crate::study::target::{self, Opened, Request, RunnerArgs};
-use crate::study::{StudyKind, TransferSettings, Workload};
+use crate::study::{StudyKind, TransferSettings, Workload, rules};
 
 /// Flags that belong to scripts, refused here.
 fn check_flags(args: &TuneArgs) -> anyhow::Result<()> {
@@ -68,23 +68,10 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     // A store that is not there yet is made only once the target is found: bad input
     // leaves no empty one behind.
     let found = Found::look(&location, &name)?;
-    let defined = define::define(&args, &name, &found)?;
+    let mut defined = define::define(&args, &name, &found)?;
     let opened = open_target(&args, &defined, &name, &dest, create_only, &stop).await?;
     defined.check_opened(&name, &opened, found.kind())?;
-    let session = found.open(location, &defined.spec(&name, &opened))?;
-    session.save_budget(&Budget::new(args.trials, time, beat), create_only)?;
-    if create_only {
-        return Ok(ExitCode::SUCCESS);
-    }
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let display = Display::new();
-    let StudyKind::Transfer(settings) = session.kind.clone() else {
-        unreachable!("a transfer study was opened");
-    };
-    if !announce(&display, &session, &settings, &opened, &dest, &stop).await? {
-        eprintln!("s3tune: interrupted before the first trial");
-        return Ok(ExitCode::from(exit::INTERRUPTED));
-    }
     let slot = ProgressSlot::default();
     let runner_args = RunnerArgs {
         python: &args.python,
@@ -92,6 +79,35 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         dest: &dest,
         out: &out,
     };
+    if defined.fresh && defined.baseline.is_some() {
+        let settings = defined.settings(&opened);
+        let mut rules = vec![rules::crt_rule(&settings, &defined.space)];
+        if !create_only {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let runner = opened.runner(&settings, &runner_args, &slot)?;
+            let climbed =
+                rules::climb_rule(&settings, &defined.space, &runner, &display, &stop).await?;
+            let Some(climb) = climbed else {
+                eprintln!("s3tune: interrupted before the first trial");
+                return Ok(ExitCode::from(exit::INTERRUPTED));
+            };
+            rules.push(climb);
+        }
+        defined.add_rules(rules);
+    }
+    let session = found.open(location, &defined.spec(&name, &opened))?;
+    session.save_budget(&Budget::new(args.trials, time, beat), create_only)?;
+    if create_only {
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let StudyKind::Transfer(settings) = session.kind.clone() else {
+        unreachable!("a transfer study was opened");
+    };
+    if !announce(&display, &session, &settings, &opened, &dest, &stop).await? {
+        eprintln!("s3tune: interrupted before the first trial");
+        return Ok(ExitCode::from(exit::INTERRUPTED));
+    }
     let runner = opened.runner(&settings, &runner_args, &slot)?;
     opened.sweep(&session).await?;
     let plan = Plan {
