@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod compare;
 mod serve;
 mod transfer;
 
+pub use compare::CompareArgs;
 pub use serve::{NetworkOverrides, ServeArgs};
 pub use transfer::{ConnectArgs, GetArgs, KnobArgs, PutArgs, TransferArgs};
 
@@ -35,6 +37,10 @@ pub enum Command {
     /// Find the fastest download (or, with --upload, upload) settings for an object (by
     /// default on the embedded emulator, with no cloud account).
     Tune(Box<TuneArgs>),
+    /// Which client, with which settings, is fastest here: each installed client (s3tune,
+    /// boto3, the AWS CLI, the AWS CRT, rclone) measured at its defaults and the
+    /// no-search rules, tuned for an equal share of the budget, then raced.
+    Compare(Box<CompareArgs>),
     /// Render a study's summary, CSV, exports and plot from its storage.
     Report(ReportArgs),
     /// Join a study in a shared storage and run its trials until its budget is spent

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns the parsed flags into library calls.
 
 pub mod client;
+mod compare;
 pub mod display;
 pub mod files;
 mod recursive;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Get(args) => transfer::get(args, stop).await,
             Command::Put(args) => transfer::put(args, stop).await,
             Command::Tune(args) => tune::run(*args, false, stop).await,
+            Command::Compare(args) => compare::run(*args, stop).await,
             Command::Report(args) => blocking(move || report::run(args)).await,
             Command::Worker(args) => worker::run(args, stop).await,
             Command::Study(StudyCommand::Create(args)) => tune::run(*args, true, stop).await,

@@ -4,6 +4,7 @@
 //! `s3tune tune` renders them when it ends and `s3tune report` at any time — while the
 //! study runs too — so nothing here may depend on the process that ran the trials.
 
+pub mod bars;
 pub mod command;
 pub mod dataset;
 mod files;

@@ -27,7 +27,7 @@ pub struct Plot {
 const SIZE: (u32, u32) = (1000, 600);
 
 /// PNG text needs a font in the binary (no system fonts are assumed).
-fn register_font() {
+pub(super) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = plotters::style::register_font(

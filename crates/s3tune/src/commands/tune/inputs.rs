@@ -33,15 +33,18 @@ pub(crate) fn budget(args: &TuneArgs, create_only: bool) -> anyhow::Result<Optio
     }
 }
 
+/// `what` and the time: `tune-20261125-101500`.
+pub(crate) fn stamped(what: &str) -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    // 2026-11-25T10:15:00Z → 20261125-101500
+    let digits: String = now.chars().filter(char::is_ascii_digit).collect();
+    format!("{what}-{}-{}", &digits[..8], &digits[8..14])
+}
+
 pub(crate) fn study_name(args: &TuneArgs) -> anyhow::Result<String> {
     let name = match &args.study {
         Some(n) => n.clone(),
-        None => {
-            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            // 2026-11-25T10:15:00Z → tune-20261125-101500
-            let digits: String = now.chars().filter(char::is_ascii_digit).collect();
-            format!("tune-{}-{}", &digits[..8], &digits[8..14])
-        }
+        None => stamped("tune"),
     };
     if name.is_empty()
         || !name

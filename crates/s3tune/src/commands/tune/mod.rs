@@ -5,12 +5,12 @@
 use std::process::ExitCode;
 
 mod inputs;
-mod race;
+pub(crate) mod race;
 mod resume;
 pub mod script;
-mod transfer;
+pub(crate) mod transfer;
 
-pub(crate) use inputs::{check_room, dest_dir, heartbeat_timeout};
+pub(crate) use inputs::{check_room, dest_dir, heartbeat_timeout, stamped};
 
 use super::Stop;
 use crate::cli::TuneArgs;

@@ -7,13 +7,13 @@ use crate::commands::Stop;
 use crate::commands::display::Display;
 use crate::experiment::Runner;
 
-/// `contenders` run in rounds, `n` runs each: every round one run of each, starting one
-/// further along each round (`A B C`, `B C A`, …), so that each pair of contenders
-/// shares the machine's and the network's mood of the moment and none always goes first.
-/// Each contender's seconds, in order; `None` when interrupted.
+/// `contenders` (a configuration, and the client that runs it) run in rounds, `n` runs
+/// each: every round one run of each, starting one further along each round (`A B C`,
+/// `B C A`, …), so that each pair of contenders shares the machine's and the network's
+/// mood of the moment and none always goes first. Each contender's seconds, in order;
+/// `None` when interrupted.
 pub async fn race(
-    runner: &Runner,
-    contenders: &[&Config],
+    contenders: &[(&Runner, &Config)],
     n: usize,
     stop: &Stop,
     display: &Display,
@@ -27,7 +27,7 @@ pub async fn race(
             let c = (round + j) % k;
             let tag = format!("race-{round}-{c}");
             tokio::select! {
-                r = runner.once(contenders[c], &tag) => runs[c].push(r?),
+                r = contenders[c].0.once(contenders[c].1, &tag) => runs[c].push(r?),
                 () = stop.wait() => return Ok(None),
             }
         }

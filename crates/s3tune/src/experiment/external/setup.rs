@@ -59,12 +59,16 @@ impl Setup {
         self.scripts.join(name).display().to_string()
     }
 
-    /// A setup for `client` with its scripts written into `out` and its runs' files in
-    /// `out/trials`; `probe` has found the client.
+    /// A setup for `client` with its scripts written into `out/scripts` (a folder of
+    /// their own: Python puts a script's folder first on its path, where the export
+    /// `boto3.py` would hide the boto3 package) and its runs' files in `out/trials`;
+    /// `probe` has found the client.
     pub fn new(found: Found, s3: S3Access, out: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        let scripts = out.join("scripts");
+        std::fs::create_dir_all(&scripts)
+            .with_context(|| format!("creating {}", scripts.display()))?;
         for (name, text) in SCRIPTS {
-            let path = out.join(name);
+            let path = scripts.join(name);
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(Self {
@@ -75,7 +79,7 @@ impl Setup {
             profile: s3.profile,
             env: s3.env,
             watch: s3.watch,
-            scripts: out.to_owned(),
+            scripts,
             runs: out.join("trials"),
             run_dir: out.join("trials"),
         })

@@ -103,8 +103,9 @@ impl End<'_> {
             .iter()
             .filter(|r| &r.config != base && r.config != best.config)
             .collect();
-        let mut contenders = vec![base, &best.config];
-        contenders.extend(rules.iter().map(|r| &r.config));
+        let runner = &self.runner;
+        let mut contenders = vec![(runner, base), (runner, &best.config)];
+        contenders.extend(rules.iter().map(|r| (runner, &r.config)));
         let what = if rules.is_empty() {
             format!("best against {}", summary.settings.baseline_name())
         } else {
@@ -113,7 +114,7 @@ impl End<'_> {
                 summary.settings.baseline_name()
             )
         };
-        match race(&self.runner, &contenders, n, stop, &self.display, &what).await {
+        match race(&contenders, n, stop, &self.display, &what).await {
             Ok(Some(mut runs)) => {
                 let rule_runs = runs
                     .split_off(2)

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use s3tune_hpo::Budget;
 
-mod define;
+pub(crate) mod define;
 mod finish;
 mod many;
 mod place;
@@ -25,7 +25,7 @@ use crate::study::target::{self, Opened, Request, RunnerArgs};
 use crate::study::{StudyKind, TransferSettings, Workload, rules};
 
 /// Flags that belong to scripts, refused here.
-fn check_flags(args: &TuneArgs) -> anyhow::Result<()> {
+pub(crate) fn check_flags(args: &TuneArgs) -> anyhow::Result<()> {
     for (set, flag) in [
         (args.script.metric.is_some(), "--metric"),
         (args.script.workers != 1, "--workers"),
@@ -68,7 +68,7 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     // A store that is not there yet is made only once the target is found: bad input
     // leaves no empty one behind.
     let found = Found::look(&location, &name)?;
-    let mut defined = define::define(&args, &name, &found)?;
+    let defined = define::define(&args, &name, &found)?;
     let opened = open_target(&args, &defined, &name, &dest, create_only, &stop).await?;
     defined.check_opened(&name, &opened, found.kind())?;
     let display = Display::new();
@@ -79,24 +79,19 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         dest: &dest,
         out: &out,
     };
-    if defined.fresh && defined.baseline.is_some() {
-        let settings = defined.settings(&opened);
-        let mut rules = vec![rules::crt_rule(&settings, &defined.space)];
-        if !create_only {
-            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let runner = opened.runner(&settings, &runner_args, &slot)?;
-            let climbed =
-                rules::climb_rule(&settings, &defined.space, &runner, &display, &stop).await?;
-            let Some(climb) = climbed else {
-                eprintln!("s3tune: interrupted before the first trial");
-                return Ok(ExitCode::from(exit::INTERRUPTED));
-            };
-            rules.push(climb);
-        }
-        defined.add_rules(rules);
-    }
-    let session = found.open(location, &defined.spec(&name, &opened))?;
-    session.save_budget(&Budget::new(args.trials, time, beat), create_only)?;
+    let making = Making {
+        name: &name,
+        opened: &opened,
+        runner_args: &runner_args,
+        slot: &slot,
+        display: &display,
+        create_only,
+        budget: Budget::new(args.trials, time, beat),
+    };
+    let Some(session) = making.make(defined, found, location, &stop).await? else {
+        eprintln!("s3tune: interrupted before the first trial");
+        return Ok(ExitCode::from(exit::INTERRUPTED));
+    };
     if create_only {
         return Ok(ExitCode::SUCCESS);
     }
@@ -137,9 +132,62 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     end.finish(ran, &stop).await
 }
 
+/// What making (or resuming) a transfer study on an open target needs.
+pub(crate) struct Making<'a> {
+    /// The study's name.
+    pub name: &'a str,
+    /// The target.
+    pub opened: &'a Opened,
+    /// How its runner is built.
+    pub runner_args: &'a RunnerArgs<'a>,
+    /// The transfer under way, for the display.
+    pub slot: &'a ProgressSlot,
+    /// Where lines go.
+    pub display: &'a Display,
+    /// Only create it (`study create`): the rules needing measurement are left out.
+    pub create_only: bool,
+    /// Its budget, saved with it.
+    pub budget: Budget,
+}
+
+impl Making<'_> {
+    /// Makes the study `defined` describes (a new one with its no-search rules, CRT's
+    /// formula and — measured now, unless only creating — AzCopy's climb) or resumes it,
+    /// and saves its budget; `None` when interrupted.
+    pub async fn make(
+        &self,
+        mut defined: define::Defined,
+        found: Found,
+        location: storage::Location,
+        stop: &Stop,
+    ) -> anyhow::Result<Option<Session>> {
+        if defined.fresh && defined.baseline.is_some() {
+            let settings = defined.settings(self.opened);
+            let mut rules = vec![rules::crt_rule(&settings, &defined.space)];
+            if !self.create_only {
+                let out = self.runner_args.out;
+                std::fs::create_dir_all(out)
+                    .with_context(|| format!("creating {}", out.display()))?;
+                let runner = self.opened.runner(&settings, self.runner_args, self.slot)?;
+                let space = &defined.space;
+                let climbed =
+                    rules::climb_rule(&settings, space, &runner, self.display, stop).await?;
+                let Some(climb) = climbed else {
+                    return Ok(None);
+                };
+                rules.push(climb);
+            }
+            defined.add_rules(rules);
+        }
+        let session = found.open(location, &defined.spec(self.name, self.opened))?;
+        session.save_budget(&self.budget, self.create_only)?;
+        Ok(Some(session))
+    }
+}
+
 /// Opens the target `defined` names, after checking that `dest` has room for what the
 /// study writes there.
-async fn open_target(
+pub(crate) async fn open_target(
     args: &TuneArgs,
     defined: &define::Defined,
     name: &str,
@@ -173,7 +221,7 @@ async fn open_target(
 
 /// The lines before the first trial: the emulator's network and this machine's ceiling
 /// (recorded with the study), the study, its budget. `false` when interrupted.
-async fn announce(
+pub(crate) async fn announce(
     display: &Display,
     session: &Session,
     settings: &TransferSettings,
