@@ -315,7 +315,10 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
             "multipart_chunksize",
         ),
         (vec!["--budget", "0s"], "--budget must be more than zero"),
-        (vec!["--param", "speed=1..2"], "unknown knob `speed`"),
+        (
+            vec!["--param", "speed=1..2"],
+            "s3tune's engine has no knob `speed`; its knobs are multipart_threshold",
+        ),
         (vec!["--storage", "mysql://x"], "write sqlite:PATH"),
     ] {
         let out = run(home.path(), &[], &quick(&out, &dl, &extra));

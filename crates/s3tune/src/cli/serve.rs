@@ -20,7 +20,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:9000", value_name = "HOST:PORT")]
     pub listen: String,
 
-    /// Network profile: unlimited, s3-like, faulty, or a TOML file.
+    /// Network profile: unlimited, s3-like, s3-scaled (S3 scaled down 8x, what `tune`
+    /// runs on by default), faulty, or a TOML file.
     #[arg(long, default_value = "unlimited", value_name = "NAME|FILE")]
     pub network: String,
 

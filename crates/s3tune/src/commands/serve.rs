@@ -8,7 +8,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use anyhow::{anyhow, bail};
 use s3tune_emulator::{Emulator, EmulatorConfig, NetworkProfile, ObjectSpec, Rate};
 
-use super::{Stop, files};
+use super::Stop;
 use crate::cli::{NetworkOverrides, ServeArgs};
 
 /// `--listen HOST:PORT`: an address, or a name resolved here (an IPv4 address first, as
@@ -85,7 +85,7 @@ fn apply_overrides(p: &mut NetworkProfile, o: &NetworkOverrides) -> anyhow::Resu
 
 /// Turns the flags into an emulator configuration, without I/O beyond reading a profile.
 fn config(args: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
-    let mut network = files::network(&args.network)?;
+    let (mut network, _) = crate::experiment::emulated::network(&args.network)?;
     apply_overrides(&mut network, &args.overrides)?;
     let objects = args
         .objects

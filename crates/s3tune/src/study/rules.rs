@@ -48,15 +48,26 @@ pub fn crt_rule(s: &TransferSettings, space: &Space) -> Rule {
     }
 }
 
-/// AzCopy's climb for the study `s` of `space`, measured with `runner`; `None` when
-/// interrupted. A step that fails ends the climb where it stands, said on stderr.
+/// How measuring AzCopy's climb ended.
+pub enum Climbed {
+    /// It settled: the rule.
+    Rule(Rule),
+    /// A step failed (the reason was said): the study goes on without the rule.
+    Failed,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// AzCopy's climb for the study `s` of `space`, measured with `runner`. A step whose
+/// transfer fails leaves the rule out, said in one line: the client's trials will show
+/// the same failure, with its reason, where it matters.
 pub async fn climb_rule(
     s: &TransferSettings,
     space: &Space,
     runner: &Runner,
     display: &Display,
     stop: &Stop,
-) -> anyhow::Result<Option<Rule>> {
+) -> Climbed {
     let dir = direction(s);
     let mut step = 0;
     let climbed = auto::climb(256, |c| {
@@ -77,8 +88,13 @@ pub async fn climb_rule(
     display.status("");
     let climbed = match climbed {
         Ok(c) => c,
-        Err(e) if e.downcast_ref::<crate::commands::Interrupted>().is_some() => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) if e.downcast_ref::<crate::commands::Interrupted>().is_some() => {
+            return Climbed::Interrupted;
+        }
+        Err(e) => {
+            display.line(&format!("{e:#}: the climb is left out"));
+            return Climbed::Failed;
+        }
     };
     let config = s
         .client
@@ -98,7 +114,7 @@ pub async fn climb_rule(
         times.join(", "),
         shown.join(" ")
     ));
-    Ok(Some(Rule {
+    Climbed::Rule(Rule {
         name: "climb".into(),
         label: format!(
             "AzCopy's climb ({}): {} connections, {} parts",
@@ -107,7 +123,7 @@ pub async fn climb_rule(
             bytesize::ByteSize(CLIMB_PART).display().iec()
         ),
         config,
-    }))
+    })
 }
 
 #[cfg(test)]

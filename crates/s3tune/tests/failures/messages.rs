@@ -287,7 +287,7 @@ first_byte_latency = \"soon\"\n",
     one_line(
         &out,
         1,
-        &format!("--space {space}: line 2, column 1: unknown knob `bogus_knob`"),
+        &format!("--space {space}: line 2, column 1: s3tune's engine has no knob `bogus_knob`"),
     );
 }
 

@@ -45,6 +45,12 @@ pub async fn run(
         .map(|(_, v)| std::ffi::OsStr::new(v));
     startable(&inv.program, path)
         .map_err(|e| TrialError::Config(format!("cannot start `{}`: {e}", inv.program)))?;
+    // How the client was started, for whoever looks into the run's folder (its
+    // environment is not written: it may hold credentials).
+    let line: Vec<&str> = std::iter::once(inv.program.as_str())
+        .chain(inv.args.iter().map(String::as_str))
+        .collect();
+    let _ = std::fs::write(dir.join("command"), format!("{}\n", line.join(" ")));
     let err_path = dir.join("std.err");
     let stderr = std::fs::File::create(&err_path)
         .map_err(|e| format!("cannot write {}: {e}", err_path.display()))?;

@@ -19,10 +19,11 @@ use crate::commands::client::Timeouts;
 use crate::commands::display::Display;
 use crate::commands::{Stop, exit, storage};
 use crate::experiment::{Job, ProgressSlot, emulated};
+use crate::study::rules::{self, Climbed};
 use crate::study::run::{self, Plan};
 use crate::study::session::{Found, Session};
 use crate::study::target::{self, Opened, Request, RunnerArgs};
-use crate::study::{StudyKind, TransferSettings, Workload, rules};
+use crate::study::{StudyKind, TransferSettings, Workload};
 
 /// Flags that belong to scripts, refused here.
 pub(crate) fn check_flags(args: &TuneArgs) -> anyhow::Result<()> {
@@ -170,12 +171,11 @@ impl Making<'_> {
                     .with_context(|| format!("creating {}", out.display()))?;
                 let runner = self.opened.runner(&settings, self.runner_args, self.slot)?;
                 let space = &defined.space;
-                let climbed =
-                    rules::climb_rule(&settings, space, &runner, self.display, stop).await?;
-                let Some(climb) = climbed else {
-                    return Ok(None);
-                };
-                rules.push(climb);
+                match rules::climb_rule(&settings, space, &runner, self.display, stop).await {
+                    Climbed::Rule(climb) => rules.push(climb),
+                    Climbed::Failed => {}
+                    Climbed::Interrupted => return Ok(None),
+                }
             }
             defined.add_rules(rules);
         }
