@@ -8,15 +8,23 @@ use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// One series: its legend label, its colour, and a value per group (none: not measured),
-/// with the range of its runs when there were several.
+/// One bar: its height, and the range of its runs when there were several.
+#[derive(Debug, Clone, Copy)]
+pub struct Bar {
+    /// The height.
+    pub value: f64,
+    /// The whisker, low to high.
+    pub range: Option<(f64, f64)>,
+}
+
+/// One series: its legend label, its colour, and a bar per group (none: not measured).
 pub struct Series {
     /// Legend label.
     pub label: String,
     /// Fill colour.
     pub color: RGBColor,
-    /// Per group: the bar's height and its whisker.
-    pub values: Vec<Option<(f64, Option<(f64, f64)>)>>,
+    /// Per group.
+    pub values: Vec<Option<Bar>>,
 }
 
 /// What a bar plot shows.
@@ -64,7 +72,7 @@ where
         .series
         .iter()
         .flat_map(|s| s.values.iter().flatten())
-        .map(|(v, w)| w.map_or(*v, |w| w.1.max(*v)))
+        .map(|b| b.range.map_or(b.value, |w| w.1.max(b.value)))
         .chain(b.line.as_ref().map(|l| l.0))
         .fold(0.0f64, f64::max)
         .max(1e-9)
@@ -102,8 +110,8 @@ where
         let color = s.color;
         let left = |g: usize| g as f64 + 0.1 + k as f64 * width;
         chart
-            .draw_series(s.values.iter().enumerate().filter_map(|(g, v)| {
-                let (v, _) = (*v)?;
+            .draw_series(s.values.iter().enumerate().filter_map(|(g, b)| {
+                let v = (*b)?.value;
                 Some(Rectangle::new(
                     [(left(g), 0.0), (left(g) + width * 0.9, v)],
                     color.filled(),
@@ -113,8 +121,8 @@ where
             .label(s.label.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.filled()));
         chart
-            .draw_series(s.values.iter().enumerate().filter_map(|(g, v)| {
-                let (_, (lo, hi)) = (*v)?.1.map(|w| ((), w))?;
+            .draw_series(s.values.iter().enumerate().filter_map(|(g, b)| {
+                let (lo, hi) = (*b)?.range?;
                 let x = left(g) + width * 0.45;
                 Some(PathElement::new(
                     vec![(x, lo), (x, hi)],

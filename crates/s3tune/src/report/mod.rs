@@ -150,7 +150,7 @@ impl Summary {
         let elapsed_seconds = elapsed(&study, rows.iter().map(|r| &r.record));
         Ok(Self {
             study,
-            settings,
+            settings: *settings,
             rows,
             baseline,
             best,

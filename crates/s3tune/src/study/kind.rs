@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum StudyKind {
-    /// An S3 transfer.
-    Transfer(TransferSettings),
+    /// An S3 transfer (boxed: it is by far the larger).
+    Transfer(Box<TransferSettings>),
     /// A script (`tune --command`).
     Command(CommandSettings),
 }
@@ -256,7 +256,7 @@ mod tests {
         let v = k.to_json();
         assert_eq!(v["kind"], "command");
         assert_eq!(serde_json::from_value::<StudyKind>(v).unwrap(), k);
-        let t = StudyKind::Transfer(TransferSettings {
+        let t = StudyKind::Transfer(Box::new(TransferSettings {
             workload: Workload::Upload,
             client: Client::Boto3,
             target: "s3://b/p/".into(),
@@ -268,7 +268,7 @@ mod tests {
             source: None,
             dataset: None,
             rules: Vec::new(),
-        });
+        }));
         let v = t.to_json();
         assert_eq!(
             (v["kind"].as_str(), v["workload"].as_str()),

@@ -42,7 +42,7 @@ pub struct Outcome {
     /// Every client measured.
     pub entries: Vec<Entry>,
     /// Clients left out, and why.
-    pub skipped: Vec<(Client, String)>,
+    pub skipped: LeftOut,
     /// The race: the reference (slowest defaults) first, then each entry's best (by
     /// index into `entries`).
     pub race: Option<Race>,
@@ -64,10 +64,13 @@ pub struct Race {
     pub best_runs: Vec<Option<Vec<f64>>>,
 }
 
+/// Clients left out of a comparison, each with why.
+type LeftOut = Vec<(Client, String)>;
+
 /// The clients asked for that are installed; with none asked for, every installed one,
 /// the others named (with how to install them) as skipped. A client asked for by name
 /// that is missing is an error.
-fn clients(args: &CompareArgs) -> anyhow::Result<(Vec<Client>, Vec<(Client, String)>)> {
+fn clients(args: &CompareArgs) -> anyhow::Result<(Vec<Client>, LeftOut)> {
     let asked: Vec<Client> = args.clients.iter().map(|c| client_of(*c)).collect();
     let named = !asked.is_empty();
     let wanted = if named { asked } else { Client::ALL.to_vec() };

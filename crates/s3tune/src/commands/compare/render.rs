@@ -9,7 +9,7 @@ use plotters::style::RGBColor;
 
 use super::{Entry, Outcome};
 use crate::experiment::knobs;
-use crate::report::bars::{Bars, Series};
+use crate::report::bars::{Bar, Bars, Series};
 use crate::report::{Row, stats};
 
 /// One client's figures.
@@ -307,14 +307,17 @@ fn bars(o: &Outcome, lines: &[Line<'_>]) -> Bars {
             .filter(|_| runs.len() > 1)
             .map(|(lo, _, hi)| (mbps(hi), mbps(lo)))
     };
-    let series =
-        |label: &str,
-         color: RGBColor,
-         f: &dyn Fn(&Line<'_>) -> Option<(f64, Option<(f64, f64)>)>| Series {
-            label: label.to_owned(),
-            color,
-            values: lines.iter().map(f).collect(),
-        };
+    let bar = |secs: Option<f64>, runs: &[f64]| {
+        Some(Bar {
+            value: mbps(secs?),
+            range: whisker(runs),
+        })
+    };
+    let series = |label: &str, color: RGBColor, f: &dyn Fn(&Line<'_>) -> Option<Bar>| Series {
+        label: label.to_owned(),
+        color,
+        values: lines.iter().map(f).collect(),
+    };
     let first = o.entries.first().map(|e| &e.summary.settings);
     Bars {
         title: format!("s3tune compare: {}", what(o)),
@@ -325,15 +328,13 @@ fn bars(o: &Outcome, lines: &[Line<'_>]) -> Bars {
             .collect(),
         series: vec![
             series("defaults", RGBColor(150, 150, 150), &|l| {
-                let r = l.defaults?;
-                Some((mbps(r.mean?), whisker(&r.repeats)))
+                bar(l.defaults?.mean, &l.defaults?.repeats)
             }),
             series("best no-search rule", RGBColor(255, 127, 14), &|l| {
-                let r = l.auto?.0;
-                Some((mbps(r.mean?), whisker(&r.repeats)))
+                bar(l.auto?.0.mean, &l.auto?.0.repeats)
             }),
             series("tuned (race)", RGBColor(31, 119, 180), &|l| {
-                Some((mbps(mean(&l.tuned_runs)?), whisker(&l.tuned_runs)))
+                bar(mean(&l.tuned_runs), &l.tuned_runs)
             }),
         ],
         line: first

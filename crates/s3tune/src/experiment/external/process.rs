@@ -131,8 +131,7 @@ fn reported(out: &str) -> Option<f64> {
         .filter_map(|l| l.trim_start().strip_prefix(REPORT_PREFIX))
         .filter_map(|json| serde_json::from_str::<serde_json::Value>(json.trim()).ok())
         .filter_map(|v| v.get("seconds").and_then(serde_json::Value::as_f64))
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .last()
+        .rfind(|s| s.is_finite() && *s >= 0.0)
 }
 
 /// The last lines of the file at `path`, joined into one short line.

@@ -290,7 +290,7 @@ impl Defined {
             searcher: self.search.searcher.clone(),
             scheduler: self.search.scheduler.clone(),
             seed: self.search.seed,
-            settings: StudyKind::Transfer(settings).to_json(),
+            settings: StudyKind::Transfer(Box::new(settings)).to_json(),
         }
     }
 }
