@@ -256,35 +256,6 @@ pub fn baseline(client: Client, space: &Space, direction: Direction) -> anyhow::
     Ok(config)
 }
 
-/// Workers of a Python `ThreadPoolExecutor()` on this machine, as it picks them
-/// (`min(32, os.cpu_count() + 4)`): the pool a boto3 user maps `download_file` over.
-pub fn python_pool_workers() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    (cpus + 4).min(32)
-}
-
-/// A dataset's second baseline: boto3's defaults as a default thread pool of
-/// `download_file` (or `upload_file`) calls moves it — `workers` objects at once, each
-/// call with its own 10 threads, so up to 10 × `workers` requests. `None` when the space
-/// cannot hold it (a narrowed range), which the caller says.
-pub fn boto3_pool(space: &Space, workers: usize) -> Option<Config> {
-    let mut config = baseline(Client::S3tune, space, Direction::Download).ok()?;
-    let d = TransferConfig::default();
-    for (name, v) in [
-        ("max_objects", workers),
-        ("max_concurrency", d.max_concurrency * workers),
-    ] {
-        match space.params().find(|(k, _)| *k == name) {
-            Some((_, Domain::Fixed(_))) | None => {}
-            Some(_) => {
-                config.insert(name.to_owned(), Value::Int(v as i64));
-            }
-        }
-    }
-    space.encode(&config).ok()?;
-    Some(config)
-}
-
 /// A knob's value for people: sizes as `8 MiB`, by whichever client's table names the
 /// knob (a name means the same kind of value in every table that has it).
 pub fn show(knob: &str, v: &Value) -> String {
@@ -385,7 +356,9 @@ mod tests {
             ),
             (10, 10, 8 << 20)
         );
-        let pool = transfer_config(&boto3_pool(&many, 6).unwrap()).unwrap();
+        let pool =
+            transfer_config(&crate::commands::tune::transfer::many::boto3_pool(&many, 6).unwrap())
+                .unwrap();
         assert_eq!((pool.objects_in_flight(), pool.concurrency()), (6, 60));
     }
 

@@ -3,7 +3,8 @@
 //! what is stored of the set as it was listed.
 
 use anyhow::bail;
-use s3tune_hpo::{Config, Space};
+use s3tune_hpo::{Config, Domain, Space, Value};
+use s3tune_transfer::Direction;
 
 use super::define::Defined;
 use crate::cli::TuneArgs;
@@ -11,7 +12,7 @@ use crate::commands::s3url::S3Url;
 use crate::experiment::knobs;
 use crate::study::dataset::is_prefix;
 use crate::study::target::{Opened, Place};
-use crate::study::{DatasetSettings, TransferSettings};
+use crate::study::{Client, DatasetSettings, TransferSettings};
 
 /// What a dataset study adds.
 pub struct Many {
@@ -92,11 +93,11 @@ pub(super) fn dataset(
             workers: d.pool_workers,
         });
     }
-    let workers = knobs::python_pool_workers();
+    let workers = python_pool_workers();
     let pool = if args.no_baseline || !pool {
         None
     } else {
-        let pool = knobs::boto3_pool(space, workers);
+        let pool = boto3_pool(space, workers);
         if pool.is_none() {
             tracing::warn!(
                 "the space cannot hold boto3's defaults in a pool of {workers} threads; that baseline is left out"
@@ -109,6 +110,35 @@ pub(super) fn dataset(
         pool,
         workers,
     })
+}
+
+/// Workers of a Python `ThreadPoolExecutor()` on this machine, as it picks them
+/// (`min(32, os.cpu_count() + 4)`): the pool a boto3 user maps `download_file` over.
+pub fn python_pool_workers() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (cpus + 4).min(32)
+}
+
+/// A dataset's second baseline: boto3's defaults as a default thread pool of
+/// `download_file` (or `upload_file`) calls moves it — `workers` objects at once, each
+/// call with its own 10 threads, so up to 10 × `workers` requests. `None` when the space
+/// cannot hold it (a narrowed range), which the caller says.
+pub fn boto3_pool(space: &Space, workers: usize) -> Option<Config> {
+    let mut config = knobs::baseline(Client::S3tune, space, Direction::Download).ok()?;
+    let d = s3tune_transfer::TransferConfig::default();
+    for (name, v) in [
+        ("max_objects", workers),
+        ("max_concurrency", d.max_concurrency * workers),
+    ] {
+        match space.params().find(|(k, _)| *k == name) {
+            Some((_, Domain::Fixed(_))) | None => {}
+            Some(_) => {
+                config.insert(name.to_owned(), Value::Int(v as i64));
+            }
+        }
+    }
+    space.encode(&config).ok()?;
+    Some(config)
 }
 
 impl Defined {

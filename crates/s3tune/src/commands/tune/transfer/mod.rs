@@ -10,7 +10,7 @@ use s3tune_hpo::Budget;
 
 pub(crate) mod define;
 mod finish;
-mod many;
+pub(crate) mod many;
 mod place;
 
 use super::inputs::{budget, check_room, dest_dir, heartbeat_timeout, study_name};
