@@ -135,13 +135,13 @@ def test_the_client_is_tuned_and_its_export_applied_unchanged_is_as_fast(client,
     out = tmp_path / "out"
     run = subprocess.run(
         [s3tune_bin(), "tune", f"s3://data/{OBJECT}", "--endpoint-url", scaled["endpoint"],
-         "--client", client, "--python", sys.executable, "--trials", "10", "--repeats", "2",
+         "--client", client, "--python", sys.executable, "--trials", "8", "--repeats", "2",
          "--confirm", str(ROUNDS), "--study", client, "--out", str(out),
          "--dest-dir", str(tmp_path)],
         capture_output=True, text=True, env=env_of(scaled, tmp_path))
     assert run.returncode == 0, run.stderr + run.stdout
     s = json.loads((out / "summary.json").read_text())
-    assert s["client"] == client and s["trials"] == 10, s
+    assert s["client"] == client and s["trials"] == 8, s
     lo, hi = s["speedup_ci95"]
     assert lo > 1.0, f"no gain over {client}'s defaults: {s['speedup']} [{lo}, {hi}]\n{run.stdout}"
     # Both no-search rules ran, and the report states the best's speedup over each.

@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-pub use subprocess::{GUARD, Group, REPORT_PREFIX, SubprocessBackend, startable};
+pub use subprocess::{
+    GUARD, Group, REPORT_PREFIX, SubprocessBackend, startable, stderr_tail, with_tail,
+};
 
 use crate::store::StoreError;
 use crate::tuner::TrialContext;

@@ -97,25 +97,6 @@ impl Engine {
             Job::UploadMany(d) => d.upload_once(&c, tag, &self.slot, limit).await,
         }
     }
-
-    /// One timed, checked transfer of `config`, with no limit.
-    pub async fn once(&self, config: &Config, tag: &str) -> Result<f64, TrialError> {
-        let ran = self.run(config, tag, None).await?;
-        ran.ok_or_else(|| TrialError::Failed("the transfer was cut with no limit".into()))
-    }
-
-    async fn trial(&self, ctx: Arc<TrialContext>) -> Result<(), TrialError> {
-        let config = ctx.config().clone();
-        let id = ctx.trial();
-        repeat::run_repeats(&ctx, self.repeats, |r, limit| {
-            let config = config.clone();
-            async move {
-                self.run(&config, &format!("trial-{id}/run-{r}"), limit)
-                    .await
-            }
-        })
-        .await
-    }
 }
 
 /// Who moves the bytes in a trial.
@@ -128,23 +109,48 @@ pub enum Runner {
 }
 
 impl Runner {
+    /// One timed, checked transfer of `config`, its run called `tag` (an upload's keys,
+    /// a run's folder); `None` when it ran past `limit` and was cut there.
+    async fn run(
+        &self,
+        config: &Config,
+        tag: &str,
+        limit: Option<Duration>,
+    ) -> Result<Option<f64>, TrialError> {
+        match self {
+            Self::Engine(e) => e.run(config, tag, limit).await,
+            Self::External(x) => x.run(config, tag, limit).await,
+        }
+    }
+
     /// One transfer of `config` outside any trial (the confirmation race, the auto
     /// rules' probes), timed.
     pub async fn once(&self, config: &Config, tag: &str) -> Result<f64, TrialError> {
-        match self {
-            Self::Engine(e) => e.once(config, tag).await,
-            Self::External(x) => x.once(config, tag).await,
-        }
+        let ran = self.run(config, tag, None).await?;
+        ran.ok_or_else(|| TrialError::Failed("the transfer was cut with no limit".into()))
+    }
+
+    /// A trial: its configuration's transfer, as many times as the study's repeats.
+    async fn trial(&self, ctx: Arc<TrialContext>) -> Result<(), TrialError> {
+        let repeats = match self {
+            Self::Engine(e) => e.repeats,
+            Self::External(x) => x.repeats,
+        };
+        let config = ctx.config().clone();
+        let id = ctx.trial();
+        repeat::run_repeats(&ctx, repeats, |r, limit| {
+            let config = config.clone();
+            async move {
+                self.run(&config, &format!("trial-{id}/run-{r}"), limit)
+                    .await
+            }
+        })
+        .await
     }
 }
 
 impl Backend for Runner {
     fn run(self: Arc<Self>, ctx: Arc<TrialContext>) -> BoxFuture<'static, Result<(), TrialError>> {
-        Box::pin(async move {
-            match &*self {
-                Runner::Engine(e) => e.trial(ctx).await,
-                Runner::External(x) => x.trial(ctx).await,
-            }
-        })
+        Box::pin(async move { self.trial(ctx).await })
     }
 }

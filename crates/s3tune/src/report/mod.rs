@@ -12,6 +12,8 @@ mod plot;
 pub mod stats;
 mod table;
 
+pub use table::network_line;
+
 use std::path::Path;
 use std::time::SystemTime;
 

@@ -8,6 +8,20 @@ use s3tune_hpo::Status;
 use super::{Row, Summary, dataset, files, stats};
 use crate::experiment::knobs;
 
+/// The emulated network and this machine's ceiling (bytes/s) without it, one line.
+pub fn network_line(e: &crate::study::EmulatedNetwork, ceiling: Option<f64>) -> String {
+    format!(
+        "network: {} — link {}{}\n",
+        e.description,
+        e.link_bytes_per_sec
+            .map_or("unlimited".into(), |l| format!("{:.0} MB/s", l / 1e6)),
+        ceiling.map_or(String::new(), |m| format!(
+            "; this machine's ceiling without it {:.0} MB/s",
+            m / 1e6
+        )),
+    )
+}
+
 impl Summary {
     /// The summary for people.
     pub fn table(&self, dir: &Path) -> String {
@@ -33,18 +47,7 @@ impl Summary {
             s.client.label(s.workload),
         );
         if let Some(e) = &s.emulated {
-            let _ = writeln!(
-                out,
-                "network: {} — link {}{}",
-                e.description,
-                e.link_bytes_per_sec
-                    .map_or("unlimited".into(), |l| format!("{:.0} MB/s", l / 1e6)),
-                self.machine_bytes_per_sec
-                    .map_or(String::new(), |m| format!(
-                        "; this machine's ceiling without it {:.0} MB/s",
-                        m / 1e6
-                    )),
-            );
+            out.push_str(&network_line(e, self.machine_bytes_per_sec));
         }
         self.rows_lines(&mut out);
         self.headline_lines(&mut out);

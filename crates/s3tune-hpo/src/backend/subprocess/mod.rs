@@ -364,7 +364,8 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// `reason`, with the tail of std.err after a colon when there is one.
-fn with_tail(reason: String, tail: &str) -> String {
+#[must_use]
+pub fn with_tail(reason: String, tail: &str) -> String {
     if tail.is_empty() {
         reason
     } else {
@@ -375,7 +376,8 @@ fn with_tail(reason: String, tail: &str) -> String {
 /// The last few non-blank lines of the file at `path`, joined by ` | ` into one line of
 /// at most [`TAIL_CHARS`] characters (the end kept: that is where the error is); empty
 /// when the file is empty or unreadable.
-fn stderr_tail(path: &Path) -> String {
+#[must_use]
+pub fn stderr_tail(path: &Path) -> String {
     let Ok(mut file) = File::open(path) else {
         return String::new();
     };

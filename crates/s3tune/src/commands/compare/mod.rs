@@ -16,13 +16,12 @@ use s3tune_hpo::{Budget, StopReason};
 use super::display::Display;
 use super::tune::race::race;
 use super::tune::transfer::define::{self, client_of};
-use super::tune::transfer::{Making, announce, check_flags, open_target};
+use super::tune::transfer::{Making, announce, check_flags, open_target, run_trials};
 use super::tune::{dest_dir, stamped};
 use super::{Stop, exit, storage};
 use crate::cli::{CompareArgs, ScriptArgs, TuneArgs};
 use crate::experiment::{ProgressSlot, Runner, external};
 use crate::report::Summary;
-use crate::study::run::{self, Plan};
 use crate::study::session::Found;
 use crate::study::target::{Opened, RunnerArgs};
 use crate::study::{Client, StudyKind};
@@ -214,22 +213,16 @@ pub async fn run(args: CompareArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         }
         let runner = target.runner(&settings, &runner_args, &slot)?;
         target.sweep(&session).await?;
-        let plan = Plan {
-            worker: s3tune_hpo::worker::this_process(),
-            parallel: 1,
-            limits: session.budget()?.limits(Some(share)),
-            heartbeat_timeout: None,
-        };
-        let live = display.start(
-            session.study.spec.objective.clone(),
-            settings.baseline.clone(),
-            settings.baseline_name(),
-            settings.object_bytes,
-            slot.clone(),
-        );
-        let ran = run::run(&session, &plan, runner.clone(), &stop, |e| live.event(e)).await;
-        live.finish();
-        let ran = ran?;
+        let ran = run_trials(
+            &session,
+            &settings,
+            &runner,
+            Some(share),
+            &display,
+            &slot,
+            &stop,
+        )
+        .await?;
         let summary = Summary::load(session.store.as_ref(), &study)?;
         summary.write(&client_out)?;
         entries.push(Entry {

@@ -142,17 +142,7 @@ fn table(o: &Outcome, lines: &[Line<'_>], dir: &Path) -> String {
         .first()
         .and_then(|e| e.summary.settings.emulated.as_ref())
     {
-        let _ = writeln!(
-            out,
-            "network: {} — link {}{}",
-            e.description,
-            e.link_bytes_per_sec
-                .map_or("unlimited".into(), |l| format!("{:.0} MB/s", l / 1e6)),
-            o.ceiling.map_or(String::new(), |c| format!(
-                "; this machine's ceiling without it {:.0} MB/s",
-                c / 1e6
-            ))
-        );
+        out.push_str(&crate::report::network_line(e, o.ceiling));
     }
     let reference = reference_name(o);
     if let Some(r) = &reference {

@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use s3tune_hpo::Config;
 use s3tune_hpo::backend::TrialError;
-use s3tune_hpo::{Config, TrialContext};
 
 use super::dataset::{Folder, check_all};
 use super::download::verify;
-use super::{Job, UploadTarget, repeat};
+use super::{Job, UploadTarget};
 use crate::study::Client;
 
 pub use setup::{Setup, probe};
@@ -224,27 +224,6 @@ impl External {
                 Ok(Some(seconds))
             }
         }
-    }
-
-    /// A trial: the transfer `repeats` times, reported after each.
-    pub async fn trial(&self, ctx: Arc<TrialContext>) -> Result<(), TrialError> {
-        let config = ctx.config().clone();
-        let id = ctx.trial();
-        repeat::run_repeats(&ctx, self.repeats, |r, limit| {
-            let config = config.clone();
-            async move {
-                self.run(&config, &format!("trial-{id}/run-{r}"), limit)
-                    .await
-            }
-        })
-        .await
-    }
-
-    /// One timed, checked transfer with no limit (the race).
-    pub async fn once(&self, config: &Config, tag: &str) -> Result<f64, TrialError> {
-        self.run(config, tag, None)
-            .await?
-            .ok_or_else(|| TrialError::Failed("the transfer was cut with no limit".into()))
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
 use s3tune_emulator::Stats;
-use s3tune_hpo::backend::{Group, REPORT_PREFIX, TrialError, startable};
+use s3tune_hpo::backend::{Group, REPORT_PREFIX, TrialError, startable, stderr_tail, with_tail};
 use tokio::io::AsyncReadExt;
 
 use super::{Invocation, Timing};
@@ -17,10 +17,6 @@ use super::{Invocation, Timing};
 /// here) outside the time it reports: its process may run this much past the run's
 /// limit before it is cut.
 const START_ALLOWANCE: Duration = Duration::from_secs(2);
-
-/// How many of stderr's last lines a failure quotes, and at most how many characters.
-const TAIL_LINES: usize = 4;
-const TAIL_CHARS: usize = 400;
 
 /// Runs `inv` (a run of `client`, for messages) with its files written into `dir`:
 /// its seconds as `inv.timing` says, or `None` when it ran past `limit` and was ended.
@@ -101,12 +97,8 @@ pub async fn run(
             (None, Some(sig)) => format!("was killed by signal {sig}"),
             (None, None) => "ended abnormally".to_owned(),
         };
-        let tail = tail(&err_path);
-        return Err(TrialError::Failed(if tail.is_empty() {
-            format!("{client} {how}")
-        } else {
-            format!("{client} {how}: {tail}")
-        }));
+        let reason = with_tail(format!("{client} {how}"), &stderr_tail(&err_path));
+        return Err(TrialError::Failed(reason));
     }
     let seconds = match inv.timing {
         Timing::Wall => wall,
@@ -132,27 +124,6 @@ fn reported(out: &str) -> Option<f64> {
         .filter_map(|json| serde_json::from_str::<serde_json::Value>(json.trim()).ok())
         .filter_map(|v| v.get("seconds").and_then(serde_json::Value::as_f64))
         .rfind(|s| s.is_finite() && *s >= 0.0)
-}
-
-/// The last lines of the file at `path`, joined into one short line.
-fn tail(path: &Path) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text[text.len().saturating_sub(16 * 1024)..]);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let joined = lines[lines.len().saturating_sub(TAIL_LINES)..].join(" | ");
-    let n = joined.chars().count();
-    if n <= TAIL_CHARS {
-        joined
-    } else {
-        format!(
-            "…{}",
-            joined.chars().skip(n - TAIL_CHARS).collect::<String>()
-        )
-    }
 }
 
 #[cfg(test)]

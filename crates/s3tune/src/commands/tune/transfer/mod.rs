@@ -18,9 +18,10 @@ use crate::cli::TuneArgs;
 use crate::commands::client::Timeouts;
 use crate::commands::display::Display;
 use crate::commands::{Stop, exit, storage};
+use crate::experiment::Runner;
 use crate::experiment::{Job, ProgressSlot, emulated};
 use crate::study::rules::{self, Climbed};
-use crate::study::run::{self, Plan};
+use crate::study::run::{self, Plan, Ran};
 use crate::study::session::{Found, Session};
 use crate::study::target::{self, Opened, Request, RunnerArgs};
 use crate::study::{StudyKind, TransferSettings, Workload};
@@ -106,6 +107,29 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     }
     let runner = opened.runner(&settings, &runner_args, &slot)?;
     opened.sweep(&session).await?;
+    let ran = run_trials(&session, &settings, &runner, time, &display, &slot, &stop).await?;
+    let end = finish::End {
+        args: &args,
+        session: &session,
+        opened,
+        runner,
+        display,
+        out: &out,
+    };
+    end.finish(ran, &stop).await
+}
+
+/// Runs the study's trials from this process, one at a time, until its budget (`time`
+/// from now, or its trials) or Ctrl-C, with the live display.
+pub(crate) async fn run_trials(
+    session: &Session,
+    settings: &TransferSettings,
+    runner: &Runner,
+    time: Option<std::time::Duration>,
+    display: &Display,
+    slot: &ProgressSlot,
+    stop: &Stop,
+) -> anyhow::Result<Ran> {
     let plan = Plan {
         worker: s3tune_hpo::worker::this_process(),
         parallel: 1,
@@ -117,20 +141,11 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         settings.baseline.clone(),
         settings.baseline_name(),
         settings.object_bytes,
-        slot,
+        slot.clone(),
     );
-    let ran = run::run(&session, &plan, runner.clone(), &stop, |e| live.event(e)).await;
+    let ran = run::run(session, &plan, runner.clone(), stop, |e| live.event(e)).await;
     live.finish();
-    let ran = ran?;
-    let end = finish::End {
-        args: &args,
-        session: &session,
-        opened,
-        runner,
-        display,
-        out: &out,
-    };
-    end.finish(ran, &stop).await
+    ran
 }
 
 /// What making (or resuming) a transfer study on an open target needs.
