@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use s3tune_hpo::{Budget, StopReason};
+use s3tune_hpo::{Budget, Limits, StopReason};
 
 use super::display::Display;
 use super::tune::race::race;
@@ -195,7 +195,9 @@ pub async fn run(args: CompareArgs, stop: Stop) -> anyhow::Result<ExitCode> {
             slot: &slot,
             display: &display,
             create_only: false,
-            budget: Budget::new(None, Some(share), s3tune_hpo::spec::HEARTBEAT_TIMEOUT),
+            // The study has no deadline of its own: its first trials (the defaults and
+            // the rules) run whatever they take, then `share` of search.
+            budget: Budget::new(None, None, s3tune_hpo::spec::HEARTBEAT_TIMEOUT),
         };
         let Some(session) = making.make(defined, found, location.clone(), &stop).await? else {
             interrupted = true;
@@ -213,16 +215,18 @@ pub async fn run(args: CompareArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         }
         let runner = target.runner(&settings, &runner_args, &slot)?;
         target.sweep(&session).await?;
-        let ran = run_trials(
-            &session,
-            &settings,
-            &runner,
-            Some(share),
-            &display,
-            &slot,
-            &stop,
-        )
-        .await?;
+        let points = session.study.spec.searcher.points_to_evaluate().len() as u64;
+        let first = Limits {
+            max_trials: Some(points),
+            budget: None,
+            max_failures_in_a_row: Some(s3tune_hpo::spec::MAX_FAILURES_IN_A_ROW),
+        };
+        let mut ran =
+            run_trials(&session, &settings, &runner, first, &display, &slot, &stop).await?;
+        if ran.why != StopReason::Interrupted && ran.why != StopReason::Failing {
+            let search = session.budget()?.limits(Some(share));
+            ran = run_trials(&session, &settings, &runner, search, &display, &slot, &stop).await?;
+        }
         let summary = Summary::load(session.store.as_ref(), &study)?;
         summary.write(&client_out)?;
         entries.push(Entry {

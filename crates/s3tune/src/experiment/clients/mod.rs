@@ -175,8 +175,8 @@ impl Client {
     }
 
     /// The client's own defaults for the knobs of `space` (the first trial); knobs the
-    /// space fixes keep their value. `direction` and `object` (the bytes of the object,
-    /// or of a dataset's largest) matter to clients that derive a default.
+    /// space fixes keep their value. `direction` matters to a client that derives a
+    /// default (CRT's part size).
     pub fn defaults(self, space: &Space, direction: Direction) -> Config {
         let derived = match self {
             Self::Crt => crt::derived_defaults(direction),

@@ -243,6 +243,8 @@ pub fn invocation(setup: &Setup, what: &Move<'_>, config: &Config) -> Invocation
     let mut env = setup.env.clone();
     env.extend(remote_env(setup));
     Invocation {
+        // rclone's AWS SDK refuses a CA bundle given beside its own HTTP transport
+        // ("LoadCustomCABundleError"): its TLS uses the system's roots (or --ca-cert).
         unset: vec!["AWS_CA_BUNDLE"],
         program: "rclone".to_owned(),
         args,

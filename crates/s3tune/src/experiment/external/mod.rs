@@ -142,7 +142,8 @@ impl External {
         };
         let name = self.client.title();
         let run = |what: Move<'_>| {
-            let inv = self.client.invocation(&setup, &what, config);
+            let mut inv = self.client.invocation(&setup, &what, config);
+            inv.unset.extend(&setup.unset);
             let dir = dir.clone();
             let watch = self.setup.watch.clone();
             async move { process::run(&inv, &dir, name, limit, watch.as_deref()).await }

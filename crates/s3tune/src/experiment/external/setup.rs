@@ -43,6 +43,10 @@ pub struct Setup {
     pub profile: Option<String>,
     /// Environment for credentials (the emulator's keys).
     pub env: Vec<(String, String)>,
+    /// Environment variables the clients must not see: on the embedded emulator, the
+    /// user's profile and session token (a profile the run's own AWS CLI config does not
+    /// define would fail the client, a token would spoil the emulator's signatures).
+    pub unset: Vec<&'static str>,
     /// Where the bundled scripts are.
     pub scripts: PathBuf,
     /// Where each run keeps its files (`trial-N/run-R/`).
@@ -59,7 +63,7 @@ impl Setup {
         self.scripts.join(name).display().to_string()
     }
 
-    /// A setup for `client` with its scripts written into `out/scripts` (a folder of
+    /// A setup with its scripts written into `out/scripts` (a folder of
     /// their own: Python puts a script's folder first on its path, where the export
     /// `boto3.py` would hide the boto3 package) and its runs' files in `out/trials`;
     /// `probe` has found the client.
@@ -77,6 +81,11 @@ impl Setup {
             endpoint: s3.endpoint,
             region: s3.region,
             profile: s3.profile,
+            unset: if s3.watch.is_some() {
+                vec!["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"]
+            } else {
+                Vec::new()
+            },
             env: s3.env,
             watch: s3.watch,
             scripts,

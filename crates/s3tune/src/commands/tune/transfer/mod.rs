@@ -107,7 +107,8 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     }
     let runner = opened.runner(&settings, &runner_args, &slot)?;
     opened.sweep(&session).await?;
-    let ran = run_trials(&session, &settings, &runner, time, &display, &slot, &stop).await?;
+    let limits = session.budget()?.limits(time);
+    let ran = run_trials(&session, &settings, &runner, limits, &display, &slot, &stop).await?;
     let end = finish::End {
         args: &args,
         session: &session,
@@ -119,13 +120,13 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     end.finish(ran, &stop).await
 }
 
-/// Runs the study's trials from this process, one at a time, until its budget (`time`
-/// from now, or its trials) or Ctrl-C, with the live display.
+/// Runs the study's trials from this process, one at a time, until `limits` or Ctrl-C,
+/// with the live display.
 pub(crate) async fn run_trials(
     session: &Session,
     settings: &TransferSettings,
     runner: &Runner,
-    time: Option<std::time::Duration>,
+    limits: s3tune_hpo::Limits,
     display: &Display,
     slot: &ProgressSlot,
     stop: &Stop,
@@ -133,7 +134,7 @@ pub(crate) async fn run_trials(
     let plan = Plan {
         worker: s3tune_hpo::worker::this_process(),
         parallel: 1,
-        limits: session.budget()?.limits(time),
+        limits,
         heartbeat_timeout: None,
     };
     let live = display.start(
