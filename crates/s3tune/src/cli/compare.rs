@@ -29,7 +29,7 @@ pub struct CompareArgs {
     pub clients: Vec<ClientName>,
     /// Time for every client's trials together, shared equally, e.g. 2m (the setup and
     /// the race come on top).
-    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    #[arg(long, value_name = "DURATION", default_value = "90s")]
     pub budget: String,
     /// Transfers per trial (each trial's configuration is raced at the end anyway).
     #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
