@@ -102,7 +102,7 @@ pub struct Opened {
 
 impl Opened {
     /// Where a client run as a program finds the same S3, and the environment it needs.
-    pub fn boto3_env(&self, s3: &ConnectArgs) -> (Option<String>, Vec<(String, String)>) {
+    pub fn program_env(&self, s3: &ConnectArgs) -> (Option<String>, Vec<(String, String)>) {
         match &self.server {
             Some(s) => (Some(s.endpoint()), s.client_env()),
             None => {
@@ -378,7 +378,7 @@ impl Opened {
             }));
         }
         let found = probe(settings.client, a.python)?;
-        let (endpoint, env) = self.boto3_env(a.s3);
+        let (endpoint, env) = self.program_env(a.s3);
         let region = match &self.server {
             Some(s) => Some(s.region()),
             None => a.s3.region.clone(),
