@@ -59,7 +59,7 @@ pub enum Workload {
 }
 
 /// Who moves the bytes in a transfer study.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Client {
     /// s3tune's engine, in process.

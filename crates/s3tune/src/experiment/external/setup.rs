@@ -119,8 +119,27 @@ pub struct Found {
 }
 
 /// Finds `client` on this machine (with `python` for the bundled scripts): an error is
-/// one line saying how to install it.
+/// one line saying how to install it. A client found once is not looked for again (a
+/// study's definition, its rules and its runner each need it; each look starts a
+/// Python).
 pub fn probe(client: Client, python: &str) -> anyhow::Result<Found> {
+    type Seen = std::collections::HashMap<(Client, String), Found>;
+    static FOUND: std::sync::LazyLock<std::sync::Mutex<Seen>> =
+        std::sync::LazyLock::new(Default::default);
+    let key = (client, python.to_owned());
+    if let Some(found) = FOUND.lock().expect("probe cache").get(&key) {
+        return Ok(found.clone());
+    }
+    let found = look(client, python)?;
+    FOUND
+        .lock()
+        .expect("probe cache")
+        .insert(key, found.clone());
+    Ok(found)
+}
+
+/// [`probe`]'s look, every time.
+fn look(client: Client, python: &str) -> anyhow::Result<Found> {
     let mut found = Found {
         python: python.to_owned(),
         awscli_python: None,
