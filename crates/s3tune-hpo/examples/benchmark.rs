@@ -81,6 +81,7 @@ fn searcher(kind: &str, resolution: usize, seed: u64) -> Box<dyn Searcher> {
     let objective = Objective {
         metric: "f".into(),
         mode: Mode::Min,
+        constraints: Vec::new(),
     };
     match kind {
         "random" => Box::new(RandomSearcher::default()),
@@ -112,6 +113,7 @@ fn run(p: &Problem, kind: &str, seed: u64, workers: usize) -> Vec<f64> {
                 config: c,
                 status: Status::Pending,
                 reports: vec![],
+                metrics: vec![],
             });
             next += 1;
         }
@@ -255,6 +257,7 @@ fn main() {
                     config: c,
                     status: Status::Completed,
                     reports: vec![v],
+                    metrics: vec![],
                 }
             })
             .collect();

@@ -1,8 +1,14 @@
 //! What a searcher and a scheduler decide from: the trials so far, and the objective.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::space::Config;
+
+/// What a trial measured at one step besides its objective (a run's peak memory, CPU
+/// seconds, requests, …), by name.
+pub type Metrics = BTreeMap<String, f64>;
 
 /// Whether to minimize or maximize the metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -15,16 +21,50 @@ pub enum Mode {
     Max,
 }
 
-/// The metric a study optimizes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An upper limit on a measured metric: a trial over it is infeasible — kept and shown,
+/// never the best.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constraint {
+    /// Name of the measured metric (a key of the trials' [`Metrics`]).
+    pub metric: String,
+    /// The most it may be.
+    pub max: f64,
+}
+
+/// The metric a study optimizes, and the limits a trial must keep to count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Objective {
     /// Name of the reported metric.
     pub metric: String,
     /// Direction.
     pub mode: Mode,
+    /// Limits every counted trial keeps (none: every trial is feasible).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<Constraint>,
 }
 
 impl Objective {
+    /// `metric` in direction `mode`, with no limits.
+    #[must_use]
+    pub fn new(metric: impl Into<String>, mode: Mode) -> Self {
+        Self {
+            metric: metric.into(),
+            mode,
+            constraints: Vec::new(),
+        }
+    }
+
+    /// Whether `trial` keeps every limit: each constrained metric was measured and is
+    /// within its limit. A metric never measured cannot be shown to keep its limit, so
+    /// the trial is not feasible.
+    #[must_use]
+    pub fn feasible(&self, trial: &Trial) -> bool {
+        self.constraints
+            .iter()
+            .all(|c| trial.metric(&c.metric).is_some_and(|v| v <= c.max))
+    }
+
     /// `value` turned so that smaller is better (negated when maximizing).
     #[must_use]
     pub fn loss(&self, value: f64) -> f64 {
@@ -60,6 +100,10 @@ pub struct Trial {
     pub status: Status,
     /// The metric after each fidelity step (e.g. the mean time after each repeat).
     pub reports: Vec<f64>,
+    /// What each step measured besides (one entry per report; empty when the trial
+    /// measures nothing else).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metrics>,
 }
 
 impl Trial {
@@ -72,6 +116,18 @@ impl Trial {
             }
             _ => None,
         }
+    }
+
+    /// The trial's measure of `name`: the most any of its steps measured (a limit holds
+    /// for every run, and a trial costs what its costliest run did); `None` when no step
+    /// measured it.
+    #[must_use]
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .filter_map(|m| m.get(name).copied())
+            .filter(|v| v.is_finite())
+            .reduce(f64::max)
     }
 }
 
@@ -86,8 +142,8 @@ pub struct History {
 impl History {
     /// The best trial: the best completed one, else the best with any result (one stopped
     /// early), so that a trial judged on fewer steps does not win over those that ran them
-    /// all. Ties go to the earlier trial. The one rule of "best" for every report, display
-    /// and worker.
+    /// all; only a trial that keeps the objective's limits counts. Ties go to the earlier
+    /// trial. The one rule of "best" for every report, display and worker.
     #[must_use]
     pub fn best(&self, objective: &Objective) -> Option<&Trial> {
         let mut completed: Option<(&Trial, f64)> = None;
@@ -96,6 +152,9 @@ impl History {
             let Some(loss) = t.value().map(|v| objective.loss(v)) else {
                 continue;
             };
+            if !objective.feasible(t) {
+                continue;
+            }
             let better = |best: Option<(&Trial, f64)>| best.is_none_or(|(_, b)| loss < b);
             if better(any) {
                 any = Some((t, loss));

@@ -27,7 +27,7 @@ pub mod worker;
 
 pub use backend::SubprocessBackend;
 pub use bayesopt::BoSearcher;
-pub use history::{History, Mode, Objective, Status, Trial};
+pub use history::{Constraint, History, Metrics, Mode, Objective, Status, Trial};
 pub use scheduler::{Asha, Decision, Fifo, Scheduler};
 pub use searcher::{GridSearcher, RandomSearcher, SearchError, Searcher, Suggestion};
 pub use space::{Config, Domain, Scale, Space, SpaceError, Value, config_hash};

@@ -333,6 +333,7 @@ mod tests {
             config: Config::new(),
             status,
             reports: reports.to_vec(),
+            metrics: Vec::new(),
         }
     }
 
@@ -365,6 +366,7 @@ mod tests {
         let objective = Objective {
             metric: "seconds".into(),
             mode: Mode::Min,
+            constraints: Vec::new(),
         };
         let spec = SchedulerSpec::Fifo {
             cut_off: Some(CutOff {
@@ -394,6 +396,7 @@ mod tests {
         let max = Objective {
             metric: "mbps".into(),
             mode: Mode::Max,
+            constraints: Vec::new(),
         };
         assert_eq!(s.run_limit(&h, &max), None);
         let bad = SchedulerSpec::Fifo {

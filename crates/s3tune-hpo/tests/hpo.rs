@@ -24,6 +24,7 @@ fn trial(id: u64, config: Config, status: Status, reports: Vec<f64>) -> Trial {
         config,
         status,
         reports,
+        metrics: Vec::new(),
     }
 }
 
@@ -303,6 +304,7 @@ fn asha_rungs_and_decisions() {
     let min = Objective {
         metric: "seconds".into(),
         mode: Mode::Min,
+        constraints: Vec::new(),
     };
     // Scripted: three trials report at rung 1 (seconds: 5, 3, 9), in that order.
     let mut h = History::default();
@@ -346,6 +348,7 @@ fn asha_rungs_and_decisions() {
     let max = Objective {
         metric: "mbps".into(),
         mode: Mode::Max,
+        constraints: Vec::new(),
     };
     let mut h = History::default();
     for (id, v) in [(0, 5.0), (1, 3.0)] {
@@ -372,6 +375,7 @@ fn bayesian_optimization_homes_in_and_respects_the_history() {
     let objective = Objective {
         metric: "f".into(),
         mode: Mode::Min,
+        constraints: Vec::new(),
     };
     let mut first = Config::new();
     first.insert("x".into(), Value::Float(-2.0));
@@ -430,6 +434,7 @@ fn running_trials_count_towards_the_random_start() {
     let bo = BoSearcher::new(Objective {
         metric: "f".into(),
         mode: Mode::Min,
+        constraints: Vec::new(),
     });
     assert_eq!(bo.initial_points, 10);
     let mut rng = StdRng::seed_from_u64(3);
@@ -531,6 +536,7 @@ fn bayesian_optimization_does_not_try_the_same_point_again_and_again() {
     let bo = BoSearcher::new(Objective {
         metric: "f".into(),
         mode: Mode::Min,
+        constraints: Vec::new(),
     });
     for seed in 0..10 {
         let Suggestion::Config(c) = bo

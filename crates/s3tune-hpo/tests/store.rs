@@ -40,6 +40,7 @@ fn spec(name: &str) -> StudySpec {
         objective: Objective {
             metric: "seconds".into(),
             mode: Mode::Min,
+            constraints: Vec::new(),
         },
         searcher: SearcherSpec::Random {
             points_to_evaluate: vec![],
@@ -128,21 +129,29 @@ fn conformance(store: &dyn Store) {
     assert_eq!((t1, pending_seen), (1, 1));
 
     // Reports append in order; finish sets the status and reason; NaN survives as NaN.
-    store.report(&a, 1, 2.5).unwrap();
-    store.report(&a, 1, 2.0).unwrap();
+    let measured = |v: f64| s3tune_hpo::Metrics::from([("memory".to_owned(), v)]);
+    store.report(&a, 1, 2.5, &measured(100.0)).unwrap();
+    store.report(&a, 1, 2.0, &measured(300.0)).unwrap();
     store.finish(&a, 1, Status::Completed, None).unwrap();
-    store.report(&a, 2, f64::NAN).unwrap();
+    store.report(&a, 2, f64::NAN, &Default::default()).unwrap();
     store.finish(&a, 2, Status::Failed, Some("boom")).unwrap();
     let trials = store.trials(&a).unwrap();
     assert_eq!(trials[0].trial.reports, vec![2.5, 2.0]);
     assert_eq!(trials[0].trial.value(), Some(2.0));
+    // What each report measured besides is kept with it; a trial costs its costliest.
+    assert_eq!(
+        trials[0].trial.metrics,
+        vec![measured(100.0), measured(300.0)]
+    );
+    assert_eq!(trials[0].trial.metric("memory"), Some(300.0));
+    assert!(trials[1].trial.metrics.is_empty());
     assert_eq!(trials[0].worker, "w1");
     assert!(trials[0].finished.is_some());
     assert_eq!(trials[1].trial.status, Status::Failed);
     assert!(trials[1].trial.reports[0].is_nan());
     assert_eq!(trials[1].error.as_deref(), Some("boom"));
     assert!(matches!(
-        store.report(&a, 99, 1.0),
+        store.report(&a, 99, 1.0, &Default::default()),
         Err(StoreError::NoTrial { trial: 99, .. })
     ));
 
@@ -175,7 +184,7 @@ fn conformance(store: &dyn Store) {
         vec![1, 2]
     );
     for err in [
-        store.report(&a, t3, 1.0).unwrap_err(),
+        store.report(&a, t3, 1.0, &Default::default()).unwrap_err(),
         store.heartbeat(&a, t3).unwrap_err(),
         store.finish(&a, t3, Status::Completed, None).unwrap_err(),
     ] {
@@ -211,7 +220,7 @@ fn conformance(store: &dyn Store) {
     let trials = store.trials(&a).unwrap();
     assert_eq!(trials[0].trial.status, Status::Completed);
     assert_eq!(trials[3].error.as_deref(), Some("gone"));
-    store.report(&a, 5, 3.0).unwrap();
+    store.report(&a, 5, 3.0, &Default::default()).unwrap();
     store.finish(&a, 5, Status::Completed, None).unwrap();
 
     // Notes: replaced by key, per study.
@@ -665,6 +674,7 @@ fn points_to_evaluate_that_were_interrupted_are_run_again() {
             config: base.clone(),
             status: Status::Stopped,
             reports: vec![],
+            metrics: vec![],
         });
     }
     // Twice without a result: given up.
@@ -816,7 +826,8 @@ fn a_sqlite_store_of_the_first_revision_is_migrated_keeping_its_trials() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+    assert!(trials.iter().all(|t| t.trial.metrics.is_empty()));
 }
 
 #[tokio::test]

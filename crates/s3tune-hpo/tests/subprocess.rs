@@ -56,6 +56,7 @@ fn tuner(
             objective: Objective {
                 metric: metric.into(),
                 mode: Mode::Min,
+                constraints: Vec::new(),
             },
             searcher: SearcherSpec::Random {
                 points_to_evaluate: vec![],

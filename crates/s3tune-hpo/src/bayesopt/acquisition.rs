@@ -61,6 +61,25 @@ pub fn d_ln_h(z: f64) -> f64 {
     m / (1.0 - t * m)
 }
 
+/// `ln Φ(z)`, finite for every finite `z`: directly above −3, else as
+/// `ln φ(z) + ln m(−z)` with Mills' ratio (Φ(z) = φ(z)·m(−z)), which does not underflow.
+#[must_use]
+pub fn ln_cdf(z: f64) -> f64 {
+    if z > -3.0 {
+        return cdf(z).ln();
+    }
+    ln_pdf(z) + mills(-z).ln()
+}
+
+/// `d ln Φ / dz = φ(z)/Φ(z)`: directly above −3, else `1/m(−z)` (≈ `−z`).
+#[must_use]
+pub fn d_ln_cdf(z: f64) -> f64 {
+    if z > -3.0 {
+        return ln_pdf(z).exp() / cdf(z);
+    }
+    1.0 / mills(-z)
+}
+
 /// `ln EI` with its partial derivatives with respect to the mean and the standard
 /// deviation: with `g = d ln h/dz`, `∂/∂mean = −g/σ` and `∂/∂σ = (1 − z g)/σ`. Needs
 /// `sd > 0`.
@@ -93,6 +112,19 @@ mod tests {
     fn ei(mean: f64, sd: f64, best: f64) -> f64 {
         let z = (best - mean) / sd;
         sd * (z * cdf(z) + ln_pdf(z).exp())
+    }
+
+    #[test]
+    fn ln_cdf_is_continuous_and_finite_far_in_the_tail() {
+        for z in [-2.999_999, -3.0, -3.000_001] {
+            assert!((ln_cdf(z) - cdf(z).ln()).abs() < 1e-9, "z={z}");
+            let direct = ln_pdf(z).exp() / cdf(z);
+            assert!((d_ln_cdf(z) - direct).abs() < 1e-6, "z={z}");
+        }
+        // Φ(−40) underflows no f64 here, yet its log is about −804.6.
+        assert!((ln_cdf(-40.0) + 804.608).abs() < 0.01, "{}", ln_cdf(-40.0));
+        assert!((d_ln_cdf(-40.0) - 40.025).abs() < 0.01);
+        assert!(ln_cdf(8.0).abs() < 1e-12);
     }
 
     #[test]

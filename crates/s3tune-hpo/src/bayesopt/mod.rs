@@ -4,6 +4,7 @@
 //! that combines them ([`BoSearcher`]).
 
 pub mod acquisition;
+mod feasibility;
 pub mod gp;
 pub mod likelihood;
 mod optimize;

@@ -27,6 +27,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::acquisition::{log_ei, log_ei_with_grad};
+use super::feasibility::Feasibility;
 use super::gp::Gp;
 use super::optimize::maximize;
 use crate::history::{History, Objective, Status};
@@ -138,6 +139,7 @@ impl Searcher for BoSearcher {
         }
         let mut xs = Vec::new();
         let mut losses = Vec::new();
+        let mut feasible = Vec::new();
         let mut pending = Vec::new();
         for t in &history.trials {
             let Ok(x) = space.encode(&t.config) else {
@@ -148,6 +150,7 @@ impl Searcher for BoSearcher {
                 (_, Some(v)) => {
                     xs.push(x);
                     losses.push(self.objective.loss(v));
+                    feasible.push(self.objective.feasible(t));
                 }
                 _ => {}
             }
@@ -170,7 +173,22 @@ impl Searcher for BoSearcher {
             .sqrt()
             .max(1e-9);
         let y: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
-        let best = y.iter().copied().fold(f64::INFINITY, f64::min);
+        // The incumbent is the best trial that keeps the limits; with none yet, the
+        // acquisition is the chance of keeping them alone.
+        let best = y
+            .iter()
+            .zip(&feasible)
+            .filter(|(_, ok)| **ok)
+            .map(|(v, _)| *v)
+            .fold(f64::INFINITY, f64::min);
+        let limits = (!self.objective.constraints.is_empty())
+            .then(|| Feasibility::fit(&self.objective, space, history, self.fit_restarts, rng));
+        // Perturbed and climbed from: the best feasible trials first.
+        let ranks: Vec<f64> = losses
+            .iter()
+            .zip(&feasible)
+            .map(|(l, ok)| if *ok { *l } else { f64::INFINITY })
+            .collect();
         let d = space.dims();
         let draws: Vec<Vec<f64>> = (0..self.fit_restarts)
             .map(|_| (0..d + 2).map(|_| rng.random_range(-3.0..1.0)).collect())
@@ -199,15 +217,13 @@ impl Searcher for BoSearcher {
         } else {
             fantasize(&xs, &y, &pending, fitted, best, rng)
         };
-        let refined = propose(
-            space,
-            &model,
-            &fantasies,
-            &xs,
-            &losses,
-            self.candidates,
-            rng,
-        );
+        let acquisition = Acquisition {
+            model: &model,
+            fantasies: &fantasies,
+            improve: best.is_finite(),
+            limits: limits.as_ref(),
+        };
+        let refined = propose(space, &acquisition, &xs, &ranks, self.candidates, rng);
         let tried: Vec<&Vec<f64>> = xs.iter().chain(&pending).collect();
         for (_, x) in refined {
             let c = space.decode(&x);
@@ -236,51 +252,83 @@ fn repeats(x: &[f64], tried: &[&Vec<f64>]) -> bool {
         .any(|t| t.iter().zip(x).all(|(a, b)| (a - b).abs() < REPEAT))
 }
 
-/// Candidates ranked by the acquisition (best first), rounded to what would run.
+/// What a candidate is scored by: ln of the mean EI over the fantasies (when there is a
+/// feasible incumbent to improve on), plus ln of the chance of keeping the limits.
+struct Acquisition<'a> {
+    model: &'a Gp,
+    fantasies: &'a [(DVector<f64>, f64)],
+    improve: bool,
+    limits: Option<&'a Feasibility>,
+}
+
+impl Acquisition<'_> {
+    fn weights(&self) -> Vec<DVector<f64>> {
+        self.fantasies.iter().map(|(w, _)| w.clone()).collect()
+    }
+
+    /// The score at `x`.
+    fn score(&self, x: &[f64], weights: &[DVector<f64>]) -> f64 {
+        let mut total = self.limits.map_or(0.0, |l| l.log_pof(x));
+        if self.improve {
+            let (means, var) = self.model.predict_many(x, weights);
+            let terms: Vec<f64> = means
+                .iter()
+                .zip(self.fantasies)
+                .map(|(m, (_, best_s))| log_ei(*m, var.sqrt(), *best_s))
+                .collect();
+            total += log_mean_exp_values(&terms);
+        }
+        total
+    }
+
+    /// The score at `x` with its gradient.
+    fn with_grad(&self, x: &[f64], weights: &[DVector<f64>]) -> (f64, Vec<f64>) {
+        let (mut total, mut grad) = self
+            .limits
+            .map_or_else(|| (0.0, vec![0.0; x.len()]), |l| l.log_pof_with_grad(x));
+        if self.improve {
+            let ps = self.model.predict_many_with_grad(x, weights);
+            let sd = ps[0].var.sqrt();
+            let terms: Vec<(f64, Vec<f64>)> = ps
+                .iter()
+                .zip(self.fantasies)
+                .map(|(p, (_, best_s))| {
+                    let (v, dm, ds) = log_ei_with_grad(p.mean, sd, *best_s);
+                    let g = (0..x.len())
+                        .map(|m| dm * p.dmean[m] + ds * p.dvar[m] / (2.0 * sd))
+                        .collect();
+                    (v, g)
+                })
+                .collect();
+            let (v, g) = log_mean_exp(&terms);
+            total += v;
+            grad.iter_mut().zip(g).for_each(|(a, b)| *a += b);
+        }
+        (total, grad)
+    }
+}
+
+/// Candidates ranked by the acquisition (best first), rounded to what would run;
+/// `ranks` orders the points tried (best first) for the perturbations and climbs.
 fn propose(
     space: &Space,
-    model: &Gp,
-    fantasies: &[(DVector<f64>, f64)],
+    acq: &Acquisition<'_>,
     xs: &[Vec<f64>],
-    losses: &[f64],
+    ranks: &[f64],
     candidates: usize,
     rng: &mut StdRng,
 ) -> Vec<(f64, Vec<f64>)> {
     let d = space.dims();
     let round = |x: &[f64]| space.encode(&space.decode(x)).ok();
-    let weights: Vec<DVector<f64>> = fantasies.iter().map(|(w, _)| w.clone()).collect();
-    // ln of the mean EI over the fantasies, with its gradient.
-    let acquisition = |x: &[f64]| {
-        let ps = model.predict_many_with_grad(x, &weights);
-        let sd = ps[0].var.sqrt();
-        let terms: Vec<(f64, Vec<f64>)> = ps
-            .iter()
-            .zip(fantasies)
-            .map(|(p, (_, best_s))| {
-                let (v, dm, ds) = log_ei_with_grad(p.mean, sd, *best_s);
-                let g = (0..x.len())
-                    .map(|m| dm * p.dmean[m] + ds * p.dvar[m] / (2.0 * sd))
-                    .collect();
-                (v, g)
-            })
-            .collect();
-        log_mean_exp(&terms)
-    };
-    let score = |x: &[f64]| {
-        let (means, var) = model.predict_many(x, &weights);
-        let terms: Vec<f64> = means
-            .iter()
-            .zip(fantasies)
-            .map(|(m, (_, best_s))| log_ei(*m, var.sqrt(), *best_s))
-            .collect();
-        log_mean_exp_values(&terms)
-    };
+    let weights = acq.weights();
+    let acquisition = |x: &[f64]| acq.with_grad(x, &weights);
+    let score = |x: &[f64]| acq.score(x, &weights);
     let shift: Vec<f64> = (0..d).map(|_| rng.random()).collect();
     let mut pool: Vec<Vec<f64>> = (0..candidates as u64)
         .filter_map(|i| round(&halton(i, &shift)))
         .collect();
     let mut order: Vec<usize> = (0..xs.len()).collect();
-    order.sort_by(|a, b| losses[*a].total_cmp(&losses[*b]));
+    order.sort_by(|a, b| ranks[*a].total_cmp(&ranks[*b]));
     for &i in order.iter().take(5) {
         for _ in 0..20 {
             let p: Vec<f64> = xs[i]
@@ -294,7 +342,12 @@ fn propose(
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Gradient ascent on log EI from the best few, relaxed (integers as reals), in
     // length-scale units; the result is rounded and scored again like any candidate.
-    let scale: Vec<f64> = model.lengths().iter().map(|l| l.clamp(1e-3, 1.0)).collect();
+    let scale: Vec<f64> = acq
+        .model
+        .lengths()
+        .iter()
+        .map(|l| l.clamp(1e-3, 1.0))
+        .collect();
     let starts = scored
         .iter()
         .take(LOCAL_STARTS)

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::history::{History, Objective, Status, Trial};
+use crate::history::{History, Metrics, Objective, Status, Trial};
 
 use crate::scheduler::Scheduler;
 use crate::searcher::{SearchError, Searcher, Suggestion};
@@ -210,9 +210,16 @@ pub trait Store: Send + Sync {
         suggest: &mut dyn FnMut(&History) -> Result<Suggestion, SearchError>,
     ) -> Result<Claim, StoreError>;
 
-    /// Appends an intermediate result to a running trial (and refreshes its heartbeat);
-    /// [`StoreError::NotRunning`] when it is not running.
-    fn report(&self, study: &Study, trial: u64, value: f64) -> Result<(), StoreError>;
+    /// Appends an intermediate result to a running trial, with what the step measured
+    /// besides (and refreshes its heartbeat); [`StoreError::NotRunning`] when it is not
+    /// running.
+    fn report(
+        &self,
+        study: &Study,
+        trial: u64,
+        value: f64,
+        metrics: &Metrics,
+    ) -> Result<(), StoreError>;
 
     /// Marks a running trial alive; [`StoreError::NotRunning`] when it is not running
     /// (e.g. another worker took it for lost: its worker should drop it).

@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL studies read back the same.
 
 use super::{StoreError, Study, StudySpec, TrialRecord, from_ms, parse_status};
-use crate::history::{Objective, Trial};
+use crate::history::{Metrics, Objective, Trial};
 use crate::space::{Config, Space};
 
 /// A study row.
@@ -66,6 +66,7 @@ pub(crate) struct RawTrial {
     pub config: String,
     pub status: String,
     pub reports: String,
+    pub metrics: String,
     pub error: Option<String>,
     pub worker: String,
     pub started_ms: i64,
@@ -84,6 +85,8 @@ impl RawTrial {
         let config: Config =
             serde_json::from_str(&self.config).map_err(|e| corrupt("config", e.to_string()))?;
         let reports = parse_reports(&self.reports).map_err(|e| corrupt("reports", e))?;
+        let metrics =
+            parse_metrics(&self.metrics).map_err(|e| corrupt("metrics", e.to_string()))?;
         let status = parse_status(&self.status)
             .ok_or_else(|| corrupt("status", format!("unknown status `{}`", self.status)))?;
         Ok(TrialRecord {
@@ -92,6 +95,7 @@ impl RawTrial {
                 config,
                 status,
                 reports,
+                metrics,
             },
             error: self.error,
             worker: self.worker,
@@ -118,6 +122,36 @@ pub(crate) fn append_report(reports: &[f64], value: f64) -> String {
         .map(|v| v.is_finite().then_some(*v))
         .collect();
     serde_json::to_string(&values).expect("reports serialize")
+}
+
+/// A trial's measures per report as stored: a JSON array of objects (a non-finite value
+/// is left out of its object).
+pub(crate) fn parse_metrics(text: &str) -> Result<Vec<Metrics>, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// A trial's reports and measures with one more step appended, as stored. A step that
+/// measured nothing is stored as `{}` only when an earlier or this step measured
+/// something, so both arrays stay aligned and a trial that measures nothing keeps `[]`.
+pub(crate) fn append_step(
+    reports: &[f64],
+    metrics: &[Metrics],
+    value: f64,
+    step: &Metrics,
+) -> (String, String) {
+    let reports_text = append_report(reports, value);
+    let mut all = metrics.to_vec();
+    if !(all.is_empty() && step.is_empty()) {
+        all.resize(reports.len(), Metrics::new());
+        all.push(
+            step.iter()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        );
+    }
+    let metrics_text = serde_json::to_string(&all).expect("metrics serialize");
+    (reports_text, metrics_text)
 }
 
 /// A configuration as stored, with its hash.
@@ -158,6 +192,7 @@ pub(crate) fn claimed(
             config,
             status: crate::history::Status::Pending,
             reports: Vec::new(),
+            metrics: Vec::new(),
         },
         error: None,
         worker: worker.to_owned(),

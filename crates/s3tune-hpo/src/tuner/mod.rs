@@ -149,7 +149,7 @@ impl Tuner {
                 let limits = limits.clone();
                 match blocking(&shared, move |s| s.claim_next(&limits, &mine)).await? {
                     Next::Trial(record, limit) => {
-                        on_event(&Event::Started(record.clone()));
+                        on_event(&Event::Started((*record).clone()));
                         let ctx = Arc::new(TrialContext {
                             store: Arc::clone(&shared.store),
                             study: Arc::clone(&shared.study),

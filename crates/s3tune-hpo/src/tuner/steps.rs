@@ -29,7 +29,7 @@ pub(super) struct Shared {
 /// What a claim gave the loop.
 pub(super) enum Next {
     /// A trial to run, and the scheduler's limit for its first run.
-    Trial(TrialRecord, Option<f64>),
+    Trial(Box<TrialRecord>, Option<f64>),
     /// Nothing now, but other workers' running trials may yet be lost and free a slot.
     Wait,
     /// Nothing more to do.
@@ -82,7 +82,7 @@ impl Shared {
                     .suggest(&self.study.spec.space, history, &mut rng)
             })?;
         Ok(match claim {
-            Claim::Trial(r) => Next::Trial(r, limit),
+            Claim::Trial(r) => Next::Trial(Box::new(r), limit),
             // Only a tuner that takes others' trials for lost can have a slot freed.
             Claim::Exhausted if others_running > 0 && self.heartbeat_timeout.is_some() => {
                 Next::Wait

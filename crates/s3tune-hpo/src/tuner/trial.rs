@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::history::Metrics;
 use crate::scheduler::{Decision, Scheduler};
 use crate::space::Config;
 use crate::store::{Store, StoreError, Study};
@@ -60,6 +61,17 @@ impl TrialContext {
     /// the scheduler's decision; on [`Decision::Stop`] the trial should return. The store
     /// is written and the history read once, off the async threads.
     pub async fn report(&self, value: f64) -> Result<Decision, StoreError> {
+        self.report_measured(value, Metrics::new()).await
+    }
+
+    /// [`report`](TrialContext::report), with what the step measured besides the
+    /// objective (its peak memory, CPU seconds, …): constraints and further objectives
+    /// are judged on these.
+    pub async fn report_measured(
+        &self,
+        value: f64,
+        metrics: Metrics,
+    ) -> Result<Decision, StoreError> {
         let (store, study, scheduler, trial) = (
             Arc::clone(&self.store),
             Arc::clone(&self.study),
@@ -67,7 +79,7 @@ impl TrialContext {
             self.trial,
         );
         let (decision, limit) = tokio::task::spawn_blocking(move || {
-            store.report(&study, trial, value)?;
+            store.report(&study, trial, value, &metrics)?;
             if !scheduler.needs_history() {
                 return Ok((Decision::Continue, None));
             }

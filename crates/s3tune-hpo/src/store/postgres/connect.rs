@@ -12,7 +12,7 @@ use super::{PostgresStore, reason};
 use crate::store::StoreError;
 
 /// The schema revision this code writes.
-const VERSION: i32 = 1;
+const VERSION: i32 = 2;
 
 /// Key of the advisory lock under which the schema is created or migrated.
 const SCHEMA_LOCK: i64 = 0x7333_7475_6e65; // "s3tune"
@@ -57,6 +57,10 @@ CREATE TABLE s3tune_notes (
     PRIMARY KEY (study, key)
 );
 ";
+
+/// Revision 1 → 2: what each report measured besides the objective (memory, CPU, …).
+const MIGRATE_1_2: &str =
+    "ALTER TABLE s3tune_trials ADD COLUMN IF NOT EXISTS metrics TEXT NOT NULL DEFAULT '[]'";
 
 /// `url` as it can be shown: no password, its TLS settings kept.
 fn describe(config: &Config, tls: &crate::store::tls::Settings) -> String {
@@ -178,6 +182,10 @@ impl PostgresStore {
         })?;
         match version {
             Some(VERSION) => Ok(()),
+            Some(v) if v < VERSION => Err(StoreError::Database {
+                location: self.location.clone(),
+                reason: "made by an older s3tune: run `s3tune tune` or `s3tune worker` on it once, which updates it".to_owned(),
+            }),
             None => Err(StoreError::Database {
                 location: self.location.clone(),
                 reason: "this database has no s3tune studies".to_owned(),
@@ -204,8 +212,11 @@ impl PostgresStore {
                 .map_err(db)?
                 .get(0);
             match version {
-                None => {
-                    tx.batch_execute(SCHEMA_1).await.map_err(db)?;
+                None | Some(1) => {
+                    if version.is_none() {
+                        tx.batch_execute(SCHEMA_1).await.map_err(db)?;
+                    }
+                    tx.batch_execute(MIGRATE_1_2).await.map_err(db)?;
                     tx.execute(
                         "INSERT INTO s3tune_schema (version) VALUES ($1)",
                         &[&VERSION],

@@ -30,12 +30,14 @@ mod queries;
 
 use queries::numbers_of;
 
-use super::rows::{append_report, claimed, config_text, history_of, next_number, parse_reports};
+use super::rows::{
+    append_step, claimed, config_text, history_of, next_number, parse_metrics, parse_reports,
+};
 use super::{
     Claim, Store, StoreError, StoredSpec, Study, StudySpec, TrialRecord, check_same, from_ms,
     status_name,
 };
-use crate::history::{History, Status};
+use crate::history::{History, Metrics, Status};
 use crate::searcher::{SearchError, Suggestion};
 
 /// The server's clock, in milliseconds since the Unix epoch.
@@ -207,7 +209,13 @@ impl Store for PostgresStore {
         })
     }
 
-    fn report(&self, study: &Study, trial: u64, value: f64) -> Result<(), StoreError> {
+    fn report(
+        &self,
+        study: &Study,
+        trial: u64,
+        value: f64,
+        metrics: &Metrics,
+    ) -> Result<(), StoreError> {
         let mut client = self.lock();
         block_on(async {
             let db = |e: tokio_postgres::Error| self.db(&e);
@@ -215,7 +223,7 @@ impl Store for PostgresStore {
             let number = trial as i64;
             let Some(row) = tx
                 .query_opt(
-                    "SELECT reports FROM s3tune_trials
+                    "SELECT reports, metrics FROM s3tune_trials
                      WHERE study = $1 AND number = $2 AND status = 'running' FOR UPDATE",
                     &[&study.id, &number],
                 )
@@ -224,17 +232,21 @@ impl Store for PostgresStore {
             else {
                 return Err(self.not_updated(&tx, study, trial).await);
             };
-            let values = parse_reports(row.get(0)).map_err(|reason| StoreError::Corrupt {
+            let corrupt = |what: &str, reason: String| StoreError::Corrupt {
                 study: study.spec.name.clone(),
-                what: format!("trial {trial} reports"),
+                what: format!("trial {trial} {what}"),
                 reason,
-            })?;
+            };
+            let values = parse_reports(row.get(0)).map_err(|r| corrupt("reports", r))?;
+            let measured =
+                parse_metrics(row.get(1)).map_err(|e| corrupt("metrics", e.to_string()))?;
+            let (reports, measured) = append_step(&values, &measured, value, metrics);
             tx.execute(
                 &format!(
-                    "UPDATE s3tune_trials SET reports = $3, heartbeat_ms = {NOW_MS}
+                    "UPDATE s3tune_trials SET reports = $3, metrics = $4, heartbeat_ms = {NOW_MS}
                      WHERE study = $1 AND number = $2"
                 ),
-                &[&study.id, &number, &append_report(&values, value)],
+                &[&study.id, &number, &reports, &measured],
             )
             .await
             .map_err(db)?;

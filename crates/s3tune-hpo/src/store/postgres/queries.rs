@@ -66,7 +66,7 @@ impl PostgresStore {
         let rows = client
             .query(
                 "SELECT number, config, status, reports, error, worker, started_ms,
-                        heartbeat_ms, finished_ms, lost
+                        heartbeat_ms, finished_ms, lost, metrics
                  FROM s3tune_trials WHERE study = $1 ORDER BY number",
                 &[&study.id],
             )
@@ -85,6 +85,7 @@ impl PostgresStore {
                     heartbeat_ms: r.get(7),
                     finished_ms: r.get(8),
                     lost: r.get(9),
+                    metrics: r.get(10),
                 }
                 .parse(&study.spec.name)
             })

@@ -13,12 +13,14 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 mod open;
 
-use super::rows::{append_report, claimed, config_text, history_of, next_number, parse_reports};
+use super::rows::{
+    append_step, claimed, config_text, history_of, next_number, parse_metrics, parse_reports,
+};
 use super::{
     Claim, RawStudy, RawTrial, Store, StoreError, StoredSpec, Study, StudySpec, TrialRecord,
     check_same, from_ms, status_name, to_ms,
 };
-use crate::history::{History, Status};
+use crate::history::{History, Metrics, Status};
 use crate::searcher::{SearchError, Suggestion};
 
 /// A study store in one SQLite file.
@@ -122,7 +124,7 @@ fn read_study(conn: &Connection, name: &str) -> rusqlite::Result<Option<RawStudy
 fn read_trials(conn: &Connection, study: &Study) -> Result<Vec<RawTrial>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT number, config, status, reports, error, worker, started_ms, heartbeat_ms,
-                finished_ms, lost
+                finished_ms, lost, metrics
          FROM trials WHERE study = ?1 ORDER BY number",
     )?;
     let rows = stmt.query_map([study.id], |r| {
@@ -137,6 +139,7 @@ fn read_trials(conn: &Connection, study: &Study) -> Result<Vec<RawTrial>, rusqli
             heartbeat_ms: r.get(7)?,
             finished_ms: r.get(8)?,
             lost: r.get(9)?,
+            metrics: r.get(10)?,
         })
     })?;
     rows.collect()
@@ -238,32 +241,43 @@ impl Store for SqliteStore {
         Ok(Claim::Trial(claimed(number, config, worker, now)))
     }
 
-    fn report(&self, study: &Study, trial: u64, value: f64) -> Result<(), StoreError> {
+    fn report(
+        &self,
+        study: &Study,
+        trial: u64,
+        value: f64,
+        metrics: &Metrics,
+    ) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db(e))?;
-        let reports: Option<String> = tx
+        let stored: Option<(String, String)> = tx
             .query_row(
-                "SELECT reports FROM trials
+                "SELECT reports, metrics FROM trials
                  WHERE study = ?1 AND number = ?2 AND status = 'running'",
                 params![study.id, trial as i64],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(|e| self.db(e))?;
-        let Some(reports) = reports else {
+        let Some((reports, measured)) = stored else {
             return Err(self.not_updated(&tx, study, trial));
         };
-        let values = parse_reports(&reports).map_err(|reason| StoreError::Corrupt {
+        let corrupt = |what: &str, reason: String| StoreError::Corrupt {
             study: study.spec.name.clone(),
-            what: format!("trial {trial} reports"),
+            what: format!("trial {trial} {what}"),
             reason,
-        })?;
+        };
+        let values = parse_reports(&reports).map_err(|r| corrupt("reports", r))?;
+        let measured = parse_metrics(&measured).map_err(|e| corrupt("metrics", e.to_string()))?;
+        let (reports, measured) = append_step(&values, &measured, value, metrics);
         tx.execute(
-            "UPDATE trials SET reports = ?1, heartbeat_ms = ?2 WHERE study = ?3 AND number = ?4",
+            "UPDATE trials SET reports = ?1, metrics = ?2, heartbeat_ms = ?3
+             WHERE study = ?4 AND number = ?5",
             params![
-                append_report(&values, value),
+                reports,
+                measured,
                 to_ms(SystemTime::now()),
                 study.id,
                 trial as i64

@@ -11,9 +11,9 @@ use super::SqliteStore;
 use crate::store::StoreError;
 
 /// The schema revision this code writes (`PRAGMA user_version`).
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
-/// The schema of revision 2, for a new file.
+/// The schema of revision 3, for a new file.
 const SCHEMA: &str = "
 CREATE TABLE studies (
     id          INTEGER PRIMARY KEY,
@@ -39,6 +39,7 @@ CREATE TABLE trials (
     heartbeat_ms INTEGER NOT NULL,
     finished_ms  INTEGER,
     lost         INTEGER NOT NULL DEFAULT 0,
+    metrics      TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (study, number)
 );
 CREATE TABLE notes (
@@ -64,6 +65,9 @@ fn revision(conn: &Connection, location: &str) -> Result<i64, StoreError> {
 
 /// Revision 1 → 2: trials lost with their worker are told from failed ones.
 const MIGRATE_1_2: &str = "ALTER TABLE trials ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;";
+
+/// Revision 2 → 3: what each report measured besides the objective (memory, CPU, …).
+const MIGRATE_2_3: &str = "ALTER TABLE trials ADD COLUMN metrics TEXT NOT NULL DEFAULT '[]';";
 
 impl SqliteStore {
     /// Opens the store at `path` only to read it: nothing is created or changed (a
@@ -133,7 +137,10 @@ impl SqliteStore {
                 .map_err(db)?;
             match version {
                 0 => tx.execute_batch(SCHEMA).map_err(db)?,
-                1 => tx.execute_batch(MIGRATE_1_2).map_err(db)?,
+                1 => tx
+                    .execute_batch(&format!("{MIGRATE_1_2}{MIGRATE_2_3}"))
+                    .map_err(db)?,
+                2 => tx.execute_batch(MIGRATE_2_3).map_err(db)?,
                 VERSION => {}
                 v => return Err(too_new(location, v)),
             }

@@ -82,13 +82,13 @@ fn objective(args: &TuneArgs) -> anyhow::Result<Objective> {
     if metric.starts_with("st_") {
         bail!("--metric {metric}: names starting st_ are Syne Tune's own");
     }
-    Ok(Objective {
+    Ok(Objective::new(
         metric,
-        mode: match args.script.mode {
+        match args.script.mode {
             ModeName::Min => Mode::Min,
             ModeName::Max => Mode::Max,
         },
-    })
+    ))
 }
 
 /// The searcher and scheduler of a new script study.

@@ -286,6 +286,7 @@ impl Defined {
             objective: Objective {
                 metric: "seconds".into(),
                 mode: Mode::Min,
+                constraints: Vec::new(),
             },
             searcher: self.search.searcher.clone(),
             scheduler: self.search.scheduler.clone(),
