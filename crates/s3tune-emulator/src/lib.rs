@@ -33,6 +33,7 @@ mod answer;
 pub mod auth;
 pub mod checksum;
 pub mod config;
+pub mod cpu;
 pub mod dataset;
 pub mod error;
 mod expect;
@@ -48,6 +49,6 @@ pub use config::{
 };
 pub use error::{ConfigError, StartError};
 pub use network::profile::PROFILE_NAMES;
-pub use network::{NetworkProfile, Stats, StatsSnapshot};
+pub use network::{NetworkProfile, RequestClass, RequestCounts, Stats, StatsSnapshot};
 pub use server::{DedicatedEmulator, Emulator, EmulatorHandle};
 pub use units::{Rate, parse_size};

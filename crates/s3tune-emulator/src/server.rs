@@ -105,9 +105,13 @@ impl Emulator {
         config: EmulatorConfig,
         threads: usize,
     ) -> Result<DedicatedEmulator, StartError> {
+        let cpu = Arc::new(crate::cpu::ThreadCpu::default());
+        let (on_start, on_stop) = (Arc::clone(&cpu), Arc::clone(&cpu));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("s3tune-emulator")
+            .on_thread_start(move || on_start.started())
+            .on_thread_stop(move || on_stop.stopped())
             .enable_all()
             .build()
             .map_err(StartError::Runtime)?;
@@ -115,6 +119,7 @@ impl Emulator {
         Ok(DedicatedEmulator {
             handle: Some(handle),
             runtime: Some(runtime),
+            cpu,
         })
     }
 }
@@ -200,6 +205,16 @@ impl Drop for EmulatorHandle {
 pub struct DedicatedEmulator {
     handle: Option<EmulatorHandle>,
     runtime: Option<tokio::runtime::Runtime>,
+    cpu: Arc<crate::cpu::ThreadCpu>,
+}
+
+impl DedicatedEmulator {
+    /// The CPU time of the server's threads, to tell a client in the same process its
+    /// own.
+    #[must_use]
+    pub fn cpu(&self) -> Arc<crate::cpu::ThreadCpu> {
+        Arc::clone(&self.cpu)
+    }
 }
 
 impl std::ops::Deref for DedicatedEmulator {
@@ -303,7 +318,8 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
                 .get(http::header::HOST)
                 .and_then(|h| h.to_str().ok());
             let prefix = crate::network::rate_prefix(host, uri.path());
-            let (mut resp, in_flight) = match conn.admit(&method, &prefix) {
+            let class = crate::network::RequestClass::of(&method, uri.path(), uri.query());
+            let (mut resp, in_flight) = match conn.admit(&method, &prefix, class) {
                 Admission::Serve(guard) => {
                     let req = if conn.shapes(Direction::Up) {
                         let conn = Arc::clone(&conn);

@@ -34,7 +34,7 @@ pub use error::{Cause, TransferError};
 pub use knobs::{Direction, KNOBS, Knob, KnobKind, KnobValue};
 pub use recursive::keys::as_directory;
 pub use recursive::{Entry, Failed, RecursiveStats};
-pub use stats::{Progress, TransferStats};
+pub use stats::{Progress, RequestCounts, TransferStats};
 
 /// Counts the client's HTTP attempts into [`Progress`].
 #[derive(Debug)]

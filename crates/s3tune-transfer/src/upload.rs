@@ -120,7 +120,7 @@ pub(crate) async fn from_path(
             l.take(size).await;
         }
         let body = file_body(src, 0, size, config.io_chunksize, was).await?;
-        counters.request();
+        counters.request(crate::stats::RequestKind::Put);
         let put = client
             .put_object()
             .bucket(bucket)
@@ -162,7 +162,7 @@ pub(crate) async fn from_path(
         "multipart upload starting"
     );
     let create_slot = shared.slot().await;
-    counters.request();
+    counters.request(crate::stats::RequestKind::Post);
     let create = client
         .create_multipart_upload()
         .bucket(bucket)
@@ -239,7 +239,7 @@ pub(crate) async fn from_path(
                 }
                 let body = file_body(src, start, len, io, was).await?;
                 tracing::debug!(part = i + 1, start, len, "uploading part");
-                counters.request();
+                counters.request(crate::stats::RequestKind::Put);
                 let number = i32::try_from(i + 1).expect("at most 10,000 parts");
                 let r = client
                     .upload_part()
@@ -302,7 +302,7 @@ pub(crate) async fn from_path(
         None => {
             completed.sort_by_key(|p| p.part_number());
             let _slot = shared.slot().await;
-            counters.request();
+            counters.request(crate::stats::RequestKind::Post);
             client
                 .complete_multipart_upload()
                 .bucket(bucket)

@@ -14,6 +14,7 @@
 pub mod body;
 pub mod bucket;
 pub mod profile;
+pub mod requests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use bucket::TokenBucket;
 pub use profile::NetworkProfile;
+pub use requests::{RequestClass, RequestCounts};
 
 /// Largest piece of body sent through the token buckets at once: pacing granularity.
 pub const SHAPING_PIECE: usize = 256 * 1024;
@@ -38,6 +40,8 @@ pub struct Stats {
     pub connections: AtomicU64,
     /// HTTP requests received.
     pub requests: AtomicU64,
+    /// The same by the kind S3 prices them by.
+    pub by_class: requests::ClassCounters,
     /// Requests answered `503 SlowDown` because a rate or concurrency limit was exceeded.
     pub throttled: AtomicU64,
     /// Requests answered `503 SlowDown` by fault injection.
@@ -263,11 +267,12 @@ impl Connection {
     }
 
     /// Decides whether a request with `method` for a key under `prefix` (see
-    /// [`rate_prefix`]) is served, throttled or failed.
-    pub fn admit(&self, method: &http::Method, prefix: &str) -> Admission {
+    /// [`rate_prefix`]), of `class`, is served, throttled or failed.
+    pub fn admit(&self, method: &http::Method, prefix: &str, class: RequestClass) -> Admission {
         let net = &self.net;
         let p = &net.profile;
         net.stats.requests.fetch_add(1, Ordering::Relaxed);
+        net.stats.by_class.count(class);
         net.stats.arrived();
         let now = Instant::now();
         let reading = matches!(*method, http::Method::GET | http::Method::HEAD);

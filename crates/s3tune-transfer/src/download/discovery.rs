@@ -97,7 +97,7 @@ pub(crate) async fn discover(
     shared: &Arc<Shared>,
 ) -> Result<(Job, std::collections::BTreeMap<String, String>), TransferError> {
     let _slot = shared.slot().await;
-    counters.request();
+    counters.request(crate::stats::RequestKind::Head);
     let head = client
         .head_object()
         .bucket(bucket)
@@ -148,7 +148,7 @@ pub(super) async fn discover_by_get(
     shared: &Arc<Shared>,
 ) -> Result<(Job, Option<(u64, ByteStream, Slot)>), TransferError> {
     let slot = shared.slot().await;
-    counters.request();
+    counters.request(crate::stats::RequestKind::Get);
     let first_len = config.multipart_chunksize;
     let sent = client
         .get_object()

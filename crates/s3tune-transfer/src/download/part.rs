@@ -159,7 +159,7 @@ async fn request(
     end: u64,
     ranged: bool,
 ) -> Result<ByteStream, TransferError> {
-    job.counters.request();
+    job.counters.request(crate::stats::RequestKind::Get);
     let mut req = job
         .client
         .get_object()

@@ -7,6 +7,8 @@
 //! emulator's synthetic bytes, else the ETag's MD5 or the size), untimed, and removes the
 //! folder. A run in which any object failed, or any byte is wrong, fails its trial.
 
+use super::costs::{Ran, Requests};
+use super::usage::Meter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -142,9 +144,11 @@ impl Dataset {
         dir: &Path,
         slot: &ProgressSlot,
         limit: Option<Duration>,
-    ) -> Result<Option<f64>, TrialError> {
+        meter: &Meter,
+    ) -> Result<Option<Ran>, TrialError> {
         let folder = Folder::new(dir);
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
+        let measuring = meter.start();
         *slot.lock().expect("progress slot") = Some(transfer.progress());
         let stop = async {
             match limit {
@@ -176,6 +180,14 @@ impl Dataset {
             Err(e) => return Err(TrialError::Failed(e.to_string())),
             Ok(stats) => stats,
         };
+        // Every attempt, the listing's included (priced as GETs here: a few at most).
+        let costs = measuring.costs(
+            None,
+            Requests {
+                get: stats.requests,
+                ..Requests::default()
+            },
+        );
         if let Some(first) = stats.failed.first() {
             return Err(TrialError::Failed(format!(
                 "{} of {} objects failed, {}: {}",
@@ -191,7 +203,10 @@ impl Dataset {
             .await
             .map_err(|e| format!("checking the download: {e}"))??;
         drop(folder);
-        Ok(Some(stats.seconds))
+        Ok(Some(Ran {
+            seconds: stats.seconds,
+            costs,
+        }))
     }
 }
 

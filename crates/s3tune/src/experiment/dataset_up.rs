@@ -9,6 +9,8 @@
 //! that it aborts its own multipart uploads and the run's keys are swept after its last
 //! request: nothing is left in the bucket however the run ends.
 
+use super::costs::{Ran, Requests};
+use super::usage::Meter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,10 +65,12 @@ impl DatasetUpload {
         tag: &str,
         slot: &ProgressSlot,
         limit: Option<Duration>,
-    ) -> Result<Option<f64>, TrialError> {
+        meter: &Meter,
+    ) -> Result<Option<Ran>, TrialError> {
         let sub = format!("{tag}/");
         let t = &self.scratch;
         let transfer = Transfer::new(t.client.clone(), t.timeouts.apply(config.clone()));
+        let measuring = meter.start();
         *slot.lock().expect("progress slot") = Some(transfer.progress());
         let (keep, mut gone) = tokio::sync::oneshot::channel::<()>();
         let (me, sub2) = (self.clone(), sub.clone());
@@ -106,13 +110,27 @@ impl DatasetUpload {
         let checked = match done.expect("finished") {
             Err(e) => Err(TrialError::Failed(format!("the upload task failed: {e}"))),
             Ok(Err(e)) => Err(TrialError::Failed(e.to_string())),
-            Ok(Ok(stats)) => self.check(&stats, &sub).await.map(|()| stats.seconds),
+            Ok(Ok(stats)) => {
+                // Every attempt (CreateMultipartUpload and CompleteMultipartUpload,
+                // POSTs, priced as PUTs are).
+                let costs = measuring.costs(
+                    None,
+                    Requests {
+                        put: stats.requests,
+                        ..Requests::default()
+                    },
+                );
+                self.check(&stats, &sub).await.map(|()| Ran {
+                    seconds: stats.seconds,
+                    costs,
+                })
+            }
         };
         let swept = t.sweep_under(&sub).await;
         drop(keep);
-        let seconds = checked?;
+        let ran = checked?;
         swept.map_err(TrialError::Failed)?;
-        Ok(Some(seconds))
+        Ok(Some(ran))
     }
 
     /// Every file arrived, exactly: none failed, and each object under the run's prefix

@@ -3,6 +3,8 @@
 //! download whose bytes are not exactly right fails its trial — it is never counted as
 //! fast.
 
+use super::costs::{Ran, Requests};
+use super::usage::Meter;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -101,8 +103,10 @@ impl Target {
         dir: &Path,
         slot: &ProgressSlot,
         limit: Option<std::time::Duration>,
-    ) -> Result<Option<f64>, TrialError> {
+        meter: &Meter,
+    ) -> Result<Option<Ran>, TrialError> {
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
+        let measuring = meter.start();
         *slot.lock().expect("progress slot") = Some(transfer.progress());
         let download = transfer.download_copy(&self.bucket, &self.key, dir);
         let result = match limit {
@@ -114,6 +118,10 @@ impl Target {
             return Ok(None);
         };
         let (copy, stats) = result.map_err(|e| TrialError::Failed(e.to_string()))?;
+        let costs = measuring.costs(
+            Some(stats.peak_buffered),
+            Requests::from_engine(&stats.requests_by_kind),
+        );
         let (check, size, key) = (self.check.clone(), self.size, self.key.clone());
         // Removed however this ends: checked, failed, or dropped mid-check.
         tokio::task::spawn_blocking(move || {
@@ -124,7 +132,10 @@ impl Target {
         })
         .await
         .map_err(|e| format!("checking the download: {e}"))??;
-        Ok(Some(stats.seconds))
+        Ok(Some(Ran {
+            seconds: stats.seconds,
+            costs,
+        }))
     }
 }
 

@@ -79,6 +79,11 @@ impl Emulated {
         self.server().live_stats()
     }
 
+    /// The CPU time of its threads (which serve in this process).
+    pub fn cpu(&self) -> std::sync::Arc<s3tune_emulator::cpu::ThreadCpu> {
+        self.server().cpu()
+    }
+
     /// Its region.
     pub fn region(&self) -> String {
         self.server().region().to_owned()
@@ -216,7 +221,12 @@ pub async fn machine_ceiling(dir: &std::path::Path, size: u64) -> anyhow::Result
         ..TransferConfig::default()
     };
     let slot = ProgressSlot::default();
-    let best = best_of_three(async |_| target.download_once(&config, dir, &slot, None).await).await;
+    let best = best_of_three(async |_| {
+        target
+            .download_once(&config, dir, &slot, None, &Default::default())
+            .await
+    })
+    .await;
     drop(free);
     Ok(size as f64 / best.map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?)
 }
@@ -250,7 +260,11 @@ pub async fn dataset_ceiling(
     };
     let config = wide_open();
     let slot = ProgressSlot::default();
-    let best = best_of_three(async |_| set.download_once(&config, dir, &slot, None).await).await;
+    let best = best_of_three(async |_| {
+        set.download_once(&config, dir, &slot, None, &Default::default())
+            .await
+    })
+    .await;
     drop(free);
     Ok(set.bytes() as f64
         / best.map_err(|e| anyhow::anyhow!("measuring the machine's ceiling: {e}"))?)
@@ -275,8 +289,14 @@ pub async fn dataset_upload_ceiling(like: &super::DatasetUpload) -> anyhow::Resu
     let config = wide_open();
     let slot = ProgressSlot::default();
     let best = best_of_three(async |i| {
-        set.upload_once(&config, &format!("run-{i}"), &slot, None)
-            .await
+        set.upload_once(
+            &config,
+            &format!("run-{i}"),
+            &slot,
+            None,
+            &Default::default(),
+        )
+        .await
     })
     .await;
     drop(free);
@@ -317,7 +337,13 @@ pub async fn upload_ceiling(like: &super::UploadTarget) -> anyhow::Result<f64> {
     let slot = ProgressSlot::default();
     let best = best_of_three(async |i| {
         target
-            .upload_once(&config, &format!("run-{i}"), &slot, None)
+            .upload_once(
+                &config,
+                &format!("run-{i}"),
+                &slot,
+                None,
+                &Default::default(),
+            )
             .await
     })
     .await;
@@ -339,11 +365,11 @@ fn wide_open() -> TransferConfig {
 
 /// The fewest seconds of three runs of `once` (given the run's number).
 async fn best_of_three(
-    once: impl AsyncFn(usize) -> Result<Option<f64>, s3tune_hpo::backend::TrialError>,
+    once: impl AsyncFn(usize) -> Result<Option<super::costs::Ran>, s3tune_hpo::backend::TrialError>,
 ) -> Result<f64, s3tune_hpo::backend::TrialError> {
     let mut best = Duration::MAX.as_secs_f64();
     for i in 0..3 {
-        best = best.min(once(i).await?.unwrap_or(f64::INFINITY));
+        best = best.min(once(i).await?.map_or(f64::INFINITY, |r| r.seconds));
     }
     Ok(best)
 }

@@ -6,6 +6,7 @@
 
 pub mod auto;
 pub mod clients;
+pub mod costs;
 pub mod dataset;
 pub mod dataset_up;
 pub mod download;
@@ -14,6 +15,7 @@ pub mod external;
 pub mod knobs;
 pub mod repeat;
 pub mod upload;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -23,6 +25,8 @@ use futures::future::BoxFuture;
 use s3tune_hpo::backend::{Backend, TrialError};
 use s3tune_hpo::{Config, TrialContext};
 use s3tune_transfer::Progress;
+
+use costs::Ran;
 
 pub use dataset::Dataset;
 pub use dataset_up::DatasetUpload;
@@ -78,6 +82,8 @@ pub struct Engine {
     pub dest_dir: PathBuf,
     /// The transfer under way, for the display.
     pub slot: ProgressSlot,
+    /// Measures each run's memory and CPU.
+    pub meter: usage::Meter,
 }
 
 impl Engine {
@@ -88,13 +94,14 @@ impl Engine {
         config: &Config,
         tag: &str,
         limit: Option<Duration>,
-    ) -> Result<Option<f64>, TrialError> {
+    ) -> Result<Option<Ran>, TrialError> {
         let c = knobs::transfer_config(config).map_err(|e| TrialError::Config(e.to_string()))?;
+        let (dir, slot, meter) = (&self.dest_dir, &self.slot, &self.meter);
         match &self.job {
-            Job::Download(t) => t.download_once(&c, &self.dest_dir, &self.slot, limit).await,
-            Job::Upload(t) => t.upload_once(&c, tag, &self.slot, limit).await,
-            Job::DownloadMany(d) => d.download_once(&c, &self.dest_dir, &self.slot, limit).await,
-            Job::UploadMany(d) => d.upload_once(&c, tag, &self.slot, limit).await,
+            Job::Download(t) => t.download_once(&c, dir, slot, limit, meter).await,
+            Job::Upload(t) => t.upload_once(&c, tag, slot, limit, meter).await,
+            Job::DownloadMany(d) => d.download_once(&c, dir, slot, limit, meter).await,
+            Job::UploadMany(d) => d.upload_once(&c, tag, slot, limit, meter).await,
         }
     }
 }
@@ -116,7 +123,7 @@ impl Runner {
         config: &Config,
         tag: &str,
         limit: Option<Duration>,
-    ) -> Result<Option<f64>, TrialError> {
+    ) -> Result<Option<Ran>, TrialError> {
         match self {
             Self::Engine(e) => e.run(config, tag, limit).await,
             Self::External(x) => x.run(config, tag, limit).await,
@@ -127,7 +134,8 @@ impl Runner {
     /// rules' probes), timed.
     pub async fn once(&self, config: &Config, tag: &str) -> Result<f64, TrialError> {
         let ran = self.run(config, tag, None).await?;
-        ran.ok_or_else(|| TrialError::Failed("the transfer was cut with no limit".into()))
+        ran.map(|r| r.seconds)
+            .ok_or_else(|| TrialError::Failed("the transfer was cut with no limit".into()))
     }
 
     /// A trial: its configuration's transfer, as many times as the study's repeats.

@@ -10,6 +10,8 @@ use std::time::Duration;
 use s3tune_hpo::backend::TrialError;
 use s3tune_hpo::{Decision, TrialContext};
 
+use super::costs::{Prices, Ran};
+
 /// Runs `once` (one transfer: its seconds, or `None` when it passed the limit it was
 /// given — the limit bounds the transfer, not the check after it) up to `repeats` times
 /// for `ctx`.
@@ -20,18 +22,22 @@ pub async fn run_repeats<F, Fut>(
 ) -> Result<(), TrialError>
 where
     F: FnMut(usize, Option<Duration>) -> Fut,
-    Fut: Future<Output = Result<Option<f64>, TrialError>>,
+    Fut: Future<Output = Result<Option<Ran>, TrialError>>,
 {
     let mut total = 0.0;
     for r in 1..=repeats {
         let limit = ctx.run_limit();
         let ran = once(r, limit.map(|l| Duration::from_secs_f64(l.clamp(0.0, 1e9)))).await?;
-        let (seconds, cut) = match ran {
-            Some(seconds) => (seconds, false),
-            None => (limit.unwrap_or_default(), true),
+        let (ran, cut) = match ran {
+            Some(ran) => (ran, false),
+            // A run cut short measured nothing whole besides its time.
+            None => (Ran::timed(limit.unwrap_or_default()), true),
         };
+        let seconds = ran.seconds;
         total += seconds;
-        let decision = ctx.report(total / r as f64).await?;
+        let decision = ctx
+            .report_measured(total / r as f64, ran.metrics(&Prices::default()))
+            .await?;
         if cut {
             ctx.give_up(s3tune_hpo::CutOff::reason(r, seconds));
             return Ok(());

@@ -9,6 +9,8 @@
 //! check; a trial dropped mid-upload has its multipart upload aborted; and what a killed
 //! run left under the study's scratch prefix is swept ([`UploadTarget::sweep`]).
 
+use super::costs::{Ran, Requests};
+use super::usage::Meter;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,10 +112,12 @@ impl UploadTarget {
         tag: &str,
         slot: &ProgressSlot,
         limit: Option<Duration>,
-    ) -> Result<Option<f64>, TrialError> {
+        meter: &Meter,
+    ) -> Result<Option<Ran>, TrialError> {
         let key = self.key(tag);
         self.check_source()?;
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
+        let measuring = meter.start();
         *slot.lock().expect("progress slot") = Some(transfer.progress());
         // The upload runs as a task of its own, told to stop when this future is dropped
         // or cut: it then aborts its multipart upload, or deletes what it had stored
@@ -145,6 +149,10 @@ impl UploadTarget {
         let stats = done
             .map_err(|e| TrialError::Failed(format!("the upload task failed: {e}")))?
             .map_err(|e| TrialError::Failed(e.to_string()))?;
+        let costs = measuring.costs(
+            Some(stats.peak_buffered),
+            Requests::from_engine(&stats.requests_by_kind),
+        );
         // Stored: deleted however the check ends (dropped too).
         let mut scratch = Scratch {
             client: self.client.clone(),
@@ -155,7 +163,10 @@ impl UploadTarget {
         self.verify(&key).await?;
         self.delete(&key).await?;
         scratch.armed = false;
-        Ok(Some(stats.seconds))
+        Ok(Some(Ran {
+            seconds: stats.seconds,
+            costs,
+        }))
     }
 
     /// The source must still be the size the study was made with: a file that changed

@@ -375,6 +375,9 @@ impl Opened {
                 repeats: settings.repeats,
                 dest_dir: a.dest.to_path_buf(),
                 slot: slot.clone(),
+                meter: crate::experiment::usage::Meter::new(
+                    self.server.as_ref().map(emulated::Emulated::cpu),
+                ),
             }));
         }
         let found = probe(settings.client, a.python)?;

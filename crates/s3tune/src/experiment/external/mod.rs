@@ -20,6 +20,7 @@ use std::time::Duration;
 use s3tune_hpo::Config;
 use s3tune_hpo::backend::TrialError;
 
+use super::costs::Ran;
 use super::dataset::{Folder, check_all};
 use super::download::verify;
 use super::{Job, UploadTarget};
@@ -134,7 +135,7 @@ impl External {
         config: &Config,
         tag: &str,
         limit: Option<Duration>,
-    ) -> Result<Option<f64>, TrialError> {
+    ) -> Result<Option<Ran>, TrialError> {
         let dir = self.setup.runs.join(tag);
         let setup = Setup {
             run_dir: dir.clone(),
@@ -159,7 +160,7 @@ impl External {
                     key: &t.key,
                     dest: &dest,
                 };
-                let Some(seconds) = run(what).await? else {
+                let Some(ran) = run(what).await? else {
                     return Ok(None);
                 };
                 let (size, key, check) = (t.size, t.key.clone(), t.check.clone());
@@ -169,7 +170,7 @@ impl External {
                     verify(f, &dest, size, &key, &check)
                 })
                 .await?;
-                Ok(Some(seconds))
+                Ok(Some(ran))
             }
             Job::Upload(t) => {
                 let sub = format!("{tag}/");
@@ -180,13 +181,13 @@ impl External {
                     bucket: &t.bucket,
                     key: &key,
                 };
-                let Some(seconds) = run(what).await? else {
+                let Some(ran) = run(what).await? else {
                     return Ok(None);
                 };
                 t.check_source()?;
                 t.verify(&key).await?;
                 t.delete(&key).await?;
-                Ok(Some(seconds))
+                Ok(Some(ran))
             }
             Job::DownloadMany(d) => {
                 let folder = Folder::new(&self.dest_dir);
@@ -200,14 +201,14 @@ impl External {
                     keys: keys.as_deref(),
                     dest: folder.path(),
                 };
-                let Some(seconds) = run(what).await? else {
+                let Some(ran) = run(what).await? else {
                     return Ok(None);
                 };
                 let (objects, prefix) = (Arc::clone(&d.objects), d.prefix.clone());
                 let root = folder.path().to_owned();
                 blocking(move || check_all(&objects, &prefix, &root)).await?;
                 drop(folder);
-                Ok(Some(seconds))
+                Ok(Some(ran))
             }
             Job::UploadMany(d) => {
                 let sub = format!("{tag}/");
@@ -218,11 +219,11 @@ impl External {
                     bucket: &d.scratch.bucket,
                     prefix: &prefix,
                 };
-                let Some(seconds) = run(what).await? else {
+                let Some(ran) = run(what).await? else {
                     return Ok(None);
                 };
                 d.check_objects(&sub).await?;
-                Ok(Some(seconds))
+                Ok(Some(ran))
             }
         }
     }

@@ -12,6 +12,8 @@ use s3tune_hpo::backend::{Group, REPORT_PREFIX, TrialError, startable, stderr_ta
 use tokio::io::AsyncReadExt;
 
 use super::{Invocation, Timing};
+use crate::experiment::costs::{Costs, Ran, Requests};
+use crate::experiment::usage;
 
 /// A client timed by its own report starts its interpreter first (0.1–0.5 s of Python
 /// here) outside the time it reports: its process may run this much past the run's
@@ -19,16 +21,18 @@ use super::{Invocation, Timing};
 const START_ALLOWANCE: Duration = Duration::from_secs(2);
 
 /// Runs `inv` (a run of `client`, for messages) with its files written into `dir`:
-/// its seconds as `inv.timing` says, or `None` when it ran past `limit` and was ended.
-/// With `watch` (the embedded emulator's counters), a client timed from start to exit is
-/// timed from its first request instead, as one that reports its own time is.
+/// its seconds as `inv.timing` says, or `None` when it ran past `limit` and was ended;
+/// with its peak memory and CPU seconds, measured by s3tune around it. With `watch`
+/// (the embedded emulator's counters), a client timed from start to exit is timed from
+/// its first request instead, as one that reports its own time is, and its requests
+/// are counted by the server.
 pub async fn run(
     inv: &Invocation,
     dir: &Path,
     client: &str,
     limit: Option<Duration>,
     watch: Option<&Stats>,
-) -> Result<Option<f64>, TrialError> {
+) -> Result<Option<Ran>, TrialError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the run's folder {}: {e}", dir.display()))?;
     for (path, text) in &inv.files {
@@ -47,14 +51,19 @@ pub async fn run(
         .chain(inv.args.iter().map(String::as_str))
         .collect();
     let _ = std::fs::write(dir.join("command"), format!("{}\n", line.join(" ")));
+    let usage_path = dir.join("usage.json");
+    let _ = std::fs::remove_file(&usage_path);
+    let (program, args) = usage::wrapped(&inv.program, &inv.args, &usage_path)
+        .map_err(|e| TrialError::Config(format!("cannot find s3tune's own program: {e}")))?;
     let err_path = dir.join("std.err");
     let stderr = std::fs::File::create(&err_path)
         .map_err(|e| format!("cannot write {}: {e}", err_path.display()))?;
     if let Some(w) = watch {
         w.mark();
     }
+    let requests_before = watch.map(|w| w.by_class.snapshot());
     let start = Instant::now();
-    let mut group = Group::spawn(&inv.program, &inv.args, |c| {
+    let mut group = Group::spawn(&program, &args, |c| {
         c.stdout(Stdio::piped()).stderr(Stdio::from(stderr));
         for k in &inv.unset {
             c.env_remove(k);
@@ -81,6 +90,9 @@ pub async fn run(
         group.kill_and_reap().await;
         return Ok(None);
     };
+    let requests = watch
+        .zip(requests_before)
+        .map(|(w, before)| Requests::from_server(&w.by_class.snapshot().since(&before)));
     let mut wall = start.elapsed().as_secs_f64();
     if let Some(first) = watch.and_then(Stats::first_since_mark)
         && let Ok(since) = SystemTime::now().duration_since(first)
@@ -90,9 +102,12 @@ pub async fn run(
     let out = String::from_utf8_lossy(&out);
     let _ = std::fs::write(dir.join("std.out"), out.as_bytes());
     let status = status.map_err(|e| format!("cannot wait for {client}: {e}"))?;
+    let used = usage::read(&usage_path);
     if !status.success() {
         use std::os::unix::process::ExitStatusExt;
-        let how = match (status.code(), status.signal()) {
+        // Killed under s3tune's measuring parent, which says by which signal.
+        let signal = used.and_then(|u| u.signal).or(status.signal());
+        let how = match (status.code().filter(|_| signal.is_none()), signal) {
             (Some(code), _) => format!("exited with status {code}"),
             (None, Some(sig)) => format!("was killed by signal {sig}"),
             (None, None) => "ended abnormally".to_owned(),
@@ -114,7 +129,15 @@ pub async fn run(
         // Past the limit within the start-up allowance: cut, as the limit says.
         return Ok(None);
     }
-    Ok(Some(seconds))
+    Ok(Some(Ran {
+        seconds,
+        costs: Costs {
+            memory_bytes: used.map(|u| u.max_rss_bytes),
+            buffered_bytes: None,
+            cpu_seconds: used.map(|u| u.cpu_seconds),
+            requests,
+        },
+    }))
 }
 
 /// The seconds of the last report line in `out`.
