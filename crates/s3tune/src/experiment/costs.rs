@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub const MEMORY: &str = "memory_bytes";
 /// The engine's own peak of bytes held in memory (pieces in flight and the write queue).
 pub const BUFFERED: &str = "buffered_bytes";
+/// The engine's process's RSS as the run started: the baseline its peak grew from.
+pub const START_RSS: &str = "start_rss_bytes";
 /// User plus system CPU seconds.
 pub const CPU: &str = "cpu_seconds";
 /// CPU seconds per second of the transfer: cores busy on average.
@@ -102,6 +104,8 @@ pub struct Costs {
     pub memory_bytes: Option<u64>,
     /// The engine's own peak of bytes held in memory.
     pub buffered_bytes: Option<u64>,
+    /// The engine's process's RSS as the run started.
+    pub start_rss_bytes: Option<u64>,
     /// Its CPU seconds.
     pub cpu_seconds: Option<f64>,
     /// Its requests.
@@ -135,6 +139,9 @@ impl Ran {
         }
         if let Some(v) = c.buffered_bytes {
             m.insert(BUFFERED.into(), v as f64);
+        }
+        if let Some(v) = c.start_rss_bytes {
+            m.insert(START_RSS.into(), v as f64);
         }
         if let Some(v) = c.cpu_seconds {
             m.insert(CPU.into(), v);

@@ -136,6 +136,7 @@ pub struct InProcess {
     cpu: f64,
     server: Option<(Arc<ThreadCpu>, f64)>,
     peak_reset: bool,
+    start_rss: Option<u64>,
 }
 
 impl InProcess {
@@ -145,6 +146,7 @@ impl InProcess {
         // "5" resets the peak RSS to the current RSS (Linux ≥ 4.0).
         let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
         Self {
+            start_rss: status_kib("VmRSS:").map(|k| k * 1024),
             cpu: own_cpu(),
             server: server.and_then(|s| Some((Arc::clone(s), s.seconds()?))),
             peak_reset,
@@ -163,6 +165,7 @@ impl InProcess {
         super::costs::Costs {
             memory_bytes: memory,
             buffered_bytes: buffered,
+            start_rss_bytes: self.start_rss,
             cpu_seconds: Some(cpu),
             requests: Some(requests),
         }
@@ -189,8 +192,12 @@ fn own_cpu() -> f64 {
 
 /// The process's peak RSS since it was last reset (`VmHWM`), bytes.
 pub fn peak_rss() -> Option<u64> {
+    status_kib("VmHWM:").map(|k| k * 1024)
+}
+
+/// The figure of `field` in `/proc/self/status`, KiB.
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

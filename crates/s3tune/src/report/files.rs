@@ -155,6 +155,9 @@ fn summary_json(s: &Summary) -> String {
         "speedup_ci95": h.and_then(|h| h.ci95).map(|(lo, hi)| [lo, hi]),
         "best_trial": best.map(|b| b.record.trial.id),
         "best_config": best.map(|b| &b.record.trial.config),
+        "best_costs": best.map(|b| super::costs::json(&b.record.trial)),
+        "baseline_costs": s.baseline.map(|b| super::costs::json(&s.rows[b].record.trial)),
+        "limits": s.study.spec.objective.constraints,
         "trials": s.rows.len(),
         "elapsed_seconds": s.elapsed_seconds,
         "race": s.race,
@@ -302,8 +305,10 @@ fn trials_csv(s: &Summary) -> anyhow::Result<String> {
     header.extend(knobs.iter().map(|k| (*k).to_owned()));
     header.extend((1..=repeats).map(|r| format!("repeat_{r}_seconds")));
     header.extend(
-        ["mean_seconds", "mbps", "start", "end", "error", "worker"]
+        ["mean_seconds", "mbps"]
             .iter()
+            .chain(&super::costs::COLUMNS)
+            .chain(&["feasible", "start", "end", "error", "worker"])
             .map(|h| (*h).to_owned()),
     );
     w.write_record(&header)?;
@@ -330,6 +335,8 @@ fn trials_csv(s: &Summary) -> anyhow::Result<String> {
             r.mbps(s.settings.object_bytes)
                 .map_or(String::new(), |m| format!("{m:.3}")),
         );
+        rec.extend(super::costs::csv_fields(&r.record.trial));
+        rec.push(s.study.spec.objective.feasible(&r.record.trial).to_string());
         rec.push(rfc3339(r.record.started));
         rec.push(r.record.finished.map_or(String::new(), rfc3339));
         rec.push(r.record.error.clone().unwrap_or_default());

@@ -6,6 +6,7 @@
 
 pub mod bars;
 pub mod command;
+mod costs;
 pub mod dataset;
 mod files;
 mod plot;

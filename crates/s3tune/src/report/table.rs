@@ -87,6 +87,14 @@ impl Summary {
                 row.mbps(s.object_bytes).unwrap_or(f64::NAN),
                 knobs.join(" ")
             );
+            if let Some(c) = super::costs::line(&row.record.trial) {
+                let feasible = if self.study.spec.objective.feasible(&row.record.trial) {
+                    ""
+                } else {
+                    "  — over a limit"
+                };
+                let _ = writeln!(out, "  {:<22} costs: {c}{feasible}", "");
+            }
         };
         if let Some(b) = self.baseline {
             line(&format!("baseline ({})", s.baseline_short()), &self.rows[b]);

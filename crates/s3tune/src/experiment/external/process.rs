@@ -134,6 +134,7 @@ pub async fn run(
         costs: Costs {
             memory_bytes: used.map(|u| u.max_rss_bytes),
             buffered_bytes: None,
+            start_rss_bytes: None,
             cpu_seconds: used.map(|u| u.cpu_seconds),
             requests,
         },
