@@ -264,6 +264,12 @@ pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
 /// configurations, and going on would only repeat it.
 pub const MAX_FAILURES_IN_A_ROW: usize = 3;
 
+/// A study with limits stops after this many trials with results of which not one kept
+/// them: the limits are likely out of any configuration's reach (BO's random start is
+/// ten points; a space with a feasible region a tenth of its size is missed by all ten
+/// about a third of the time, so this errs towards going on).
+pub const MAX_INFEASIBLE: usize = 10;
+
 impl Budget {
     /// A budget of `trials` and of `time` from now.
     #[must_use]
@@ -318,6 +324,7 @@ impl Budget {
             max_trials: self.trials,
             budget: time,
             max_failures_in_a_row: Some(MAX_FAILURES_IN_A_ROW),
+            max_infeasible: Some(MAX_INFEASIBLE),
         }
     }
 }

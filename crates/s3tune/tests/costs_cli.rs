@@ -108,3 +108,143 @@ fn the_engine_holds_no_more_than_its_bound_and_asks_once_per_part() {
         assert!(header.split(',').any(|h| h == col), "{col} not in {header}");
     }
 }
+
+#[test]
+fn limits_that_are_not_numbers_above_zero_or_not_for_a_transfer_are_refused() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, code, needle) in [
+        (
+            &["tune", "--max-memory", "lots"][..],
+            2,
+            "invalid value 'lots' for '--max-memory",
+        ),
+        (
+            &["tune", "--max-cpu", "0"],
+            2,
+            "`0` is not a number above zero",
+        ),
+        (
+            &["tune", "--max-cost", "-1"],
+            2,
+            "`-1` is not a number above zero",
+        ),
+        (
+            &["tune", "--max-requests", "1.5"],
+            2,
+            "`1.5` is not a whole number",
+        ),
+        (
+            &[
+                "tune",
+                "--command",
+                "true",
+                "--metric",
+                "m",
+                "--param",
+                "x=1..2",
+                "--max-cpu",
+                "1",
+            ],
+            1,
+            "limit a transfer's measured costs",
+        ),
+    ] {
+        let out = run(home.path(), &[], args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+        common::one_line_error(&out, needle);
+    }
+    assert!(
+        !home.path().join("s3tune-results").exists(),
+        "nothing is made"
+    );
+}
+
+#[test]
+fn a_trial_over_a_limit_is_kept_and_shown_but_never_the_best() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    // 64 MiB in 8 MiB parts is 8 GETs, in 16 MiB parts 4, in 32 MiB parts 2: only the
+    // last two keep a limit of 4 requests, though smaller parts are as fast or faster.
+    let args = [
+        "tune",
+        "--object-size",
+        "64MiB",
+        "--searcher",
+        "grid",
+        "--param",
+        "multipart_chunksize=8MiB,16MiB,32MiB",
+        "--param",
+        "max_concurrency=4,10",
+        "--param",
+        "max_io_queue=100",
+        "--param",
+        "io_chunksize=256KiB",
+        "--max-requests",
+        "4",
+        "--trials",
+        "6",
+        "--repeats",
+        "1",
+        "--confirm",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+        "--dest-dir",
+        home.path().to_str().unwrap(),
+    ];
+    let stdout = ok(&run(home.path(), &[], &args));
+    assert!(stdout.contains("limits: --max-requests 4"), "{stdout}");
+    assert!(stdout.contains("— over a limit"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["best_costs"]["requests"].as_f64().unwrap() <= 4.0,
+        "{summary}"
+    );
+    assert!(
+        summary["best_config"]["multipart_chunksize"]
+            .as_u64()
+            .unwrap()
+            >= 16 << 20
+    );
+    let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    let over = csv.lines().filter(|l| l.contains(",false,")).count();
+    assert!(
+        over >= 2,
+        "the 8 MiB trials (and boto3's defaults) are over:\n{csv}"
+    );
+}
+
+#[test]
+fn a_limit_no_configuration_meets_ends_the_study_saying_so() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let args = [
+        "tune",
+        "--object-size",
+        "8MiB",
+        "--max-memory",
+        "1MiB",
+        "--trials",
+        "14",
+        "--repeats",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--dest-dir",
+        home.path().to_str().unwrap(),
+    ];
+    let o = run(home.path(), &[], &args);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.contains("none of the 10 trials with results kept the study's limits (--max-memory 1.0 MiB: the least any used was"),
+        "{last}"
+    );
+    // Every trial is kept, marked over; nothing is exported for a best there is not.
+    let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 11, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",false,")), "{csv}");
+    assert!(!out.join("best.toml").exists());
+}

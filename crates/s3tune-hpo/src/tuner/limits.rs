@@ -17,6 +17,9 @@ pub struct Limits {
     /// Give up after this many trials in a row failed (something is wrong with the
     /// setup, not the configurations: a full disk, revoked credentials).
     pub max_failures_in_a_row: Option<usize>,
+    /// With limits on the objective (constraints): stop once this many trials have
+    /// results and not one kept the limits — no configuration may meet them.
+    pub max_infeasible: Option<usize>,
 }
 
 /// Why a run ended.
@@ -32,6 +35,8 @@ pub enum StopReason {
     Interrupted,
     /// `max_failures_in_a_row` trials failed in a row.
     Failing,
+    /// `max_infeasible` trials have results and none kept the objective's limits.
+    Infeasible,
 }
 
 /// What the loop tells its display.

@@ -61,6 +61,7 @@ impl Shared {
         let mut n_trials = 0;
         let mut others_running = 0;
         let mut limit = None;
+        let mut infeasible = false;
         let claim = self
             .store
             .claim(&self.study, &self.worker, &mut |history| {
@@ -74,6 +75,17 @@ impl Shared {
                     // Nothing is claimed: reported as the trial limit below.
                     return Ok(Suggestion::Exhausted);
                 }
+                let objective = &self.study.spec.objective;
+                if let Some(m) = limits.max_infeasible
+                    && !objective.constraints.is_empty()
+                {
+                    let mut done = history.trials.iter().filter(|t| t.value().is_some());
+                    let count = done.clone().count();
+                    if count >= m && !done.any(|t| objective.feasible(t)) {
+                        infeasible = true;
+                        return Ok(Suggestion::Exhausted);
+                    }
+                }
                 limit = self
                     .scheduler
                     .run_limit(history, &self.study.spec.objective);
@@ -83,6 +95,7 @@ impl Shared {
             })?;
         Ok(match claim {
             Claim::Trial(r) => Next::Trial(Box::new(r), limit),
+            Claim::Exhausted if infeasible => Next::Stop(StopReason::Infeasible),
             // Only a tuner that takes others' trials for lost can have a slot freed.
             Claim::Exhausted if others_running > 0 && self.heartbeat_timeout.is_some() => {
                 Next::Wait

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 mod compare;
+mod limits;
 mod serve;
 mod transfer;
 
 pub use compare::CompareArgs;
+pub use limits::{LimitArgs, show as show_limit};
 pub use serve::{NetworkOverrides, ServeArgs};
 pub use transfer::{ConnectArgs, GetArgs, KnobArgs, PutArgs, TransferArgs};
 
@@ -263,6 +265,8 @@ pub struct TuneArgs {
     /// The Python that runs the bundled boto3 and CRT scripts.
     #[arg(long, default_value = "python3", value_name = "PATH")]
     pub python: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     #[command(flatten)]
     pub script: ScriptArgs,
 }

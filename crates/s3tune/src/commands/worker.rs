@@ -105,6 +105,7 @@ fn report(session: &Session, me: &str, budget: &Budget, ran: &Ran) -> anyhow::Re
             StopReason::Exhausted => "the space is exhausted",
             StopReason::Interrupted => "interrupted",
             StopReason::Failing => "too many failures in a row",
+            StopReason::Infeasible => "no trial keeps the study's limits",
         },
         mine.len(),
         count(Status::Completed),

@@ -49,6 +49,27 @@ impl Summary {
         if let Some(e) = &s.emulated {
             out.push_str(&network_line(e, self.machine_bytes_per_sec));
         }
+        let objective = &self.study.spec.objective;
+        if !objective.constraints.is_empty() {
+            let measured: Vec<_> = self
+                .rows
+                .iter()
+                .filter(|r| r.mean.is_some())
+                .map(|r| &r.record.trial)
+                .collect();
+            let over = measured.iter().filter(|t| !objective.feasible(t)).count();
+            let limits: Vec<String> = objective
+                .constraints
+                .iter()
+                .map(crate::cli::show_limit)
+                .collect();
+            let _ = writeln!(
+                out,
+                "limits: {} — {over} of {} trials with results went over (never the best)",
+                limits.join(" "),
+                measured.len()
+            );
+        }
         self.rows_lines(&mut out);
         self.headline_lines(&mut out);
         let _ = writeln!(

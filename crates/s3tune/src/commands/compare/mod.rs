@@ -100,6 +100,7 @@ fn clients(args: &CompareArgs) -> anyhow::Result<(Vec<Client>, LeftOut)> {
 /// The `tune` flags of `client`'s study `study` in a comparison.
 fn tune_args(args: &CompareArgs, client: Client, study: &str, storage: &str) -> TuneArgs {
     TuneArgs {
+        limits: crate::cli::LimitArgs::default(),
         target: args.target.clone(),
         upload: args.upload.clone(),
         s3: args.s3.clone(),
@@ -220,6 +221,7 @@ pub async fn run(args: CompareArgs, stop: Stop) -> anyhow::Result<ExitCode> {
             max_trials: Some(points),
             budget: None,
             max_failures_in_a_row: Some(s3tune_hpo::spec::MAX_FAILURES_IN_A_ROW),
+            max_infeasible: None,
         };
         let mut ran =
             run_trials(&session, &settings, &runner, first, &display, &slot, &stop).await?;

@@ -74,6 +74,11 @@ fn check_flags(args: &TuneArgs) -> anyhow::Result<String> {
 
 /// The objective `--metric` and `--mode` name.
 fn objective(args: &TuneArgs) -> anyhow::Result<Objective> {
+    if args.limits.any() {
+        bail!(
+            "--max-memory, --max-cpu, --max-requests and --max-cost limit a transfer's measured costs; a --command script's study has only the metric it reports"
+        );
+    }
     let metric = args
         .script
         .metric

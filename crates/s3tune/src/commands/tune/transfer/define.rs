@@ -56,6 +56,8 @@ pub struct Defined {
     pub rules: Vec<Rule>,
     /// Whether the study is new (its rules are still to be made).
     pub fresh: bool,
+    /// The limits a trial must keep to count.
+    pub limits: Vec<s3tune_hpo::Constraint>,
 }
 
 /// The stored settings of study `name`, if it is a transfer study; an error if it is a
@@ -141,7 +143,14 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
         Ok(specs(s, sch, repeats, points))
     })?;
     let (place, source) = place(args, name, stored, workload)?;
+    // A resumed study keeps its limits unless they are given again (the same, or the
+    // store refuses the study's new objective).
+    let limits = match found.spec() {
+        Some(old) if !args.limits.any() => old.objective.constraints.clone(),
+        _ => args.limits.constraints(),
+    };
     Ok(Defined {
+        limits,
         rules: stored.map(|s| s.rules.clone()).unwrap_or_default(),
         fresh: stored.is_none(),
         workload,
@@ -286,7 +295,7 @@ impl Defined {
             objective: Objective {
                 metric: "seconds".into(),
                 mode: Mode::Min,
-                constraints: Vec::new(),
+                constraints: self.limits.clone(),
             },
             searcher: self.search.searcher.clone(),
             scheduler: self.search.scheduler.clone(),

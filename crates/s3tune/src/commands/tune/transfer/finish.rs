@@ -51,6 +51,10 @@ impl End<'_> {
             }
             bail!("{}", ran.outcome.failing_line());
         }
+        if !interrupted && let Some(line) = self.none_feasible()? {
+            self.close().await?;
+            bail!("{line}");
+        }
         let mut code = if interrupted {
             ExitCode::from(exit::INTERRUPTED)
         } else {
@@ -151,6 +155,49 @@ impl End<'_> {
         }
         let summary = Summary::load(self.session.store.as_ref(), self.session.name())?;
         summary.write(self.out)
+    }
+
+    /// When the study has limits, trials with results, and not one kept the limits: what
+    /// to say (each limit with the least any trial used). Such a study has no best, so
+    /// nothing to race or export.
+    fn none_feasible(&self) -> anyhow::Result<Option<String>> {
+        let objective = &self.session.study.spec.objective;
+        if objective.constraints.is_empty() {
+            return Ok(None);
+        }
+        let history = self.session.store.history(&self.session.study)?;
+        let done: Vec<_> = history
+            .trials
+            .iter()
+            .filter(|t| t.value().is_some())
+            .collect();
+        if done.is_empty() || done.iter().any(|t| objective.feasible(t)) {
+            return Ok(None);
+        }
+        let least: Vec<String> = objective
+            .constraints
+            .iter()
+            .map(|c| {
+                let least = done
+                    .iter()
+                    .filter_map(|t| t.metric(&c.metric))
+                    .reduce(f64::min);
+                let shown = match least {
+                    None => "never measured for this client and target".to_owned(),
+                    Some(v) if c.metric == crate::experiment::costs::MEMORY => format!(
+                        "the least any used was {}",
+                        bytesize::ByteSize(v as u64).display().iec()
+                    ),
+                    Some(v) => format!("the least any used was {v:.4}"),
+                };
+                format!("{}: {shown}", crate::cli::show_limit(c))
+            })
+            .collect();
+        Ok(Some(format!(
+            "none of the {} trials with results kept the study's limits ({}); loosen them, or tune with a space that reaches them",
+            done.len(),
+            least.join("; ")
+        )))
     }
 
     /// An error when the baseline (boto3's defaults) was tried and failed: there is no

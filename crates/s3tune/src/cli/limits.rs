@@ -1,0 +1,81 @@
+//! `--max-memory`, `--max-cpu`, `--max-requests`, `--max-cost`: limits a transfer
+//! study's trials must keep to count. Each becomes a constraint on a measured cost
+//! (`experiment::costs`), judged on a trial's costliest run.
+
+use clap::Args;
+use s3tune_hpo::Constraint;
+
+use crate::experiment::costs::{CORES, COST, MEMORY, REQUESTS};
+
+/// Limits a trial must keep.
+#[derive(Debug, Args, Default, Clone)]
+#[command(
+    next_help_heading = "Limits (a trial over one is infeasible: kept and shown, never the best, never exported)"
+)]
+pub struct LimitArgs {
+    /// Peak resident memory of the process that moves the bytes, e.g. 512MiB (s3tune's
+    /// own process for its engine; the client's process for the others).
+    #[arg(long, value_name = "SIZE", value_parser = super::size, allow_negative_numbers = true)]
+    pub max_memory: Option<u64>,
+    /// CPU cores busy on average during a transfer (its CPU seconds over its seconds),
+    /// e.g. 1.5.
+    #[arg(long, value_name = "CORES", value_parser = positive, allow_negative_numbers = true)]
+    pub max_cpu: Option<f64>,
+    /// Requests per transfer (counted by the embedded emulator for a client run as a
+    /// program; s3tune's engine counts its own anywhere).
+    #[arg(long, value_name = "N", value_parser = super::whole::<u64>, allow_negative_numbers = true)]
+    pub max_requests: Option<u64>,
+    /// The requests' price per transfer in US dollars, at S3 Standard's list prices
+    /// ($0.005 per 1,000 PUT, POST or LIST; $0.0004 per 1,000 GET or HEAD), e.g. 0.0001.
+    #[arg(long, value_name = "USD", value_parser = positive, allow_negative_numbers = true)]
+    pub max_cost: Option<f64>,
+}
+
+impl LimitArgs {
+    /// Whether any limit was given.
+    pub fn any(&self) -> bool {
+        self.max_memory.is_some()
+            || self.max_cpu.is_some()
+            || self.max_requests.is_some()
+            || self.max_cost.is_some()
+    }
+
+    /// The limits as the study stores them.
+    pub fn constraints(&self) -> Vec<Constraint> {
+        let limit = |metric: &str, max: f64| Constraint {
+            metric: metric.to_owned(),
+            max,
+        };
+        [
+            self.max_memory.map(|m| limit(MEMORY, m as f64)),
+            self.max_cpu.map(|c| limit(CORES, c)),
+            self.max_requests.map(|r| limit(REQUESTS, r as f64)),
+            self.max_cost.map(|c| limit(COST, c)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// A limit as a user reads it: `--max-memory 512.0 MiB`.
+pub fn show(c: &Constraint) -> String {
+    match c.metric.as_str() {
+        MEMORY => format!(
+            "--max-memory {}",
+            bytesize::ByteSize(c.max as u64).display().iec()
+        ),
+        CORES => format!("--max-cpu {}", c.max),
+        REQUESTS => format!("--max-requests {}", c.max),
+        COST => format!("--max-cost {}", c.max),
+        other => format!("{other} ≤ {}", c.max),
+    }
+}
+
+/// A number above zero.
+fn positive(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a number above zero")),
+    }
+}
