@@ -449,6 +449,7 @@ async fn tuner_runs_to_the_trial_limit_and_resumes_to_a_larger_one() {
         max_trials: Some(6),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     let why = t
         .run(
@@ -469,6 +470,7 @@ async fn tuner_runs_to_the_trial_limit_and_resumes_to_a_larger_one() {
         max_trials: Some(10),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     assert_eq!(
         t.run(&limits, |c| objective(c, 2), std::future::pending(), |_| {})
@@ -501,6 +503,7 @@ async fn failures_and_non_finite_results_are_recorded_and_the_study_goes_on() {
         max_trials: Some(3),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     let run = |ctx: Arc<s3tune_hpo::TrialContext>| async move {
         match ctx.trial() {
@@ -534,6 +537,7 @@ async fn failures_and_non_finite_results_are_recorded_and_the_study_goes_on() {
         max_trials: Some(10),
         budget: None,
         max_failures_in_a_row: Some(2),
+        max_infeasible: None,
     };
     let why = t
         .run(
@@ -561,6 +565,7 @@ async fn asha_stops_trials_through_the_loop() {
         max_trials: Some(20),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     t.run(&limits, |c| objective(c, 3), std::future::pending(), |_| {})
         .await
@@ -592,6 +597,7 @@ async fn an_interrupt_stops_the_running_trial_and_the_study_resumes() {
         max_trials: Some(5),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     let reported = Arc::new(tokio::sync::Notify::new());
     let notify = Arc::clone(&reported);
@@ -633,6 +639,7 @@ async fn a_spent_budget_stops_the_running_trial() {
         max_trials: None,
         budget: Some(Duration::from_millis(100)),
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     let why = t
         .run(
@@ -693,6 +700,7 @@ async fn parallel_workers_run_at_once_and_never_share_a_configuration() {
         max_trials: Some(16),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     // The first four trials wait for each other: only four at once get through.
     let barrier = Arc::new(tokio::sync::Barrier::new(4));
@@ -741,6 +749,7 @@ async fn an_interrupt_stops_every_running_trial() {
         max_trials: Some(10),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     // Three running trials and the interrupt meet at a barrier: the interrupt fires only
     // once all three are under way; then they hang until dropped.
@@ -841,6 +850,7 @@ async fn a_tuner_takes_over_the_trial_of_a_worker_that_went_silent() {
         max_trials: Some(4),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     };
     let mut a = tuner(Arc::clone(&store), "shared", Arc::new(Fifo));
     a.worker = "machine-a".into();

@@ -87,6 +87,7 @@ fn trials(n: u64) -> Limits {
         max_trials: Some(n),
         budget: None,
         max_failures_in_a_row: None,
+        max_infeasible: None,
     }
 }
 
