@@ -7,10 +7,13 @@
 //! three pending (the same evaluations, in the order a shared study would get them);
 //! the last lines say after how many evaluations sequential BO is as good as `bo×4`
 //! after all of them (by the mean log10 regret over the seeds).
-//! `--json`: one JSON object per line instead.
+//! Then the constrained problems ([`constrained`]): random search against BO that models
+//! feasibility. `--json`: one JSON object per line instead.
 //!
 //! Run: `cargo run --release -p s3tune-hpo --example benchmark [-- --json]`
 //! (`BENCH_SEEDS=N` for fewer seeds.)
+
+mod constrained;
 
 use std::time::Instant;
 
@@ -240,6 +243,7 @@ fn main() {
             println!("{name}: bo×4 after {budget} evaluations = bo after {n} (mean log10 regret)");
         }
     }
+    constrained::main(seeds, json);
     // Suggestion latency of BO on Hartmann6 histories of growing size.
     let space = Space::from_toml(HARTMANN_SPACE).unwrap();
     let bo = searcher("bo", 0, 0);
