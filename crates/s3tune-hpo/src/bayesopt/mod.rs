@@ -8,6 +8,7 @@ mod feasibility;
 pub mod gp;
 pub mod likelihood;
 mod optimize;
+mod propose;
 mod searcher;
 
 pub use searcher::BoSearcher;
