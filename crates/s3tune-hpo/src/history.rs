@@ -42,6 +42,11 @@ pub struct Objective {
     /// Limits every counted trial keeps (none: every trial is feasible).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constraints: Vec<Constraint>,
+    /// Measured metrics minimized besides (keys of the trials' [`Metrics`]): with any,
+    /// the study keeps a Pareto front and its best is the front's knee
+    /// ([`crate::pareto`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_minimize: Vec<String>,
 }
 
 impl Objective {
@@ -52,6 +57,7 @@ impl Objective {
             metric: metric.into(),
             mode,
             constraints: Vec::new(),
+            also_minimize: Vec::new(),
         }
     }
 
@@ -143,9 +149,14 @@ impl History {
     /// The best trial: the best completed one, else the best with any result (one stopped
     /// early), so that a trial judged on fewer steps does not win over those that ran them
     /// all; only a trial that keeps the objective's limits counts. Ties go to the earlier
-    /// trial. The one rule of "best" for every report, display and worker.
+    /// trial. With several objectives, the knee of the Pareto front. The one rule of
+    /// "best" for every report, display and worker.
     #[must_use]
     pub fn best(&self, objective: &Objective) -> Option<&Trial> {
+        if !objective.also_minimize.is_empty() {
+            let front = crate::pareto::front(self, objective);
+            return crate::pareto::knee(&front, objective);
+        }
         let mut completed: Option<(&Trial, f64)> = None;
         let mut any: Option<(&Trial, f64)> = None;
         for t in &self.trials {

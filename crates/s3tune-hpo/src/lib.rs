@@ -15,6 +15,7 @@
 pub mod backend;
 pub mod bayesopt;
 pub mod history;
+pub mod pareto;
 pub mod scheduler;
 pub mod searcher;
 pub mod space;

@@ -158,7 +158,8 @@ impl CutOff {
     /// The value past which the next run of any trial is cut off, from the history.
     #[must_use]
     pub fn limit(&self, history: &History, objective: &Objective) -> Option<f64> {
-        if objective.mode != Mode::Min {
+        // With several objectives a slow trial may be the leanest: none is cut.
+        if objective.mode != Mode::Min || !objective.also_minimize.is_empty() {
             return None;
         }
         let best = history
@@ -374,6 +375,7 @@ mod tests {
             metric: "seconds".into(),
             mode: Mode::Min,
             constraints: Vec::new(),
+            also_minimize: Vec::new(),
         };
         let spec = SchedulerSpec::Fifo {
             cut_off: Some(CutOff {
@@ -404,6 +406,7 @@ mod tests {
             metric: "mbps".into(),
             mode: Mode::Max,
             constraints: Vec::new(),
+            also_minimize: Vec::new(),
         };
         assert_eq!(s.run_limit(&h, &max), None);
         let bad = SchedulerSpec::Fifo {

@@ -305,6 +305,7 @@ fn asha_rungs_and_decisions() {
         metric: "seconds".into(),
         mode: Mode::Min,
         constraints: Vec::new(),
+        also_minimize: Vec::new(),
     };
     // Scripted: three trials report at rung 1 (seconds: 5, 3, 9), in that order.
     let mut h = History::default();
@@ -349,6 +350,7 @@ fn asha_rungs_and_decisions() {
         metric: "mbps".into(),
         mode: Mode::Max,
         constraints: Vec::new(),
+        also_minimize: Vec::new(),
     };
     let mut h = History::default();
     for (id, v) in [(0, 5.0), (1, 3.0)] {
@@ -376,6 +378,7 @@ fn bayesian_optimization_homes_in_and_respects_the_history() {
         metric: "f".into(),
         mode: Mode::Min,
         constraints: Vec::new(),
+        also_minimize: Vec::new(),
     };
     let mut first = Config::new();
     first.insert("x".into(), Value::Float(-2.0));
@@ -435,6 +438,7 @@ fn running_trials_count_towards_the_random_start() {
         metric: "f".into(),
         mode: Mode::Min,
         constraints: Vec::new(),
+        also_minimize: Vec::new(),
     });
     assert_eq!(bo.initial_points, 10);
     let mut rng = StdRng::seed_from_u64(3);
@@ -537,6 +541,7 @@ fn bayesian_optimization_does_not_try_the_same_point_again_and_again() {
         metric: "f".into(),
         mode: Mode::Min,
         constraints: Vec::new(),
+        also_minimize: Vec::new(),
     });
     for seed in 0..10 {
         let Suggestion::Config(c) = bo

@@ -41,6 +41,7 @@ fn spec(name: &str) -> StudySpec {
             metric: "seconds".into(),
             mode: Mode::Min,
             constraints: Vec::new(),
+            also_minimize: Vec::new(),
         },
         searcher: SearcherSpec::Random {
             points_to_evaluate: vec![],

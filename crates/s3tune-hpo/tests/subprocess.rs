@@ -57,6 +57,7 @@ fn tuner(
                 metric: metric.into(),
                 mode: Mode::Min,
                 constraints: Vec::new(),
+                also_minimize: Vec::new(),
             },
             searcher: SearcherSpec::Random {
                 points_to_evaluate: vec![],

@@ -8,12 +8,15 @@
 //! the last lines say after how many evaluations sequential BO is as good as `bo×4`
 //! after all of them (by the mean log10 regret over the seeds).
 //! Then the constrained problems ([`constrained`]): random search against BO that models
-//! feasibility. `--json`: one JSON object per line instead.
+//! feasibility; and two-objective ones ([`fronts`]): random search against BO's ParEGO, by
+//! hypervolume. `--json`: one JSON object per line instead.
 //!
 //! Run: `cargo run --release -p s3tune-hpo --example benchmark [-- --json]`
-//! (`BENCH_SEEDS=N` for fewer seeds.)
+//! (`BENCH_SEEDS=N` for fewer seeds; `BENCH_ONLY=single,constrained,fronts,latency` for
+//! some of the sections.)
 
 mod constrained;
+mod fronts;
 
 use std::time::Instant;
 
@@ -85,6 +88,7 @@ fn searcher(kind: &str, resolution: usize, seed: u64) -> Box<dyn Searcher> {
         metric: "f".into(),
         mode: Mode::Min,
         constraints: Vec::new(),
+        also_minimize: Vec::new(),
     };
     match kind {
         "random" => Box::new(RandomSearcher::default()),
@@ -161,6 +165,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    // BENCH_ONLY=single,constrained,fronts,latency: some of the sections.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let wanted = |s: &str| only.is_empty() || only.split(',').any(|o| o == s);
     let problems = [
         Problem {
             name: "branin",
@@ -179,7 +186,7 @@ fn main() {
             grid_resolution: 2,
         },
     ];
-    if !json {
+    if !json && wanted("single") {
         println!("s3tune-hpo benchmark: simple regret over {seeds} seeds (median [25%, 75%])");
         println!(
             "{:<10} {:<8} {:>6}  {:>30}  {:>30}",
@@ -187,7 +194,7 @@ fn main() {
         );
     }
     let mut lags = Vec::new();
-    for p in &problems {
+    for p in problems.iter().filter(|_| wanted("single")) {
         let mut sequential_bo = Vec::new();
         for (kind, workers) in [("random", 1), ("grid", 1), ("bo", 1), ("bo×4", 4)] {
             let t0 = Instant::now();
@@ -243,7 +250,15 @@ fn main() {
             println!("{name}: bo×4 after {budget} evaluations = bo after {n} (mean log10 regret)");
         }
     }
-    constrained::main(seeds, json);
+    if wanted("constrained") {
+        constrained::main(seeds, json);
+    }
+    if wanted("fronts") {
+        fronts::main(seeds, json);
+    }
+    if !wanted("latency") {
+        return;
+    }
     // Suggestion latency of BO on Hartmann6 histories of growing size.
     let space = Space::from_toml(HARTMANN_SPACE).unwrap();
     let bo = searcher("bo", 0, 0);

@@ -103,24 +103,30 @@ impl Searcher for BoSearcher {
         if let Some(p) = next_point(space, &self.points_to_evaluate, history)? {
             return Ok(Suggestion::Config(p));
         }
+        let several = !self.objective.also_minimize.is_empty();
         let mut xs = Vec::new();
-        let mut losses = Vec::new();
+        let mut vectors = Vec::new();
         let mut feasible = Vec::new();
         let mut pending = Vec::new();
         for t in &history.trials {
             let Ok(x) = space.encode(&t.config) else {
                 continue;
             };
-            match (t.status, t.value()) {
-                (Status::Pending, _) => pending.push(x),
-                (_, Some(v)) => {
-                    xs.push(x);
-                    losses.push(self.objective.loss(v));
-                    feasible.push(self.objective.feasible(t));
-                }
-                _ => {}
+            if t.status == Status::Pending {
+                pending.push(x);
+            } else if let Some(v) = crate::pareto::losses(&self.objective, t) {
+                xs.push(x);
+                vectors.push(v);
+                feasible.push(self.objective.feasible(t));
             }
         }
+        // Several objectives: this suggestion's random scalarization of them (ParEGO),
+        // already on a log scale where positive.
+        let losses: Vec<f64> = if several {
+            crate::pareto::parego(&vectors, rng)
+        } else {
+            vectors.iter().map(|v| v[0]).collect()
+        };
         // Running trials count towards the random start: they are random points too, and
         // leaving them out gave four workers 13 random points instead of 10. Half the
         // start must have results, so the model has something to fit.
@@ -131,7 +137,7 @@ impl Searcher for BoSearcher {
         }
         // Losses: log when all positive (times), then standardized.
         let mut y: Vec<f64> = losses.clone();
-        if y.iter().all(|v| *v > 0.0) {
+        if !several && y.iter().all(|v| *v > 0.0) {
             y.iter_mut().for_each(|v| *v = v.ln());
         }
         let mean = y.iter().sum::<f64>() / y.len() as f64;

@@ -296,6 +296,7 @@ impl Defined {
                 metric: "seconds".into(),
                 mode: Mode::Min,
                 constraints: self.limits.clone(),
+                also_minimize: Vec::new(),
             },
             searcher: self.search.searcher.clone(),
             scheduler: self.search.scheduler.clone(),
