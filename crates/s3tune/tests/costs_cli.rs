@@ -146,7 +146,7 @@ fn limits_that_are_not_numbers_above_zero_or_not_for_a_transfer_are_refused() {
                 "1",
             ],
             1,
-            "limit a transfer's measured costs",
+            "about a transfer's measured costs",
         ),
     ] {
         let out = run(home.path(), &[], args);
@@ -247,4 +247,106 @@ fn a_limit_no_configuration_meets_ends_the_study_saying_so() {
     assert_eq!(csv.lines().count(), 11, "{csv}");
     assert!(csv.lines().skip(1).all(|l| l.contains(",false,")), "{csv}");
     assert!(!out.join("best.toml").exists());
+}
+
+#[test]
+fn several_objectives_keep_a_front_whose_knee_is_exported_and_any_point_can_be_picked() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    // 64 MiB in 8, 16 or 32 MiB parts: 8, 4 or 2 GETs; fewer parts, fewer at once.
+    let args = [
+        "tune",
+        "--object-size",
+        "64MiB",
+        "--objective",
+        "seconds,requests",
+        "--searcher",
+        "grid",
+        "--param",
+        "multipart_chunksize=8MiB,16MiB,32MiB",
+        "--param",
+        "max_concurrency=4,10",
+        "--param",
+        "max_io_queue=100",
+        "--param",
+        "io_chunksize=256KiB",
+        "--trials",
+        "6",
+        "--repeats",
+        "1",
+        "--confirm",
+        "0",
+        "--study",
+        "mo",
+        "--out",
+        out.to_str().unwrap(),
+        "--dest-dir",
+        home.path().to_str().unwrap(),
+    ];
+    let stdout = ok(&run(home.path(), &[], &args));
+    assert!(
+        stdout.contains("Pareto front of seconds, requests"),
+        "{stdout}"
+    );
+    let front: Vec<u64> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Pareto front"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  trial"))
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
+    // The fewest requests (2, in 32 MiB parts) is on the front, whatever the times.
+    assert!(stdout.contains("requests 2"), "{stdout}");
+    let summary = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+    };
+    let knee = summary(&out)["best_trial"].as_u64().unwrap();
+    assert!(
+        front.contains(&knee),
+        "the knee {knee} is on the front {front:?}"
+    );
+    // Another point of the front, exported on request; a trial off it is refused.
+    let other = *front
+        .iter()
+        .find(|t| **t != knee)
+        .expect("two points at least");
+    let again = home.path().join("again");
+    let db = format!("sqlite:{}", out.join("study.db").display());
+    let pick = other.to_string();
+    let report = [
+        "report",
+        "mo",
+        "--storage",
+        &db,
+        "--out",
+        again.to_str().unwrap(),
+    ];
+    let picked = ok(&run(
+        home.path(),
+        &[],
+        &[&report[..], &["--pick", &pick]].concat(),
+    ));
+    assert!(picked.contains("← best"), "{picked}");
+    assert_eq!(summary(&again)["best_trial"].as_u64(), Some(other));
+    let toml = std::fs::read_to_string(again.join("best.toml")).unwrap();
+    assert!(toml.contains(&format!("trial {other},")), "{toml}");
+    let off = (1..=6).find(|t| !front.contains(t)).unwrap().to_string();
+    let o = run(home.path(), &[], &[&report[..], &["--pick", &off]].concat());
+    assert_eq!(o.status.code(), Some(1));
+    common::one_line_error(
+        &o,
+        &format!("trial {off} is not on study `mo`'s front; its trials are"),
+    );
+    // Objectives the study does not know, or without the seconds, are one line.
+    for (objective, needle) in [
+        (
+            "seconds,speed",
+            "unknown objective `speed`: choose from seconds, memory, cpu, requests, cost",
+        ),
+        ("memory", "does not start with seconds"),
+    ] {
+        let o = run(home.path(), &[], &["tune", "--objective", objective]);
+        assert_eq!(o.status.code(), Some(2));
+        common::one_line_error(&o, needle);
+    }
 }

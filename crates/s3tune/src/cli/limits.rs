@@ -1,11 +1,21 @@
 //! `--max-memory`, `--max-cpu`, `--max-requests`, `--max-cost`: limits a transfer
 //! study's trials must keep to count. Each becomes a constraint on a measured cost
-//! (`experiment::costs`), judged on a trial's costliest run.
+//! (`experiment::costs`), judged on a trial's costliest run. And `--objective`: costs
+//! minimized beside the seconds.
 
 use clap::Args;
 use s3tune_hpo::Constraint;
 
-use crate::experiment::costs::{CORES, COST, MEMORY, REQUESTS};
+use crate::experiment::costs::{CORES, COST, CPU, MEMORY, REQUESTS};
+
+/// What `--objective` takes, and the measure each stands for.
+pub const OBJECTIVES: [(&str, &str); 5] = [
+    ("seconds", "seconds"),
+    ("memory", MEMORY),
+    ("cpu", CPU),
+    ("requests", REQUESTS),
+    ("cost", COST),
+];
 
 /// Limits a trial must keep.
 #[derive(Debug, Args, Default, Clone)]
@@ -29,9 +39,49 @@ pub struct LimitArgs {
     /// ($0.005 per 1,000 PUT, POST or LIST; $0.0004 per 1,000 GET or HEAD), e.g. 0.0001.
     #[arg(long, value_name = "USD", value_parser = positive, allow_negative_numbers = true)]
     pub max_cost: Option<f64>,
+    /// What is minimized: seconds, and with it any of memory, cpu (seconds), requests,
+    /// cost, e.g. seconds,memory. With more than seconds the study keeps the Pareto front
+    /// of the trials (none better in every respect), its best is the front's knee, and
+    /// `report --pick N` exports another point of it [default: seconds].
+    #[arg(long, value_name = "LIST", value_parser = objectives)]
+    pub objective: Option<Objectives>,
+}
+
+/// The measures `--objective` minimizes beside the seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Objectives(pub Vec<String>);
+
+/// `seconds,memory` → the measures beside the seconds (`memory_bytes`).
+fn objectives(s: &str) -> Result<Objectives, String> {
+    let names: Vec<&str> = s.split(',').map(str::trim).collect();
+    if names.first() != Some(&"seconds") {
+        return Err(format!(
+            "`{s}` does not start with seconds: the time is always minimized (e.g. seconds,memory)"
+        ));
+    }
+    let mut also = Vec::new();
+    for n in &names[1..] {
+        let Some((_, metric)) = OBJECTIVES.iter().skip(1).find(|(k, _)| k == n) else {
+            let known: Vec<&str> = OBJECTIVES.iter().map(|(k, _)| *k).collect();
+            return Err(format!(
+                "unknown objective `{n}`: choose from {}",
+                known.join(", ")
+            ));
+        };
+        if also.contains(&(*metric).to_owned()) {
+            return Err(format!("objective `{n}` is given twice"));
+        }
+        also.push((*metric).to_owned());
+    }
+    Ok(Objectives(also))
 }
 
 impl LimitArgs {
+    /// The measures minimized beside the seconds.
+    pub fn also_minimize(&self) -> Vec<String> {
+        self.objective.clone().map(|o| o.0).unwrap_or_default()
+    }
+
     /// Whether any limit was given.
     pub fn any(&self) -> bool {
         self.max_memory.is_some()

@@ -11,7 +11,7 @@ mod serve;
 mod transfer;
 
 pub use compare::CompareArgs;
-pub use limits::{LimitArgs, show as show_limit};
+pub use limits::{LimitArgs, OBJECTIVES, show as show_limit};
 pub use serve::{NetworkOverrides, ServeArgs};
 pub use transfer::{ConnectArgs, GetArgs, KnobArgs, PutArgs, TransferArgs};
 
@@ -345,6 +345,10 @@ pub struct ReportArgs {
     /// Output folder (default: s3tune-results/STUDY).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// With several objectives: write the exports for this trial of the Pareto front
+    /// instead of its knee.
+    #[arg(long, value_name = "TRIAL", value_parser = whole::<u64>, allow_negative_numbers = true)]
+    pub pick: Option<u64>,
 }
 
 pub(crate) fn size(s: &str) -> Result<u64, String> {

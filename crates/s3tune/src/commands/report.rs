@@ -33,7 +33,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     }
     print!(
         "{}",
-        crate::report::render(store.as_ref(), &args.study, &out)?
+        crate::report::render(store.as_ref(), &args.study, &out, args.pick)?
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ pub mod command;
 mod costs;
 pub mod dataset;
 mod files;
+mod front;
 mod plot;
 pub mod stats;
 mod table;
@@ -327,15 +328,33 @@ pub fn status_name(s: Status) -> &'static str {
 
 /// Renders study `name` of either kind (a transfer, or a script) into `dir`; returns the
 /// table for stdout.
-pub fn render(store: &dyn Store, name: &str, dir: &Path) -> anyhow::Result<String> {
+/// `pick`: with several objectives, the trial of the front the exports are written for
+/// (default: the knee).
+pub fn render(
+    store: &dyn Store,
+    name: &str,
+    dir: &Path,
+    pick: Option<u64>,
+) -> anyhow::Result<String> {
     let study = store
         .study(name)?
         .with_context(|| format!("no study `{name}` in {}", store.location()))?;
     match StudyKind::of(&study)? {
         StudyKind::Command(settings) => {
+            if pick.is_some() {
+                anyhow::bail!(
+                    "study `{name}` tunes a script with one metric: it has no front to --pick from"
+                );
+            }
             command::CommandSummary::load(store, study, settings)?.write(dir)
         }
-        StudyKind::Transfer(_) => Summary::load(store, name)?.write(dir),
+        StudyKind::Transfer(_) => {
+            let mut summary = Summary::load(store, name)?;
+            if let Some(id) = pick {
+                summary.pick(id)?;
+            }
+            summary.write(dir)
+        }
     }
 }
 

@@ -71,6 +71,7 @@ impl Summary {
             );
         }
         self.rows_lines(&mut out);
+        self.front_lines(&mut out);
         self.headline_lines(&mut out);
         let _ = writeln!(
             out,

@@ -74,9 +74,9 @@ fn check_flags(args: &TuneArgs) -> anyhow::Result<String> {
 
 /// The objective `--metric` and `--mode` name.
 fn objective(args: &TuneArgs) -> anyhow::Result<Objective> {
-    if args.limits.any() {
+    if args.limits.any() || args.limits.objective.is_some() {
         bail!(
-            "--max-memory, --max-cpu, --max-requests and --max-cost limit a transfer's measured costs; a --command script's study has only the metric it reports"
+            "--objective, --max-memory, --max-cpu, --max-requests and --max-cost are about a transfer's measured costs; a --command script's study has only the metric it reports"
         );
     }
     let metric = args
@@ -247,7 +247,7 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
     let ran = run::run(&session, &plan, backend, &stop, printer(&objective.metric)).await?;
     print!(
         "{}",
-        crate::report::render(session.store.as_ref(), &name, &out)?
+        crate::report::render(session.store.as_ref(), &name, &out, None)?
     );
     if ran.why == StopReason::Interrupted {
         eprintln!(

@@ -58,6 +58,8 @@ pub struct Defined {
     pub fresh: bool,
     /// The limits a trial must keep to count.
     pub limits: Vec<s3tune_hpo::Constraint>,
+    /// Measures minimized beside the seconds.
+    pub also_minimize: Vec<String>,
 }
 
 /// The stored settings of study `name`, if it is a transfer study; an error if it is a
@@ -139,7 +141,18 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
             Some(m)
         }
     };
-    let search = resume::search(name, args, found.spec(), SchedulerName::Asha, |s, sch| {
+    // With several objectives every trial runs all its repeats: ASHA and the cut-off
+    // judge the seconds alone, and a slow trial may be the leanest.
+    let also_minimize = match found.spec() {
+        Some(old) if args.limits.objective.is_none() => old.objective.also_minimize.clone(),
+        _ => args.limits.also_minimize(),
+    };
+    let scheduler = if also_minimize.is_empty() {
+        SchedulerName::Asha
+    } else {
+        SchedulerName::Fifo
+    };
+    let search = resume::search(name, args, found.spec(), scheduler, |s, sch| {
         Ok(specs(s, sch, repeats, points))
     })?;
     let (place, source) = place(args, name, stored, workload)?;
@@ -151,6 +164,7 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
     };
     Ok(Defined {
         limits,
+        also_minimize,
         rules: stored.map(|s| s.rules.clone()).unwrap_or_default(),
         fresh: stored.is_none(),
         workload,
@@ -296,7 +310,7 @@ impl Defined {
                 metric: "seconds".into(),
                 mode: Mode::Min,
                 constraints: self.limits.clone(),
-                also_minimize: Vec::new(),
+                also_minimize: self.also_minimize.clone(),
             },
             searcher: self.search.searcher.clone(),
             scheduler: self.search.scheduler.clone(),

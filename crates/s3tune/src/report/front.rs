@@ -1,0 +1,114 @@
+//! A study with several objectives (`--objective seconds,memory`): its Pareto front in
+//! the table, the knee marked (the best, which the exports are written for), and
+//! `report --pick N` to write them for another point of the front.
+
+use std::fmt::Write;
+
+use s3tune_hpo::{History, pareto};
+
+use super::Summary;
+use crate::cli::OBJECTIVES;
+
+impl Summary {
+    /// The rows on the Pareto front, in trial order (none with one objective).
+    pub(super) fn front_rows(&self) -> Vec<usize> {
+        let objective = &self.study.spec.objective;
+        if objective.also_minimize.is_empty() {
+            return Vec::new();
+        }
+        let history = History {
+            trials: self
+                .rows
+                .iter()
+                .filter(|r| !r.record.lost)
+                .map(|r| r.record.trial.clone())
+                .collect(),
+        };
+        let ids: Vec<u64> = pareto::front(&history, objective)
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        (0..self.rows.len())
+            .filter(|&i| ids.contains(&self.rows[i].record.trial.id))
+            .collect()
+    }
+
+    /// Makes trial `id` of the front the one the outputs are written for.
+    pub fn pick(&mut self, id: u64) -> anyhow::Result<()> {
+        let name = &self.study.spec.name;
+        let front = self.front_rows();
+        if front.is_empty() {
+            anyhow::bail!(
+                "study `{name}` minimizes the seconds alone: it has one best, no front to pick from (tune with --objective seconds,memory for one)"
+            );
+        }
+        let Some(&row) = front.iter().find(|&&i| self.rows[i].record.trial.id == id) else {
+            let ids: Vec<String> = front
+                .iter()
+                .map(|&i| self.rows[i].record.trial.id.to_string())
+                .collect();
+            anyhow::bail!(
+                "trial {id} is not on study `{name}`'s front; its trials are {}",
+                ids.join(", ")
+            );
+        };
+        self.best = Some(row);
+        Ok(())
+    }
+
+    /// The front's lines: each point's seconds and other objectives, the best marked.
+    pub(super) fn front_lines(&self, out: &mut String) {
+        let front = self.front_rows();
+        if front.is_empty() {
+            return;
+        }
+        let objective = &self.study.spec.objective;
+        let names: Vec<&str> = objective
+            .also_minimize
+            .iter()
+            .map(|m| {
+                OBJECTIVES
+                    .iter()
+                    .find(|(_, metric)| metric == m)
+                    .map_or(m.as_str(), |(k, _)| *k)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "Pareto front of seconds, {} ({} trials; none is better in every respect):",
+            names.join(", "),
+            front.len()
+        );
+        for &i in &front {
+            let t = &self.rows[i].record.trial;
+            let others: Vec<String> = objective
+                .also_minimize
+                .iter()
+                .zip(&names)
+                .map(|(m, n)| {
+                    let v = t.metric(m).unwrap_or(f64::NAN);
+                    match *n {
+                        "memory" => {
+                            format!("memory {}", bytesize::ByteSize(v as u64).display().iec())
+                        }
+                        "cpu" => format!("cpu {v:.2} s"),
+                        "cost" => format!("cost ${v:.7}"),
+                        _ => format!("{n} {v:.0}"),
+                    }
+                })
+                .collect();
+            let mark = if Some(i) == self.best {
+                "  ← best (the knee, or picked): the exports are for this one"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  trial {:>3}  {:>7.3} s  {}{mark}",
+                t.id,
+                self.rows[i].mean.unwrap_or(f64::NAN),
+                others.join("  ")
+            );
+        }
+    }
+}
