@@ -305,6 +305,7 @@ fn several_objectives_keep_a_front_whose_knee_is_exported_and_any_point_can_be_p
         front.contains(&knee),
         "the knee {knee} is on the front {front:?}"
     );
+    assert!(out.join("pareto.svg").is_file() && out.join("pareto.png").is_file());
     // Another point of the front, exported on request; a trial off it is refused.
     let other = *front
         .iter()

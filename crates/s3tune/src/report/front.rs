@@ -56,6 +56,37 @@ impl Summary {
         Ok(())
     }
 
+    /// What `pareto.svg` shows: every trial with a result and the first other objective,
+    /// the front, the best (none with one objective).
+    pub(super) fn front_plot(&self) -> Option<super::front_plot::FrontPlot> {
+        let front = self.front_rows();
+        let objective = &self.study.spec.objective;
+        let other = objective.also_minimize.first()?;
+        let (scale, y_desc) = match other.as_str() {
+            crate::experiment::costs::MEMORY => ((1u64 << 20) as f64, "peak memory (MiB)"),
+            crate::experiment::costs::CPU => (1.0, "CPU seconds"),
+            crate::experiment::costs::COST => (1.0, "request cost (US dollars)"),
+            _ => (1.0, "requests"),
+        };
+        let point = |i: usize| {
+            let r = &self.rows[i];
+            Some((r.mean?, r.record.trial.metric(other)? / scale))
+        };
+        let dots = (0..self.rows.len())
+            .filter_map(|i| point(i).map(|(x, y)| (x, y, front.contains(&i))))
+            .collect();
+        let name = OBJECTIVES
+            .iter()
+            .find(|(_, m)| m == other)
+            .map_or(other.as_str(), |(k, _)| *k);
+        Some(super::front_plot::FrontPlot {
+            title: format!("{}: seconds against {name}", self.study.spec.name),
+            y_desc: y_desc.to_owned(),
+            dots,
+            best: self.best.and_then(point),
+        })
+    }
+
     /// The front's lines: each point's seconds and other objectives, the best marked.
     pub(super) fn front_lines(&self, out: &mut String) {
         let front = self.front_rows();

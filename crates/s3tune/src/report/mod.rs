@@ -10,6 +10,7 @@ mod costs;
 pub mod dataset;
 mod files;
 mod front;
+mod front_plot;
 mod plot;
 pub mod stats;
 mod table;
@@ -249,6 +250,9 @@ impl Summary {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         files::write_all(self, dir)?;
         plot::draw(&self.plot(), dir)?;
+        if let Some(p) = self.front_plot() {
+            front_plot::draw(&p, dir)?;
+        }
         Ok(self.table(dir))
     }
 

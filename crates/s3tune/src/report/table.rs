@@ -75,7 +75,7 @@ impl Summary {
         self.headline_lines(&mut out);
         let _ = writeln!(
             out,
-            "outputs: {} (summary.json{} trials.csv best_over_time.png/.svg)",
+            "outputs: {} (summary.json{} trials.csv best_over_time.png/.svg{})",
             dir.display(),
             if self.best.is_some() {
                 files::exports(s.client)
@@ -83,6 +83,11 @@ impl Summary {
                     .fold(String::new(), |a, f| a + " " + f)
             } else {
                 String::new()
+            },
+            if self.study.spec.objective.also_minimize.is_empty() {
+                ""
+            } else {
+                " pareto.png/.svg"
             }
         );
         out
