@@ -44,7 +44,20 @@ pub enum SearcherSpec {
         /// Tried first, in order.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         points_to_evaluate: Vec<Config>,
+        /// Earlier studies' results the model learns from (a warm start).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        prior: Vec<Observation>,
     },
+}
+
+/// A configuration and its value, from an earlier study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observation {
+    /// The configuration.
+    pub config: Config,
+    /// Its value of the objective's metric.
+    pub value: f64,
 }
 
 impl SearcherSpec {
@@ -98,10 +111,15 @@ impl SearcherSpec {
                 seed,
                 points_to_evaluate: points,
             }),
-            Self::Bo { initial_points, .. } => {
+            Self::Bo {
+                initial_points,
+                prior,
+                ..
+            } => {
                 let mut s = BoSearcher::new(objective.clone());
                 s.points_to_evaluate = points;
                 s.initial_points = *initial_points;
+                s.prior = prior.iter().map(|o| (o.config.clone(), o.value)).collect();
                 Arc::new(s)
             }
         }

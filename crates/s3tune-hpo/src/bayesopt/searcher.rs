@@ -46,6 +46,9 @@ pub struct BoSearcher {
     pub candidates: usize,
     /// Extra random starts of the hyperparameter fit.
     pub fit_restarts: usize,
+    /// Results of earlier studies of the same shape (a warm start): configurations and
+    /// their values, which the model learns from beside the study's own trials.
+    pub prior: Vec<(Config, f64)>,
 }
 
 impl BoSearcher {
@@ -61,6 +64,7 @@ impl BoSearcher {
             initial_points: 10,
             candidates: 1000,
             fit_restarts: 1,
+            prior: Vec::new(),
         }
     }
 }
@@ -127,40 +131,58 @@ impl Searcher for BoSearcher {
         } else {
             vectors.iter().map(|v| v[0]).collect()
         };
+        // A warm start's results (one objective only: a front is this study's own).
+        let (prior_x, prior_losses): (Vec<Vec<f64>>, Vec<f64>) = if several {
+            (Vec::new(), Vec::new())
+        } else {
+            self.prior
+                .iter()
+                .filter(|(_, v)| v.is_finite())
+                .filter_map(|(c, v)| Some((space.encode(c).ok()?, self.objective.loss(*v))))
+                .unzip()
+        };
         // Running trials count towards the random start: they are random points too, and
         // leaving them out gave four workers 13 random points instead of 10. Half the
-        // start must have results, so the model has something to fit.
-        if xs.len() < (self.initial_points / 2).max(2)
-            || xs.len() + pending.len() < self.initial_points
-        {
+        // start must have results, so the model has something to fit. A warm start's
+        // results count too: they are the start.
+        let known = xs.len() + prior_x.len();
+        if known < (self.initial_points / 2).max(2) || known + pending.len() < self.initial_points {
             return RandomSearcher::default().suggest(space, history, rng);
         }
-        // Losses: log when all positive (times), then standardized.
-        let mut y: Vec<f64> = losses.clone();
-        if !several && y.iter().all(|v| *v > 0.0) {
-            y.iter_mut().for_each(|v| *v = v.ln());
-        }
-        let mean = y.iter().sum::<f64>() / y.len() as f64;
-        let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / y.len() as f64)
-            .sqrt()
-            .max(1e-9);
-        let y: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
-        // The incumbent is the best trial that keeps the limits; with none yet, the
-        // acquisition is the chance of keeping them alone.
-        let best = y
+        // Losses: log when all positive (times), then standardized — a warm start's on
+        // their own (another day, another machine: the level moves, the shape holds),
+        // and the study's own by theirs until it has three.
+        let log = !several && losses.iter().chain(&prior_losses).all(|v| *v > 0.0);
+        let prior_y = standardize(&prior_losses, log, None);
+        let y = standardize(&losses, log, (losses.len() < 3).then_some(&prior_losses));
+        // The incumbent is the best trial that keeps the limits (a warm start's best
+        // until the study has one); with none, the acquisition is the chance of keeping
+        // them alone.
+        let own_best = y
             .iter()
             .zip(&feasible)
             .filter(|(_, ok)| **ok)
             .map(|(v, _)| *v)
             .fold(f64::INFINITY, f64::min);
+        let best = if own_best.is_finite() {
+            own_best
+        } else {
+            prior_y.iter().copied().fold(f64::INFINITY, f64::min)
+        };
         let limits = (!self.objective.constraints.is_empty())
             .then(|| Feasibility::fit(&self.objective, space, history, self.fit_restarts, rng));
         // Perturbed and climbed from: the best feasible trials first.
-        let ranks: Vec<f64> = losses
+        let ranks: Vec<f64> = y
             .iter()
             .zip(&feasible)
             .map(|(l, ok)| if *ok { *l } else { f64::INFINITY })
+            .chain(prior_y.iter().copied())
             .collect();
+        let tried: Vec<Vec<f64>> = xs.iter().chain(&pending).cloned().collect();
+        let (xs, y): (Vec<Vec<f64>>, Vec<f64>) = (
+            xs.into_iter().chain(prior_x).collect(),
+            y.into_iter().chain(prior_y).collect(),
+        );
         let d = space.dims();
         let draws: Vec<Vec<f64>> = (0..self.fit_restarts)
             .map(|_| (0..d + 2).map(|_| rng.random_range(-3.0..1.0)).collect())
@@ -196,7 +218,7 @@ impl Searcher for BoSearcher {
             limits: limits.as_ref(),
         };
         let refined = propose(space, &acquisition, &xs, &ranks, self.candidates, rng);
-        let tried: Vec<&Vec<f64>> = xs.iter().chain(&pending).collect();
+        let tried: Vec<&Vec<f64>> = tried.iter().collect();
         for (_, x) in refined {
             let c = space.decode(&x);
             if !repeats(&x, &tried) && !seen.contains(&config_hash(&c)) {
@@ -205,6 +227,22 @@ impl Searcher for BoSearcher {
         }
         RandomSearcher::default().suggest(space, history, rng)
     }
+}
+
+/// `losses` (on a log scale when `log`) standardized by their own mean and deviation, or
+/// by those of `by` (likewise transformed) when given and it has two or more.
+fn standardize(losses: &[f64], log: bool, by: Option<&Vec<f64>>) -> Vec<f64> {
+    let t = |v: &f64| if log { v.ln() } else { *v };
+    let basis: Vec<f64> = match by {
+        Some(b) if b.len() >= 2 => b.iter().map(t).collect(),
+        _ => losses.iter().map(t).collect(),
+    };
+    let n = basis.len().max(1) as f64;
+    let mean = basis.iter().sum::<f64>() / n;
+    let sd = (basis.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n)
+        .sqrt()
+        .max(1e-9);
+    losses.iter().map(|v| (t(v) - mean) / sd).collect()
 }
 
 /// How close, in every parameter (as a fraction of its range), a candidate may come to a

@@ -226,6 +226,13 @@ pub struct TuneArgs {
     /// Seed of the searcher's random choices [default: 0, or the study's].
     #[arg(long, allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub seed: Option<u64>,
+    /// Start a new study from earlier ones of the same shape (workload, client, knobs):
+    /// their best configurations are tried first, and their trials teach BO's model.
+    #[arg(long, value_name = "STUDY[,STUDY…]")]
+    pub warm_start: Option<String>,
+    /// Where the --warm-start studies are stored [default: this study's storage].
+    #[arg(long, value_name = "URL")]
+    pub warm_storage: Option<String>,
     /// The study's name (default: tune-DATE-TIME); an existing study is resumed.
     #[arg(long, value_name = "NAME")]
     pub study: Option<String>,

@@ -165,6 +165,19 @@ impl Summary {
         })
     }
 
+    /// After how many of its completed trials this study came within 5 % of its best
+    /// (the measure a warm start is judged by).
+    pub fn near_best_after(&self) -> usize {
+        let values: Vec<f64> = self
+            .rows
+            .iter()
+            .filter(|r| r.record.trial.status == Status::Completed)
+            .filter(|r| self.study.spec.objective.feasible(&r.record.trial))
+            .filter_map(|r| r.mean)
+            .collect();
+        crate::study::WarmStart::near_best_after(&values)
+    }
+
     /// The race counts only if it raced the current best.
     fn current_race(&self) -> Option<&Race> {
         let best = self.best?;

@@ -70,6 +70,16 @@ impl Summary {
                 measured.len()
             );
         }
+        for w in &s.warm_start {
+            let _ = writeln!(
+                out,
+                "warm start from `{}`, which came within 5 % of its best after {} of its {} trials; this study after {}",
+                w.study,
+                w.near_best_after,
+                w.trials,
+                self.near_best_after()
+            );
+        }
         self.rows_lines(&mut out);
         self.front_lines(&mut out);
         self.headline_lines(&mut out);

@@ -138,6 +138,44 @@ pub struct TransferSettings {
     /// The no-search rules (CRT's formula, AzCopy's climb) as this client's settings.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// The earlier studies it started from (`--warm-start`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warm_start: Vec<WarmStart>,
+}
+
+/// An earlier study a new one started from, as the new one stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmStart {
+    /// Its name.
+    pub study: String,
+    /// Its trials with a result.
+    pub trials: usize,
+    /// After how many of them it was within 5 % of its best.
+    pub near_best_after: usize,
+}
+
+impl WarmStart {
+    /// After how many trials with a result `values` (in trial order, smaller better)
+    /// came within 5 % of their best: how soon a study got there.
+    pub fn near_best_after(values: &[f64]) -> usize {
+        let best = values.iter().copied().fold(f64::INFINITY, f64::min);
+        values
+            .iter()
+            .position(|v| *v <= best * 1.05)
+            .map_or(values.len(), |i| i + 1)
+    }
+}
+
+#[cfg(test)]
+mod warm_tests {
+    use super::WarmStart;
+
+    #[test]
+    fn near_best_counts_trials_to_within_five_percent() {
+        assert_eq!(WarmStart::near_best_after(&[10.0, 5.0, 2.06, 2.0]), 3);
+        assert_eq!(WarmStart::near_best_after(&[2.0, 9.0]), 1);
+        assert_eq!(WarmStart::near_best_after(&[]), 0);
+    }
 }
 
 /// A dataset study: what each transfer moves, and the second baseline.

@@ -12,6 +12,6 @@ pub mod target;
 
 pub use kind::{
     Client, CommandSettings, DatasetSettings, EmulatedNetwork, Rule, StudyKind, TransferSettings,
-    Workload,
+    WarmStart, Workload,
 };
 pub use session::Session;

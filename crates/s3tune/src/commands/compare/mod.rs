@@ -101,6 +101,8 @@ fn clients(args: &CompareArgs) -> anyhow::Result<(Vec<Client>, LeftOut)> {
 fn tune_args(args: &CompareArgs, client: Client, study: &str, storage: &str) -> TuneArgs {
     TuneArgs {
         limits: crate::cli::LimitArgs::default(),
+        warm_start: None,
+        warm_storage: None,
         target: args.target.clone(),
         upload: args.upload.clone(),
         s3: args.s3.clone(),
@@ -169,7 +171,7 @@ pub async fn run(args: CompareArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         let targs = tune_args(&args, client, &study, &storage_flag);
         check_flags(&targs)?;
         let found = Found::look(&location, &study)?;
-        let defined = define::define(&targs, &study, &found)?;
+        let defined = define::define(&targs, &study, &found, &location)?;
         if opened.is_none() {
             opened = Some(open_target(&targs, &defined, &study, &dest, false, &stop).await?);
         }

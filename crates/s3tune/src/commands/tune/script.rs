@@ -104,6 +104,7 @@ fn specs(
 ) -> anyhow::Result<(SearcherSpec, SchedulerSpec)> {
     let searcher = match searcher {
         SearcherName::Bo => SearcherSpec::Bo {
+            prior: Vec::new(),
             initial_points: 10,
             points_to_evaluate: Vec::new(),
         },

@@ -60,6 +60,8 @@ pub struct Defined {
     pub limits: Vec<s3tune_hpo::Constraint>,
     /// Measures minimized beside the seconds.
     pub also_minimize: Vec<String>,
+    /// The earlier studies it starts from (a new study's).
+    pub warm_start: Vec<crate::study::WarmStart>,
 }
 
 /// The stored settings of study `name`, if it is a transfer study; an error if it is a
@@ -88,7 +90,12 @@ fn stored<'a>(
 }
 
 /// The study `args` define, checked against the stored one in `found`.
-pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defined> {
+pub fn define(
+    args: &TuneArgs,
+    name: &str,
+    found: &Found,
+    location: &crate::commands::storage::Location,
+) -> anyhow::Result<Defined> {
     let workload = if args.upload.is_some() {
         Workload::Upload
     } else {
@@ -152,8 +159,18 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
     } else {
         SchedulerName::Fifo
     };
+    if args.warm_start.is_some() && found.spec().is_some() {
+        bail!("study `{name}` exists: --warm-start starts a new study (give another --study name)");
+    }
+    let warm = super::warm::load(args, location, &space, client, workload, many.is_some())?;
+    for p in warm.points {
+        if !points.contains(&p) {
+            points.push(p);
+        }
+    }
+    let prior = warm.prior;
     let search = resume::search(name, args, found.spec(), scheduler, |s, sch| {
-        Ok(specs(s, sch, repeats, points))
+        Ok(specs(s, sch, repeats, points, prior))
     })?;
     let (place, source) = place(args, name, stored, workload)?;
     // A resumed study keeps its limits unless they are given again (the same, or the
@@ -163,6 +180,7 @@ pub fn define(args: &TuneArgs, name: &str, found: &Found) -> anyhow::Result<Defi
         _ => args.limits.constraints(),
     };
     Ok(Defined {
+        warm_start: warm.from,
         limits,
         also_minimize,
         rules: stored.map(|s| s.rules.clone()).unwrap_or_default(),
@@ -185,6 +203,7 @@ fn specs(
     scheduler: SchedulerName,
     repeats: usize,
     points_to_evaluate: Vec<Config>,
+    prior: Vec<s3tune_hpo::spec::Observation>,
 ) -> (SearcherSpec, SchedulerSpec) {
     let searcher = match searcher {
         // Transfers are expensive and the default spaces have 3 or 4 dimensions: the
@@ -193,6 +212,7 @@ fn specs(
         SearcherName::Bo => SearcherSpec::Bo {
             initial_points: 5,
             points_to_evaluate,
+            prior,
         },
         SearcherName::Random => SearcherSpec::Random { points_to_evaluate },
         SearcherName::Grid => SearcherSpec::Grid {
@@ -297,6 +317,7 @@ impl Defined {
             source: self.source.as_ref().map(|p| p.display().to_string()),
             dataset: self.dataset_settings(opened),
             rules: self.rules.clone(),
+            warm_start: self.warm_start.clone(),
         }
     }
 

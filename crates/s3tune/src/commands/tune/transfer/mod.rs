@@ -12,6 +12,7 @@ pub(crate) mod define;
 mod finish;
 pub(crate) mod many;
 mod place;
+mod warm;
 
 use super::inputs::{budget, check_room, dest_dir, heartbeat_timeout, study_name};
 use crate::cli::TuneArgs;
@@ -70,7 +71,7 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
     // A store that is not there yet is made only once the target is found: bad input
     // leaves no empty one behind.
     let found = Found::look(&location, &name)?;
-    let defined = define::define(&args, &name, &found)?;
+    let defined = define::define(&args, &name, &found, &location)?;
     let opened = open_target(&args, &defined, &name, &dest, create_only, &stop).await?;
     defined.check_opened(&name, &opened, found.kind())?;
     let display = Display::new();
