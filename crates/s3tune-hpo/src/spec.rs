@@ -368,6 +368,7 @@ mod tests {
         let s = SearcherSpec::Bo {
             initial_points: 5,
             points_to_evaluate: vec![],
+            prior: vec![],
         };
         let text = serde_json::to_string(&s).unwrap();
         assert_eq!(text, r#"{"kind":"bo","initial_points":5}"#);

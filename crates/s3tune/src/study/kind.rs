@@ -306,6 +306,7 @@ mod tests {
             source: None,
             dataset: None,
             rules: Vec::new(),
+            warm_start: Vec::new(),
         }));
         let v = t.to_json();
         assert_eq!(
