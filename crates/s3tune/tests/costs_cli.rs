@@ -5,27 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ok, run};
-use s3tune_hpo::Store;
-
-/// Every run's measures of every trial of the one study in `db`, with its configuration.
-pub fn runs(db: &Path) -> Vec<(s3tune_hpo::Config, s3tune_hpo::Metrics)> {
-    let store = s3tune_hpo::SqliteStore::open(db).unwrap();
-    let name = store.studies().unwrap().pop().unwrap();
-    let study = store.study(&name).unwrap().unwrap();
-    store
-        .trials(&study)
-        .unwrap()
-        .into_iter()
-        .flat_map(|r| {
-            let config = r.trial.config.clone();
-            r.trial
-                .metrics
-                .into_iter()
-                .map(move |m| (config.clone(), m))
-        })
-        .collect()
-}
+use common::{ok, run, runs};
 
 fn knob(c: &s3tune_hpo::Config, k: &str) -> u64 {
     match &c[k] {

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use common::{ok, run};
 use nix::sys::resource::{UsageWho, getrusage};
-use s3tune_hpo::Store;
 
 /// The CPU seconds and peak RSS (bytes) of this process's children waited for so far.
 fn children() -> (f64, u64) {
@@ -21,11 +20,7 @@ fn children() -> (f64, u64) {
 
 /// Every run's measures in the one study of `db`.
 fn runs(db: &Path) -> Vec<s3tune_hpo::Metrics> {
-    let store = s3tune_hpo::SqliteStore::open(db).unwrap();
-    let name = store.studies().unwrap().pop().unwrap();
-    let study = store.study(&name).unwrap().unwrap();
-    let trials = store.trials(&study).unwrap();
-    trials.into_iter().flat_map(|r| r.trial.metrics).collect()
+    common::runs(db).into_iter().map(|(_, m)| m).collect()
 }
 
 #[test]

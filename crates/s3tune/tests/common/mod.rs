@@ -110,3 +110,23 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg(&self.0).status();
     }
 }
+
+/// Every run's measures of every trial of the one study in `db`, with its configuration.
+pub fn runs(db: &Path) -> Vec<(s3tune_hpo::Config, s3tune_hpo::Metrics)> {
+    use s3tune_hpo::Store;
+    let store = s3tune_hpo::SqliteStore::open(db).unwrap();
+    let name = store.studies().unwrap().pop().unwrap();
+    let study = store.study(&name).unwrap().unwrap();
+    store
+        .trials(&study)
+        .unwrap()
+        .into_iter()
+        .flat_map(|r| {
+            let config = r.trial.config.clone();
+            r.trial
+                .metrics
+                .into_iter()
+                .map(move |m| (config.clone(), m))
+        })
+        .collect()
+}
