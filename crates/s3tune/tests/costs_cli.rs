@@ -104,6 +104,20 @@ fn limits_that_are_not_numbers_above_zero_or_not_for_a_transfer_are_refused() {
             "`0` is not a number above zero",
         ),
         (
+            &[
+                "tune",
+                "s3://b/k",
+                "--client",
+                "rclone",
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+                "--max-requests",
+                "5",
+            ],
+            1,
+            "rclone on a bucket: its requests are counted only on the embedded emulator",
+        ),
+        (
             &["tune", "--max-cost", "-1"],
             2,
             "`-1` is not a number above zero",

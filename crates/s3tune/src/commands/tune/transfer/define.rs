@@ -179,6 +179,20 @@ pub fn define(
         Some(old) if !args.limits.any() => old.objective.constraints.clone(),
         _ => args.limits.constraints(),
     };
+    // A program's requests are counted by the embedded emulator only: on a bucket no
+    // trial could be shown to keep such a limit, or be placed on such a front.
+    let on_bucket = matches!(place, Place::Bucket(_) | Place::Prefix(_));
+    let counted =
+        |m: &str| m == crate::experiment::costs::REQUESTS || m == crate::experiment::costs::COST;
+    if on_bucket
+        && client != Client::S3tune
+        && (limits.iter().any(|c| counted(&c.metric)) || also_minimize.iter().any(|m| counted(m)))
+    {
+        bail!(
+            "{} on a bucket: its requests are counted only on the embedded emulator; drop --max-requests, --max-cost and those objectives, or tune s3tune's engine (which counts its own)",
+            client.title()
+        );
+    }
     Ok(Defined {
         warm_start: warm.from,
         limits,
