@@ -130,10 +130,30 @@ pub(crate) fn parse_metrics(text: &str) -> Result<Vec<Metrics>, serde_json::Erro
     serde_json::from_str(text)
 }
 
+/// A running trial's stored reports and measures (`reports`, `measured`, as read from
+/// its row) with the step `value`, `step` appended, as both stores write them back.
+pub(crate) fn next_step(
+    study: &Study,
+    trial: u64,
+    reports: &str,
+    measured: &str,
+    value: f64,
+    step: &Metrics,
+) -> Result<(String, String), StoreError> {
+    let corrupt = |what: &str, reason: String| StoreError::Corrupt {
+        study: study.spec.name.clone(),
+        what: format!("trial {trial} {what}"),
+        reason,
+    };
+    let values = parse_reports(reports).map_err(|r| corrupt("reports", r))?;
+    let measured = parse_metrics(measured).map_err(|e| corrupt("metrics", e.to_string()))?;
+    Ok(append_step(&values, &measured, value, step))
+}
+
 /// A trial's reports and measures with one more step appended, as stored. A step that
 /// measured nothing is stored as `{}` only when an earlier or this step measured
 /// something, so both arrays stay aligned and a trial that measures nothing keeps `[]`.
-pub(crate) fn append_step(
+fn append_step(
     reports: &[f64],
     metrics: &[Metrics],
     value: f64,

@@ -30,9 +30,7 @@ mod queries;
 
 use queries::numbers_of;
 
-use super::rows::{
-    append_step, claimed, config_text, history_of, next_number, parse_metrics, parse_reports,
-};
+use super::rows::{claimed, config_text, history_of, next_number, next_step};
 use super::{
     Claim, Store, StoreError, StoredSpec, Study, StudySpec, TrialRecord, check_same, from_ms,
     status_name,
@@ -232,15 +230,8 @@ impl Store for PostgresStore {
             else {
                 return Err(self.not_updated(&tx, study, trial).await);
             };
-            let corrupt = |what: &str, reason: String| StoreError::Corrupt {
-                study: study.spec.name.clone(),
-                what: format!("trial {trial} {what}"),
-                reason,
-            };
-            let values = parse_reports(row.get(0)).map_err(|r| corrupt("reports", r))?;
-            let measured =
-                parse_metrics(row.get(1)).map_err(|e| corrupt("metrics", e.to_string()))?;
-            let (reports, measured) = append_step(&values, &measured, value, metrics);
+            let (reports, measured) =
+                next_step(study, trial, row.get(0), row.get(1), value, metrics)?;
             tx.execute(
                 &format!(
                     "UPDATE s3tune_trials SET reports = $3, metrics = $4, heartbeat_ms = {NOW_MS}

@@ -13,9 +13,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 mod open;
 
-use super::rows::{
-    append_step, claimed, config_text, history_of, next_number, parse_metrics, parse_reports,
-};
+use super::rows::{claimed, config_text, history_of, next_number, next_step};
 use super::{
     Claim, RawStudy, RawTrial, Store, StoreError, StoredSpec, Study, StudySpec, TrialRecord,
     check_same, from_ms, status_name, to_ms,
@@ -264,14 +262,7 @@ impl Store for SqliteStore {
         let Some((reports, measured)) = stored else {
             return Err(self.not_updated(&tx, study, trial));
         };
-        let corrupt = |what: &str, reason: String| StoreError::Corrupt {
-            study: study.spec.name.clone(),
-            what: format!("trial {trial} {what}"),
-            reason,
-        };
-        let values = parse_reports(&reports).map_err(|r| corrupt("reports", r))?;
-        let measured = parse_metrics(&measured).map_err(|e| corrupt("metrics", e.to_string()))?;
-        let (reports, measured) = append_step(&values, &measured, value, metrics);
+        let (reports, measured) = next_step(study, trial, &reports, &measured, value, metrics)?;
         tx.execute(
             "UPDATE trials SET reports = ?1, metrics = ?2, heartbeat_ms = ?3
              WHERE study = ?4 AND number = ?5",
