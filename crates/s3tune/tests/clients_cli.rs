@@ -176,14 +176,15 @@ fn real_rclone() -> Option<PathBuf> {
 }
 
 #[test]
-fn a_client_that_crashes_or_writes_wrong_bytes_fails_its_trial_and_the_study_goes_on() {
+fn a_client_that_crashes_hangs_or_writes_wrong_bytes_loses_its_trial_and_the_study_goes_on() {
     let Some(rclone) = real_rclone() else {
         return;
     };
     let home = tempfile::tempdir().unwrap();
     let count = home.path().join("count");
     // Copies 1-4 are AzCopy's climb; 5, the first trial (rclone's defaults) and 8 are
-    // the real rclone's; the 6th crashes, the 7th flips a byte of the copy it made.
+    // the real rclone's; the 6th crashes, the 7th flips a byte of the copy it made, the
+    // 9th hangs.
     let fake = bin_with(
         &home.path().join("bin"),
         "rclone",
@@ -193,6 +194,7 @@ n=$(( $(cat {count} 2>/dev/null || echo 0) + 1 )); echo $n > {count}
 case $n in
   6) echo "panic: runtime error: invalid memory address" >&2; kill -SEGV $$ ;;
   7) {rclone} "$@" || exit $?; printf X | dd of="$3" bs=1 seek=100000 conv=notrunc 2>/dev/null ;;
+  9) exec sleep 600 ;;
   *) exec {rclone} "$@" ;;
 esac"#,
             rclone = rclone.display(),
@@ -215,7 +217,7 @@ esac"#,
             "--object-size",
             "8MiB",
             "--trials",
-            "4",
+            "5",
             "--repeats",
             "1",
             "--confirm",
@@ -232,7 +234,12 @@ esac"#,
     assert!(stdout.contains("measured with rclone"), "{stdout}");
     let csv = std::fs::read_to_string(out_dir.join("trials.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
-    assert_eq!(rows.len(), 4, "{csv}");
+    assert_eq!(rows.len(), 5, "{csv}");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert!(
+        header.contains(&"multi_thread_streams"),
+        "rclone's knobs have their columns: {csv}"
+    );
     assert!(rows[0].starts_with("1,completed,"), "{csv}");
     assert!(
         rows[1].starts_with("2,failed,") && rows[1].contains("rclone was killed by signal 11"),
@@ -248,6 +255,14 @@ esac"#,
         "{csv}"
     );
     assert!(rows[3].starts_with("4,completed,"), "{csv}");
+    // The hung run was cut at the study's cut-off, and what it had used by then is kept.
+    assert!(rows[4].starts_with("5,stopped,"), "{csv}");
+    let memory = header.iter().position(|h| *h == "memory_bytes").unwrap();
+    let used = rows[4].split(',').nth(memory).unwrap();
+    assert!(
+        used.parse::<u64>().is_ok_and(|m| m > 0),
+        "a cut run's memory is measured: {csv}"
+    );
     // Nothing of the runs is left in the destination.
     let left: Vec<_> = std::fs::read_dir(home.path())
         .unwrap()

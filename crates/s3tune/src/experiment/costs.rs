@@ -121,15 +121,17 @@ pub struct Ran {
     pub costs: Costs,
 }
 
-impl Ran {
-    /// A run measured for its time alone.
-    pub fn timed(seconds: f64) -> Self {
-        Self {
-            seconds,
-            costs: Costs::default(),
-        }
-    }
+/// How one transfer ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Run {
+    /// It finished and its bytes were checked.
+    Whole(Ran),
+    /// It passed its run's limit and was ended there: what it had used by then (less
+    /// than a whole run would), so that a limit still judges a trial cut short.
+    Cut(Costs),
+}
 
+impl Ran {
     /// Its costs as stored with its report.
     pub fn metrics(&self, prices: &Prices) -> Metrics {
         let c = &self.costs;

@@ -7,7 +7,7 @@
 //! emulator's synthetic bytes, else the ETag's MD5 or the size), untimed, and removes the
 //! folder. A run in which any object failed, or any byte is wrong, fails its trial.
 
-use super::costs::{Ran, Requests};
+use super::costs::{Ran, Requests, Run};
 use super::usage::Meter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -137,7 +137,7 @@ impl Dataset {
 
     /// Downloads the set once with `config` into a fresh folder under `dir`, checks every
     /// file, removes the folder, and returns the download's wall-clock seconds (the check
-    /// is not timed); `None` when it ran past `limit` and was cut there.
+    /// is not timed); cut when it ran past `limit`.
     pub async fn download_once(
         &self,
         config: &TransferConfig,
@@ -145,7 +145,7 @@ impl Dataset {
         slot: &ProgressSlot,
         limit: Option<Duration>,
         meter: &Meter,
-    ) -> Result<Option<Ran>, TrialError> {
+    ) -> Result<Run, TrialError> {
         let folder = Folder::new(dir);
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
         let measuring = meter.start();
@@ -176,7 +176,7 @@ impl Dataset {
         };
         *slot.lock().expect("progress slot") = None;
         let stats = match result {
-            Err(s3tune_transfer::TransferError::Cancelled) => return Ok(None),
+            Err(s3tune_transfer::TransferError::Cancelled) => return Ok(Run::Cut(measuring.cut())),
             Err(e) => return Err(TrialError::Failed(e.to_string())),
             Ok(stats) => stats,
         };
@@ -203,7 +203,7 @@ impl Dataset {
             .await
             .map_err(|e| format!("checking the download: {e}"))??;
         drop(folder);
-        Ok(Some(Ran {
+        Ok(Run::Whole(Ran {
             seconds: stats.seconds,
             costs,
         }))

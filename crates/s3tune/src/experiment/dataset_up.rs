@@ -9,7 +9,7 @@
 //! that it aborts its own multipart uploads and the run's keys are swept after its last
 //! request: nothing is left in the bucket however the run ends.
 
-use super::costs::{Ran, Requests};
+use super::costs::{Ran, Requests, Run};
 use super::usage::Meter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,7 +58,7 @@ impl DatasetUpload {
 
     /// Uploads the folder once with `config` under the run prefix `tag`, checks every
     /// object, deletes them, and returns the upload's wall-clock seconds (the check and
-    /// the deletes are not timed); `None` when it ran past `limit` and was cut there.
+    /// the deletes are not timed); cut when it ran past `limit`.
     pub async fn upload_once(
         &self,
         config: &TransferConfig,
@@ -66,7 +66,7 @@ impl DatasetUpload {
         slot: &ProgressSlot,
         limit: Option<Duration>,
         meter: &Meter,
-    ) -> Result<Option<Ran>, TrialError> {
+    ) -> Result<Run, TrialError> {
         let sub = format!("{tag}/");
         let t = &self.scratch;
         let transfer = Transfer::new(t.client.clone(), t.timeouts.apply(config.clone()));
@@ -104,7 +104,7 @@ impl DatasetUpload {
             drop(keep);
             let _ = task.await;
             *slot.lock().expect("progress slot") = None;
-            return Ok(None);
+            return Ok(Run::Cut(measuring.cut()));
         }
         *slot.lock().expect("progress slot") = None;
         let checked = match done.expect("finished") {
@@ -130,7 +130,7 @@ impl DatasetUpload {
         drop(keep);
         let ran = checked?;
         swept.map_err(TrialError::Failed)?;
-        Ok(Some(ran))
+        Ok(Run::Whole(ran))
     }
 
     /// Every file arrived, exactly: none failed, and each object under the run's prefix

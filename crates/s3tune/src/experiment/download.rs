@@ -3,7 +3,7 @@
 //! download whose bytes are not exactly right fails its trial — it is never counted as
 //! fast.
 
-use super::costs::{Ran, Requests};
+use super::costs::{Ran, Requests, Run};
 use super::usage::Meter;
 use std::fs::File;
 use std::io::Read;
@@ -94,7 +94,7 @@ impl Target {
 
     /// Downloads one copy into `dir` with `config`, checks it, deletes it, and returns the
     /// download's wall-clock seconds (discovery to the last byte written; the check is
-    /// not timed); `None` when the download ran past `limit` and was cut there. The copy
+    /// not timed); cut when the download ran past `limit`. The copy
     /// is a locked partial file from its first byte to its removal, so a kill at any
     /// moment leaves nothing that the next start's sweep does not take.
     pub async fn download_once(
@@ -104,7 +104,7 @@ impl Target {
         slot: &ProgressSlot,
         limit: Option<std::time::Duration>,
         meter: &Meter,
-    ) -> Result<Option<Ran>, TrialError> {
+    ) -> Result<Run, TrialError> {
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
         let measuring = meter.start();
         *slot.lock().expect("progress slot") = Some(transfer.progress());
@@ -115,7 +115,7 @@ impl Target {
         };
         *slot.lock().expect("progress slot") = None;
         let Some(result) = result else {
-            return Ok(None);
+            return Ok(Run::Cut(measuring.cut()));
         };
         let (copy, stats) = result.map_err(|e| TrialError::Failed(e.to_string()))?;
         let costs = measuring.costs(
@@ -132,7 +132,7 @@ impl Target {
         })
         .await
         .map_err(|e| format!("checking the download: {e}"))??;
-        Ok(Some(Ran {
+        Ok(Run::Whole(Ran {
             seconds: stats.seconds,
             costs,
         }))

@@ -365,11 +365,13 @@ fn wide_open() -> TransferConfig {
 
 /// The fewest seconds of three runs of `once` (given the run's number).
 async fn best_of_three(
-    once: impl AsyncFn(usize) -> Result<Option<super::costs::Ran>, s3tune_hpo::backend::TrialError>,
+    once: impl AsyncFn(usize) -> Result<super::costs::Run, s3tune_hpo::backend::TrialError>,
 ) -> Result<f64, s3tune_hpo::backend::TrialError> {
     let mut best = Duration::MAX.as_secs_f64();
     for i in 0..3 {
-        best = best.min(once(i).await?.map_or(f64::INFINITY, |r| r.seconds));
+        if let super::costs::Run::Whole(r) = once(i).await? {
+            best = best.min(r.seconds);
+        }
     }
     Ok(best)
 }

@@ -26,7 +26,7 @@ use s3tune_hpo::backend::{Backend, TrialError};
 use s3tune_hpo::{Config, TrialContext};
 use s3tune_transfer::Progress;
 
-use costs::Ran;
+use costs::Run;
 
 pub use dataset::Dataset;
 pub use dataset_up::DatasetUpload;
@@ -88,13 +88,13 @@ pub struct Engine {
 
 impl Engine {
     /// One timed, checked transfer of `config` (a point of the space); `tag` names it
-    /// (an upload's key); `None` when it ran past `limit`.
+    /// (an upload's key); cut when it ran past `limit`.
     async fn run(
         &self,
         config: &Config,
         tag: &str,
         limit: Option<Duration>,
-    ) -> Result<Option<Ran>, TrialError> {
+    ) -> Result<Run, TrialError> {
         let c = knobs::transfer_config(config).map_err(|e| TrialError::Config(e.to_string()))?;
         let (dir, slot, meter) = (&self.dest_dir, &self.slot, &self.meter);
         match &self.job {
@@ -117,13 +117,13 @@ pub enum Runner {
 
 impl Runner {
     /// One timed, checked transfer of `config`, its run called `tag` (an upload's keys,
-    /// a run's folder); `None` when it ran past `limit` and was cut there.
+    /// a run's folder); cut when it ran past `limit`.
     async fn run(
         &self,
         config: &Config,
         tag: &str,
         limit: Option<Duration>,
-    ) -> Result<Option<Ran>, TrialError> {
+    ) -> Result<Run, TrialError> {
         match self {
             Self::Engine(e) => e.run(config, tag, limit).await,
             Self::External(x) => x.run(config, tag, limit).await,
@@ -133,9 +133,12 @@ impl Runner {
     /// One transfer of `config` outside any trial (the confirmation race, the auto
     /// rules' probes), timed.
     pub async fn once(&self, config: &Config, tag: &str) -> Result<f64, TrialError> {
-        let ran = self.run(config, tag, None).await?;
-        ran.map(|r| r.seconds)
-            .ok_or_else(|| TrialError::Failed("the transfer was cut with no limit".into()))
+        match self.run(config, tag, None).await? {
+            Run::Whole(r) => Ok(r.seconds),
+            Run::Cut(_) => Err(TrialError::Failed(
+                "the transfer was cut with no limit".into(),
+            )),
+        }
     }
 
     /// A trial: its configuration's transfer, as many times as the study's repeats.

@@ -10,11 +10,10 @@ use std::time::Duration;
 use s3tune_hpo::backend::TrialError;
 use s3tune_hpo::{Decision, TrialContext};
 
-use super::costs::{Prices, Ran};
+use super::costs::{Prices, Ran, Run};
 
-/// Runs `once` (one transfer: its seconds, or `None` when it passed the limit it was
-/// given — the limit bounds the transfer, not the check after it) up to `repeats` times
-/// for `ctx`.
+/// Runs `once` (one transfer, whole or cut at the limit it was given — the limit bounds
+/// the transfer, not the check after it) up to `repeats` times for `ctx`.
 pub async fn run_repeats<F, Fut>(
     ctx: &TrialContext,
     repeats: usize,
@@ -22,16 +21,22 @@ pub async fn run_repeats<F, Fut>(
 ) -> Result<(), TrialError>
 where
     F: FnMut(usize, Option<Duration>) -> Fut,
-    Fut: Future<Output = Result<Option<Ran>, TrialError>>,
+    Fut: Future<Output = Result<Run, TrialError>>,
 {
     let mut total = 0.0;
     for r in 1..=repeats {
         let limit = ctx.run_limit();
         let ran = once(r, limit.map(|l| Duration::from_secs_f64(l.clamp(0.0, 1e9)))).await?;
         let (ran, cut) = match ran {
-            Some(ran) => (ran, false),
-            // A run cut short measured nothing whole besides its time.
-            None => (Ran::timed(limit.unwrap_or_default()), true),
+            Run::Whole(ran) => (ran, false),
+            // Reported at the limit it passed, with what it had used by then.
+            Run::Cut(costs) => (
+                Ran {
+                    seconds: limit.unwrap_or_default(),
+                    costs,
+                },
+                true,
+            ),
         };
         let seconds = ran.seconds;
         total += seconds;

@@ -9,7 +9,7 @@
 //! check; a trial dropped mid-upload has its multipart upload aborted; and what a killed
 //! run left under the study's scratch prefix is swept ([`UploadTarget::sweep`]).
 
-use super::costs::{Ran, Requests};
+use super::costs::{Ran, Requests, Run};
 use super::usage::Meter;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -105,7 +105,7 @@ impl UploadTarget {
 
     /// Uploads the source once with `config` to the key of `tag`, checks what was
     /// stored, deletes it, and returns the upload's wall-clock seconds (the check and the
-    /// delete are not timed); `None` when the upload ran past `limit` and was cut there.
+    /// delete are not timed); cut when the upload ran past `limit`.
     pub async fn upload_once(
         &self,
         config: &TransferConfig,
@@ -113,7 +113,7 @@ impl UploadTarget {
         slot: &ProgressSlot,
         limit: Option<Duration>,
         meter: &Meter,
-    ) -> Result<Option<Ran>, TrialError> {
+    ) -> Result<Run, TrialError> {
         let key = self.key(tag);
         self.check_source()?;
         let transfer = Transfer::new(self.client.clone(), self.timeouts.apply(config.clone()));
@@ -144,7 +144,7 @@ impl UploadTarget {
         drop(keep);
         *slot.lock().expect("progress slot") = None;
         let Some(done) = done else {
-            return Ok(None);
+            return Ok(Run::Cut(measuring.cut()));
         };
         let stats = done
             .map_err(|e| TrialError::Failed(format!("the upload task failed: {e}")))?
@@ -163,7 +163,7 @@ impl UploadTarget {
         self.verify(&key).await?;
         self.delete(&key).await?;
         scratch.armed = false;
-        Ok(Some(Ran {
+        Ok(Run::Whole(Ran {
             seconds: stats.seconds,
             costs,
         }))

@@ -47,14 +47,23 @@ pub fn child_main() -> Option<ExitCode> {
         eprintln!("s3tune: error: {CHILD_ENTRY} needs OUT PROGRAM [ARGS…]");
         return Some(ExitCode::from(2));
     };
-    let status = match std::process::Command::new(program).args(rest).status() {
-        Ok(s) => s,
+    let mut child = match std::process::Command::new(program).args(rest).spawn() {
+        Ok(c) => c,
         Err(e) => {
             eprintln!(
                 "s3tune: error: cannot start {}: {e}",
                 program.to_string_lossy()
             );
             return Some(ExitCode::from(127));
+        }
+    };
+    // Who to end when the run is cut, so that this measure is still written.
+    let _ = std::fs::write(pid_path(Path::new(out)), child.id().to_string());
+    let status = match child.wait() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("s3tune: error: cannot wait for the measured program: {e}");
+            return Some(ExitCode::from(1));
         }
     };
     use std::os::unix::process::ExitStatusExt;
@@ -105,6 +114,27 @@ pub fn wrapped(
     ];
     all.extend(args.iter().cloned());
     Ok((me.display().to_string(), all))
+}
+
+/// Where the measuring parent writing to `out` keeps its program's process id.
+fn pid_path(out: &Path) -> std::path::PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".pid");
+    name.into()
+}
+
+/// Ends the program measured into `out` (SIGKILL) while its measuring parent lives on to
+/// write what it used: a run cut at its limit is still measured. False when the program
+/// is not known (not started yet, or already gone).
+pub fn end_measured(out: &Path) -> bool {
+    use nix::sys::signal::{Signal, kill};
+    let Some(pid) = std::fs::read_to_string(pid_path(out))
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    else {
+        return false;
+    };
+    kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).is_ok()
 }
 
 /// The usage a measured run wrote to `out`, if it did.
@@ -168,6 +198,18 @@ impl InProcess {
             start_rss_bytes: self.start_rss,
             cpu_seconds: Some(cpu),
             requests: Some(requests),
+        }
+    }
+
+    /// What the process used since [`InProcess::start`], for a run cut at its limit
+    /// (its requests and buffers are not known then).
+    pub fn cut(&self) -> super::costs::Costs {
+        let (memory, cpu) = self.finish();
+        super::costs::Costs {
+            memory_bytes: memory,
+            start_rss_bytes: self.start_rss,
+            cpu_seconds: Some(cpu),
+            ..Default::default()
         }
     }
 

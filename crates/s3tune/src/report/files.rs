@@ -296,11 +296,18 @@ fn aws_cli_ini(c: &TransferConfig, origin: &[String]) -> String {
 /// One row a trial: number, status, each knob of the space, each repeat's seconds, mean,
 /// MB/s, start, end and error.
 fn trials_csv(s: &Summary) -> anyhow::Result<String> {
-    let knobs: Vec<&str> = KNOBS
+    // boto3's knobs in their usual order, then another client's as its space has them.
+    let space = &s.study.spec.space;
+    let mut knobs: Vec<&str> = KNOBS
         .iter()
         .map(|k| k.name)
-        .filter(|k| s.study.spec.space.params().any(|(p, _)| p == *k))
+        .filter(|k| space.params().any(|(p, _)| p == *k))
         .collect();
+    for (p, _) in space.params() {
+        if !knobs.contains(&p) {
+            knobs.push(p);
+        }
+    }
     let repeats = s.settings.repeats.max(1);
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = vec!["trial".into(), "status".into()];

@@ -20,7 +20,7 @@ use std::time::Duration;
 use s3tune_hpo::Config;
 use s3tune_hpo::backend::TrialError;
 
-use super::costs::Ran;
+use super::costs::Run;
 use super::dataset::{Folder, check_all};
 use super::download::verify;
 use super::{Job, UploadTarget};
@@ -128,14 +128,14 @@ pub struct External {
 }
 
 impl External {
-    /// One timed, checked transfer of `config`, its files in the run folder `tag`;
-    /// `None` when it ran past `limit`.
+    /// One timed, checked transfer of `config`, its files in the run folder `tag`; cut
+    /// when it ran past `limit`.
     pub async fn run(
         &self,
         config: &Config,
         tag: &str,
         limit: Option<Duration>,
-    ) -> Result<Option<Ran>, TrialError> {
+    ) -> Result<Run, TrialError> {
         let dir = self.setup.runs.join(tag);
         let setup = Setup {
             run_dir: dir.clone(),
@@ -160,8 +160,9 @@ impl External {
                     key: &t.key,
                     dest: &dest,
                 };
-                let Some(ran) = run(what).await? else {
-                    return Ok(None);
+                let ran = match run(what).await? {
+                    Run::Whole(ran) => ran,
+                    cut @ Run::Cut(_) => return Ok(cut),
                 };
                 let (size, key, check) = (t.size, t.key.clone(), t.check.clone());
                 blocking(move || {
@@ -170,7 +171,7 @@ impl External {
                     verify(f, &dest, size, &key, &check)
                 })
                 .await?;
-                Ok(Some(ran))
+                Ok(Run::Whole(ran))
             }
             Job::Upload(t) => {
                 let sub = format!("{tag}/");
@@ -181,13 +182,14 @@ impl External {
                     bucket: &t.bucket,
                     key: &key,
                 };
-                let Some(ran) = run(what).await? else {
-                    return Ok(None);
+                let ran = match run(what).await? {
+                    Run::Whole(ran) => ran,
+                    cut @ Run::Cut(_) => return Ok(cut),
                 };
                 t.check_source()?;
                 t.verify(&key).await?;
                 t.delete(&key).await?;
-                Ok(Some(ran))
+                Ok(Run::Whole(ran))
             }
             Job::DownloadMany(d) => {
                 let folder = Folder::new(&self.dest_dir);
@@ -201,14 +203,15 @@ impl External {
                     keys: keys.as_deref(),
                     dest: folder.path(),
                 };
-                let Some(ran) = run(what).await? else {
-                    return Ok(None);
+                let ran = match run(what).await? {
+                    Run::Whole(ran) => ran,
+                    cut @ Run::Cut(_) => return Ok(cut),
                 };
                 let (objects, prefix) = (Arc::clone(&d.objects), d.prefix.clone());
                 let root = folder.path().to_owned();
                 blocking(move || check_all(&objects, &prefix, &root)).await?;
                 drop(folder);
-                Ok(Some(ran))
+                Ok(Run::Whole(ran))
             }
             Job::UploadMany(d) => {
                 let sub = format!("{tag}/");
@@ -219,11 +222,12 @@ impl External {
                     bucket: &d.scratch.bucket,
                     prefix: &prefix,
                 };
-                let Some(ran) = run(what).await? else {
-                    return Ok(None);
+                let ran = match run(what).await? {
+                    Run::Whole(ran) => ran,
+                    cut @ Run::Cut(_) => return Ok(cut),
                 };
                 d.check_objects(&sub).await?;
-                Ok(Some(ran))
+                Ok(Run::Whole(ran))
             }
         }
     }

@@ -12,7 +12,7 @@ use s3tune_hpo::backend::{Group, REPORT_PREFIX, TrialError, startable, stderr_ta
 use tokio::io::AsyncReadExt;
 
 use super::{Invocation, Timing};
-use crate::experiment::costs::{Costs, Ran, Requests};
+use crate::experiment::costs::{Costs, Ran, Requests, Run};
 use crate::experiment::usage;
 
 /// A client timed by its own report starts its interpreter first (0.1–0.5 s of Python
@@ -20,9 +20,12 @@ use crate::experiment::usage;
 /// limit before it is cut.
 const START_ALLOWANCE: Duration = Duration::from_secs(2);
 
+/// How long a measuring parent may take to write its measure once its program is ended.
+const MEASURE_GRACE: Duration = Duration::from_secs(2);
+
 /// Runs `inv` (a run of `client`, for messages) with its files written into `dir`:
-/// its seconds as `inv.timing` says, or `None` when it ran past `limit` and was ended;
-/// with its peak memory and CPU seconds, measured by s3tune around it. With `watch`
+/// its seconds as `inv.timing` says, or cut when it ran past `limit`; with its peak
+/// memory and CPU seconds (up to the cut), measured by s3tune around it. With `watch`
 /// (the embedded emulator's counters), a client timed from start to exit is timed from
 /// its first request instead, as one that reports its own time is, and its requests
 /// are counted by the server.
@@ -32,7 +35,7 @@ pub async fn run(
     client: &str,
     limit: Option<Duration>,
     watch: Option<&Stats>,
-) -> Result<Option<Ran>, TrialError> {
+) -> Result<Run, TrialError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the run's folder {}: {e}", dir.display()))?;
     for (path, text) in &inv.files {
@@ -53,6 +56,7 @@ pub async fn run(
     let _ = std::fs::write(dir.join("command"), format!("{}\n", line.join(" ")));
     let usage_path = dir.join("usage.json");
     let _ = std::fs::remove_file(&usage_path);
+    let _ = std::fs::remove_file(dir.join("usage.json.pid"));
     let (program, args) = usage::wrapped(&inv.program, &inv.args, &usage_path)
         .map_err(|e| TrialError::Config(format!("cannot find s3tune's own program: {e}")))?;
     let err_path = dir.join("std.err");
@@ -62,6 +66,11 @@ pub async fn run(
         w.mark();
     }
     let requests_before = watch.map(|w| w.by_class.snapshot());
+    let requests = || {
+        watch
+            .zip(requests_before.as_ref())
+            .map(|(w, before)| Requests::from_server(&w.by_class.snapshot().since(before)))
+    };
     let start = Instant::now();
     let mut group = Group::spawn(&program, &args, |c| {
         c.stdout(Stdio::piped()).stderr(Stdio::from(stderr));
@@ -87,12 +96,14 @@ pub async fn run(
         Some(l) => tokio::time::timeout(l + allowance, work).await.ok(),
     };
     let Some((out, status)) = ended else {
+        // The program first, so that its measuring parent writes what it used.
+        if usage::end_measured(&usage_path) {
+            let _ = tokio::time::timeout(MEASURE_GRACE, group.child.wait()).await;
+        }
         group.kill_and_reap().await;
-        return Ok(None);
+        return Ok(Run::Cut(measured(usage::read(&usage_path), requests())));
     };
-    let requests = watch
-        .zip(requests_before)
-        .map(|(w, before)| Requests::from_server(&w.by_class.snapshot().since(&before)));
+    let requests = requests();
     let mut wall = start.elapsed().as_secs_f64();
     if let Some(first) = watch.and_then(Stats::first_since_mark)
         && let Ok(since) = SystemTime::now().duration_since(first)
@@ -127,18 +138,22 @@ pub async fn run(
         && seconds > l.as_secs_f64()
     {
         // Past the limit within the start-up allowance: cut, as the limit says.
-        return Ok(None);
+        return Ok(Run::Cut(measured(used, requests)));
     }
-    Ok(Some(Ran {
+    Ok(Run::Whole(Ran {
         seconds,
-        costs: Costs {
-            memory_bytes: used.map(|u| u.max_rss_bytes),
-            buffered_bytes: None,
-            start_rss_bytes: None,
-            cpu_seconds: used.map(|u| u.cpu_seconds),
-            requests,
-        },
+        costs: measured(used, requests),
     }))
+}
+
+/// A program's costs from its measure and the requests the server counted.
+fn measured(used: Option<usage::Usage>, requests: Option<Requests>) -> Costs {
+    Costs {
+        memory_bytes: used.map(|u| u.max_rss_bytes),
+        cpu_seconds: used.map(|u| u.cpu_seconds),
+        requests,
+        ..Costs::default()
+    }
 }
 
 /// The seconds of the last report line in `out`.
