@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod dashboard;
 mod experiment;
 mod report;
 mod study;

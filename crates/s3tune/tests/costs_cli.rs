@@ -39,6 +39,10 @@ fn the_engine_holds_no_more_than_its_bound_and_asks_once_per_part() {
         "--confirm",
         "0",
         "--no-baseline",
+        "--prices",
+        "0.05,0.004",
+        "--study",
+        "bound",
         "--out",
         out.to_str().unwrap(),
         "--dest-dir",
@@ -74,6 +78,9 @@ fn the_engine_holds_no_more_than_its_bound_and_asks_once_per_part() {
             "{c:?}: {m:?}"
         );
         assert_eq!(m["requests"], m["requests_get"], "{m:?}");
+        // At the study's own prices: $0.004 per 1,000 GETs.
+        let want = m["requests_get"] * 0.004 / 1000.0;
+        assert!((m["cost_usd"] - want).abs() < 1e-12, "{m:?}");
         assert!(m["cpu_seconds"] > 0.0 && m["cores"] > 0.0, "{m:?}");
     }
     let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
@@ -87,6 +94,13 @@ fn the_engine_holds_no_more_than_its_bound_and_asks_once_per_part() {
     ] {
         assert!(header.split(',').any(|h| h == col), "{col} not in {header}");
     }
+    // A study keeps its prices: other ones are refused when it is resumed.
+    let mut again = args.to_vec();
+    let at = again.iter().position(|a| *a == "0.05,0.004").unwrap();
+    again[at] = "0.06,0.004";
+    let refused = run(home.path(), &[], &again);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    common::one_line_error(&refused, "a study keeps its prices");
 }
 
 #[test]
@@ -127,6 +141,7 @@ fn limits_that_are_not_numbers_above_zero_or_not_for_a_transfer_are_refused() {
             2,
             "`1.5` is not a whole number",
         ),
+        (&["tune", "--prices", "0.005"], 2, "`0.005` is not PUT,GET"),
         (
             &[
                 "tune",

@@ -6,7 +6,7 @@
 use clap::Args;
 use s3tune_hpo::Constraint;
 
-use crate::experiment::costs::{CORES, COST, CPU, MEMORY, REQUESTS};
+use crate::experiment::costs::{CORES, COST, CPU, MEMORY, Prices, REQUESTS};
 
 /// What `--objective` takes, and the measure each stands for.
 pub const OBJECTIVES: [(&str, &str); 5] = [
@@ -35,10 +35,15 @@ pub struct LimitArgs {
     /// program; s3tune's engine counts its own anywhere).
     #[arg(long, value_name = "N", value_parser = super::whole::<u64>, allow_negative_numbers = true)]
     pub max_requests: Option<u64>,
-    /// The requests' price per transfer in US dollars, at S3 Standard's list prices
-    /// ($0.005 per 1,000 PUT, POST or LIST; $0.0004 per 1,000 GET or HEAD), e.g. 0.0001.
+    /// The requests' price per transfer in US dollars, at the study's --prices, e.g.
+    /// 0.0001.
     #[arg(long, value_name = "USD", value_parser = positive, allow_negative_numbers = true)]
     pub max_cost: Option<f64>,
+    /// What requests cost, US dollars per 1,000: PUT (also COPY, POST and LIST) and GET
+    /// (also HEAD), e.g. 0.0055,0.00044 for a dearer region; kept by the study [default:
+    /// S3 Standard's list prices in us-east-1, 0.005,0.0004]
+    #[arg(long, value_name = "PUT,GET", value_parser = prices, allow_negative_numbers = true)]
+    pub prices: Option<Prices>,
     /// What is minimized: seconds, and with it any of memory, cpu (seconds), requests,
     /// cost, e.g. seconds,memory. With more than seconds the study keeps the Pareto front
     /// of the trials (none better in every respect), its best is the front's knee, and
@@ -120,6 +125,26 @@ pub fn show(c: &Constraint) -> String {
         COST => format!("--max-cost {}", c.max),
         other => format!("{other} ≤ {}", c.max),
     }
+}
+
+/// `PUT,GET`: dollars per 1,000 requests of each kind, neither negative.
+fn prices(s: &str) -> Result<Prices, String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let [put, get] = parts.as_slice() else {
+        return Err(format!(
+            "`{s}` is not PUT,GET: two prices per 1,000 requests, e.g. 0.005,0.0004"
+        ));
+    };
+    let price = |v: &str| match v.parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p),
+        _ => Err(format!(
+            "`{v}` in `{s}` is not a price: dollars per 1,000 requests, 0 or more"
+        )),
+    };
+    Ok(Prices {
+        put_per_1000: price(put)?,
+        get_per_1000: price(get)?,
+    })
 }
 
 /// A number above zero.

@@ -51,6 +51,25 @@ pub enum Command {
     /// Create a study for workers, without running trials.
     #[command(subcommand)]
     Study(StudyCommand),
+    /// Watch the studies of a storage in a web browser, live: best over time, the trials,
+    /// parallel coordinates, the Pareto front, the workers.
+    #[command(after_help = "Examples:\n  \
+        s3tune dashboard --storage sqlite:s3tune-results/nightly/study.db\n  \
+        s3tune dashboard --storage postgres://s3tune@db:5432/studies --listen 127.0.0.1:8090\n  \
+        s3tune tune --dashboard                       # the running study's page, its address printed first")]
+    Dashboard(DashboardArgs),
+}
+
+/// `s3tune dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Where the studies are: postgres://… or sqlite:PATH.
+    #[arg(long, value_name = "URL")]
+    pub storage: String,
+    /// Address to serve the page on, HOST:PORT (port 0 picks a free one); anything but a
+    /// loopback address lets others read every study in the storage.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub listen: String,
 }
 
 /// `s3tune study`.
@@ -236,6 +255,10 @@ pub struct TuneArgs {
     /// The study's name (default: tune-DATE-TIME); an existing study is resumed.
     #[arg(long, value_name = "NAME")]
     pub study: Option<String>,
+    /// Serve the study's live page while it runs (see `s3tune dashboard`), on HOST:PORT
+    /// if given [default: 127.0.0.1:8080]; its address is printed as the study starts.
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, require_equals = true, default_missing_value = "127.0.0.1:8080")]
+    pub dashboard: Option<String>,
     /// Where the study is stored: sqlite:PATH (default: study.db in the output folder),
     /// or postgres://USER[:PASSWORD]@HOST[:PORT]/DB to share it with `s3tune worker`s.
     #[arg(long, value_name = "URL")]

@@ -2,14 +2,17 @@
 
 pub mod client;
 mod compare;
+mod dashboard;
 pub mod display;
 pub mod files;
 mod recursive;
 mod report;
 pub mod s3url;
 mod serve;
+pub(crate) use serve::listen_addr;
 pub mod storage;
 mod study;
+pub(crate) use study::row as study_row;
 mod transfer;
 pub(crate) mod tune;
 mod worker;
@@ -48,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let stop = Stop::new();
         match cli.command {
             Command::Serve(args) => serve::run(args, stop).await,
+            Command::Dashboard(args) => dashboard::run(args, stop).await,
             Command::Get(args) => transfer::get(args, stop).await,
             Command::Put(args) => transfer::put(args, stop).await,
             Command::Tune(args) => tune::run(*args, false, stop).await,

@@ -13,7 +13,7 @@ use crate::cli::{NetworkOverrides, ServeArgs};
 
 /// `--listen HOST:PORT`: an address, or a name resolved here (an IPv4 address first, as
 /// clients that are given `localhost` mostly try it first too).
-fn listen_addr(text: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) fn listen_addr(text: &str) -> anyhow::Result<SocketAddr> {
     if let Ok(a) = text.parse::<SocketAddr>() {
         return Ok(a);
     }

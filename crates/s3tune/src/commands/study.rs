@@ -14,7 +14,7 @@ use crate::cli::{StudyListArgs, StudyShowArgs};
 
 /// One study's line.
 #[derive(Debug, Serialize)]
-struct Row {
+pub(crate) struct Row {
     study: String,
     metric: String,
     mode: &'static str,
@@ -54,7 +54,8 @@ pub fn list(args: &StudyListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn row(store: &dyn Store, study: &Study) -> anyhow::Result<Row> {
+/// Study `study`'s line: its trials by state, budget and best.
+pub(crate) fn row(store: &dyn Store, study: &Study) -> anyhow::Result<Row> {
     let trials = store.trials(study)?;
     let count =
         |want: &dyn Fn(&s3tune_hpo::TrialRecord) -> bool| trials.iter().filter(|t| want(t)).count();

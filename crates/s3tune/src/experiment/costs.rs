@@ -88,6 +88,16 @@ pub struct Prices {
     pub get_per_1000: f64,
 }
 
+impl std::fmt::Display for Prices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "${} per 1,000 PUT and ${} per 1,000 GET",
+            self.put_per_1000, self.get_per_1000
+        )
+    }
+}
+
 impl Default for Prices {
     fn default() -> Self {
         Self {

@@ -78,6 +78,8 @@ pub struct Engine {
     pub job: Job,
     /// Transfers per trial.
     pub repeats: usize,
+    /// What its requests cost.
+    pub prices: costs::Prices,
     /// Where downloaded copies are written.
     pub dest_dir: PathBuf,
     /// The transfer under way, for the display.
@@ -143,13 +145,13 @@ impl Runner {
 
     /// A trial: its configuration's transfer, as many times as the study's repeats.
     async fn trial(&self, ctx: Arc<TrialContext>) -> Result<(), TrialError> {
-        let repeats = match self {
-            Self::Engine(e) => e.repeats,
-            Self::External(x) => x.repeats,
+        let (repeats, prices) = match self {
+            Self::Engine(e) => (e.repeats, e.prices),
+            Self::External(x) => (x.repeats, x.prices),
         };
         let config = ctx.config().clone();
         let id = ctx.trial();
-        repeat::run_repeats(&ctx, repeats, |r, limit| {
+        repeat::run_repeats(&ctx, repeats, &prices, |r, limit| {
             let config = config.clone();
             async move {
                 self.run(&config, &format!("trial-{id}/run-{r}"), limit)

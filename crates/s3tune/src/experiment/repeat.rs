@@ -13,10 +13,12 @@ use s3tune_hpo::{Decision, TrialContext};
 use super::costs::{Prices, Ran, Run};
 
 /// Runs `once` (one transfer, whole or cut at the limit it was given — the limit bounds
-/// the transfer, not the check after it) up to `repeats` times for `ctx`.
+/// the transfer, not the check after it) up to `repeats` times for `ctx`, its requests
+/// priced at `prices`.
 pub async fn run_repeats<F, Fut>(
     ctx: &TrialContext,
     repeats: usize,
+    prices: &Prices,
     mut once: F,
 ) -> Result<(), TrialError>
 where
@@ -41,7 +43,7 @@ where
         let seconds = ran.seconds;
         total += seconds;
         let decision = ctx
-            .report_measured(total / r as f64, ran.metrics(&Prices::default()))
+            .report_measured(total / r as f64, ran.metrics(prices))
             .await?;
         if cut {
             ctx.give_up(s3tune_hpo::CutOff::reason(r, seconds));

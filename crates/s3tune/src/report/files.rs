@@ -158,6 +158,7 @@ fn summary_json(s: &Summary) -> String {
         "best_costs": best.map(|b| super::costs::json(&b.record.trial)),
         "baseline_costs": s.baseline.map(|b| super::costs::json(&s.rows[b].record.trial)),
         "limits": s.study.spec.objective.constraints,
+        "prices": s.settings.prices,
         "warm_start": s.settings.warm_start,
         "near_best_after": s.near_best_after(),
         "trials": s.rows.len(),

@@ -10,7 +10,7 @@ use super::Summary;
 use crate::cli::OBJECTIVES;
 
 impl Summary {
-    /// The rows on the Pareto front, in trial order (none with one objective).
+    /// The rows on the Pareto front, fastest first (none with one objective).
     pub(super) fn front_rows(&self) -> Vec<usize> {
         let objective = &self.study.spec.objective;
         if objective.also_minimize.is_empty() {
@@ -28,9 +28,12 @@ impl Summary {
             .iter()
             .map(|t| t.id)
             .collect();
-        (0..self.rows.len())
+        let mut rows: Vec<usize> = (0..self.rows.len())
             .filter(|&i| ids.contains(&self.rows[i].record.trial.id))
-            .collect()
+            .collect();
+        let value = |i: usize| self.rows[i].record.trial.value().unwrap_or(f64::INFINITY);
+        rows.sort_by(|&a, &b| value(a).total_cmp(&value(b)));
+        rows
     }
 
     /// Makes trial `id` of the front the one the outputs are written for.

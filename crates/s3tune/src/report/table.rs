@@ -214,6 +214,9 @@ impl Summary {
                     );
                 }
             }
+            None if s.baseline.is_none() => {
+                let _ = writeln!(out, "no baseline (--no-baseline): no speedup measured");
+            }
             None => {
                 let _ = writeln!(
                     out,

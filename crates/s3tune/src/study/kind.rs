@@ -141,6 +141,9 @@ pub struct TransferSettings {
     /// The earlier studies it started from (`--warm-start`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warm_start: Vec<WarmStart>,
+    /// What its requests cost (`--prices`; S3 Standard's list prices before there were).
+    #[serde(default)]
+    pub prices: crate::experiment::costs::Prices,
 }
 
 /// An earlier study a new one started from, as the new one stores it.
@@ -307,6 +310,7 @@ mod tests {
             dataset: None,
             rules: Vec::new(),
             warm_start: Vec::new(),
+            prices: Default::default(),
         }));
         let v = t.to_json();
         assert_eq!(

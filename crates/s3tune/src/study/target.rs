@@ -373,6 +373,7 @@ impl Opened {
             return Ok(Runner::Engine(Engine {
                 job: self.job.clone(),
                 repeats: settings.repeats,
+                prices: settings.prices,
                 dest_dir: a.dest.to_path_buf(),
                 slot: slot.clone(),
                 meter: crate::experiment::usage::Meter::new(
@@ -398,6 +399,7 @@ impl Opened {
             client: settings.client,
             job: self.job.clone(),
             repeats: settings.repeats,
+            prices: settings.prices,
             dest_dir: a.dest.to_path_buf(),
             setup: Arc::new(setup),
         }))

@@ -103,6 +103,7 @@ fn tune_args(args: &CompareArgs, client: Client, study: &str, storage: &str) -> 
         limits: crate::cli::LimitArgs::default(),
         warm_start: None,
         warm_storage: None,
+        dashboard: None,
         target: args.target.clone(),
         upload: args.upload.clone(),
         s3: args.s3.clone(),

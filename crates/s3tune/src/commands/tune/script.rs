@@ -226,6 +226,10 @@ pub async fn run(args: TuneArgs, stop: Stop, create_only: bool) -> anyhow::Resul
         return Ok(ExitCode::SUCCESS);
     }
     std::fs::create_dir_all(&out).map_err(|e| anyhow!("creating {}: {e}", out.display()))?;
+    let dashboard = crate::dashboard::for_study(args.dashboard.as_deref(), &session).await?;
+    if let Some(d) = &dashboard {
+        eprintln!("dashboard: {}", d.study_url(session.name()));
+    }
     let objective = &session.study.spec.objective;
     eprintln!(
         "study {name} in {}: `{command}`, {} {}, {} worker(s)",

@@ -121,6 +121,8 @@ pub struct External {
     pub job: Job,
     /// Transfers per trial.
     pub repeats: usize,
+    /// What its requests cost.
+    pub prices: super::costs::Prices,
     /// Where downloads are written.
     pub dest_dir: PathBuf,
     /// Where it is, how it reaches S3, where runs keep their files.

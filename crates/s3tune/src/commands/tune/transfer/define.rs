@@ -62,6 +62,8 @@ pub struct Defined {
     pub also_minimize: Vec<String>,
     /// The earlier studies it starts from (a new study's).
     pub warm_start: Vec<crate::study::WarmStart>,
+    /// What its requests cost.
+    pub prices: crate::experiment::costs::Prices,
 }
 
 /// The stored settings of study `name`, if it is a transfer study; an error if it is a
@@ -193,7 +195,16 @@ pub fn define(
             client.title()
         );
     }
+    let prices = match (stored, args.limits.prices) {
+        (Some(s), Some(p)) if s.prices != p => bail!(
+            "study `{name}` prices requests at {}: a study keeps its prices; drop --prices to resume it, or give another --study name",
+            s.prices
+        ),
+        (Some(s), _) => s.prices,
+        (None, p) => p.unwrap_or_default(),
+    };
     Ok(Defined {
+        prices,
         warm_start: warm.from,
         limits,
         also_minimize,
@@ -332,6 +343,7 @@ impl Defined {
             dataset: self.dataset_settings(opened),
             rules: self.rules.clone(),
             warm_start: self.warm_start.clone(),
+            prices: self.prices,
         }
     }
 

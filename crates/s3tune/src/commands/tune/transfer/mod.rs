@@ -106,6 +106,10 @@ pub async fn run(args: TuneArgs, create_only: bool, stop: Stop) -> anyhow::Resul
         eprintln!("s3tune: interrupted before the first trial");
         return Ok(ExitCode::from(exit::INTERRUPTED));
     }
+    let dashboard = crate::dashboard::for_study(args.dashboard.as_deref(), &session).await?;
+    if let Some(d) = &dashboard {
+        display.line(&format!("dashboard: {}", d.study_url(session.name())));
+    }
     let runner = opened.runner(&settings, &runner_args, &slot)?;
     opened.sweep(&session).await?;
     let limits = session.budget()?.limits(time);
