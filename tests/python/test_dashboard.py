@@ -169,6 +169,11 @@ def test_every_view_is_drawn(site, browser):
     knee = browser.find_elements(By.XPATH, '//*[@id="front-table"]//td[contains(., "knee")]')
     assert len(knee) == 1, "the knee is marked once"
     browser.save_screenshot(str(SHOTS / "front.png"))
+    # A transfer trial's detail has its exports, as `tune` writes them for the best.
+    browser.find_element(By.CSS_SELECTOR, '#front-table tr[data-trial]').click()
+    wait(browser, lambda d: "TransferConfig(" in d.find_element(By.ID, "exports").text)
+    titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#exports h3")]
+    assert titles == ["best.toml", "boto3.py", "aws-cli.ini"], titles
     assert errors(browser) == []
 
 

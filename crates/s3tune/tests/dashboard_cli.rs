@@ -179,6 +179,9 @@ fn the_dashboard_serves_the_page_and_the_stores_studies() {
     let (status, _, body) = served.get("/api/studies/nope", None);
     assert_eq!(status, 404);
     assert!(body.contains("no such study"), "{body}");
+    // A script's trials have no exports.
+    let (status, _, _) = served.get("/api/studies/br/exports/1", None);
+    assert_eq!(status, 404);
 
     // `tune --dashboard` names the page of the study it runs before its first trial.
     let said = study(home.path(), &db, "live", "1", &["--dashboard=127.0.0.1:0"]);

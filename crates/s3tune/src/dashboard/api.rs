@@ -84,6 +84,32 @@ pub fn study(store: &dyn Store, name: &str) -> anyhow::Result<Option<Value>> {
     })))
 }
 
+/// The exports of trial `trial` of transfer study `name` (`best.toml`, `boto3.py`, …, as
+/// `tune` writes them for the best): `None` when there is no such study or trial, or it
+/// tunes a script (which has no exports).
+pub fn exports(store: &dyn Store, name: &str, trial: u64) -> anyhow::Result<Option<Value>> {
+    let Some(study) = store.study(name)? else {
+        return Ok(None);
+    };
+    if !matches!(
+        crate::study::StudyKind::of(&study)?,
+        crate::study::StudyKind::Transfer(_)
+    ) {
+        return Ok(None);
+    }
+    let summary = crate::report::Summary::load(store, name)?;
+    let Some(row) = summary.rows.iter().position(|r| r.record.trial.id == trial) else {
+        return Ok(None);
+    };
+    let files = crate::report::files::export_texts(&summary, row)?;
+    Ok(Some(Value::Array(
+        files
+            .into_iter()
+            .map(|(file, text)| json!({ "file": file, "text": text }))
+            .collect(),
+    )))
+}
+
 /// One trial as the page shows it.
 fn trial(r: &TrialRecord, feasible: bool) -> Value {
     let t = &r.trial;

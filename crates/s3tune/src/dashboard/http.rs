@@ -5,6 +5,7 @@
 //! - `GET /api/studies/NAME`: one study (404 with `{"error": …}` when there is none — the
 //!   page says so, for a study deleted while it was open). Answers carry an `ETag`;
 //!   `If-None-Match` with the same one gets `304 Not Modified`.
+//! - `GET /api/studies/NAME/exports/N`: trial N's exports, as `tune` writes the best's.
 //!
 //! Store reads block (SQLite, and PostgreSQL's client driven to completion), so each
 //! runs on tokio's blocking pool.
@@ -29,8 +30,14 @@ const STYLE: &str = include_str!("assets/app.css");
 /// Accepts connections on `listener` until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, store: Arc<dyn Store>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, say: wait for some to be freed rather than spin.
+                tracing::warn!("dashboard: cannot accept a connection: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let store = Arc::clone(&store);
         tokio::spawn(async move {
@@ -58,10 +65,24 @@ async fn answer(req: Request<Incoming>, store: Arc<dyn Store>) -> Response<Full<
         "/api/studies" => read(&req, store, |s| api::studies(s).map(Some)).await,
         _ => match path.strip_prefix("/api/studies/") {
             Some(raw) => {
-                let name = percent_encoding::percent_decode_str(raw)
-                    .decode_utf8_lossy()
-                    .into_owned();
-                read(&req, store, move |s| api::study(s, &name)).await
+                let decode = |t: &str| {
+                    percent_encoding::percent_decode_str(t)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
+                match raw.rsplit_once("/exports/") {
+                    Some((name, trial)) => {
+                        let Ok(trial) = trial.parse::<u64>() else {
+                            return plain(StatusCode::NOT_FOUND, "no such trial");
+                        };
+                        let name = decode(name);
+                        read(&req, store, move |s| api::exports(s, &name, trial)).await
+                    }
+                    None => {
+                        let name = decode(raw);
+                        read(&req, store, move |s| api::study(s, &name)).await
+                    }
+                }
             }
             None => plain(StatusCode::NOT_FOUND, "no such page"),
         },
@@ -80,7 +101,7 @@ where
         Ok(Ok(None)) => {
             return json(
                 StatusCode::NOT_FOUND,
-                &serde_json::json!({ "error": "no such study in this storage (deleted?)" }),
+                &serde_json::json!({ "error": "no such study or trial in this storage (deleted?)" }),
             );
         }
         Ok(Err(e)) => {

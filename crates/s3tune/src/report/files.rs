@@ -39,25 +39,30 @@ pub fn write_all(s: &Summary, dir: &Path) -> anyhow::Result<()> {
     let Some(best) = s.best else {
         return Ok(());
     };
-    let config = &s.rows[best].record.trial.config;
-    let origin = origin(s, best);
-    let text = comment("#", &origin);
-    match s.settings.client {
-        Client::S3tune | Client::Boto3 => engine_exports(s, config, &origin, dir),
-        Client::Awscli => put(dir, "aws-cli.ini", &awscli::export(config, &text)),
-        Client::Crt => {
-            put(dir, "crt.py", &crt::kwargs_export(config, &text))?;
-            put(dir, "aws-cli.ini", &crt::cli_export(config, &text))
-        }
-        Client::Rclone => {
-            put(
-                dir,
-                "rclone-flags.txt",
-                &rclone::flags_export(config, &text),
-            )?;
-            put(dir, "rclone.conf", &rclone::conf_export(config, &text))
-        }
+    for (name, text) in export_texts(s, best)? {
+        put(dir, name, &text)?;
     }
+    Ok(())
+}
+
+/// The exports of row `row`'s configuration, by file name (the best's are written; the
+/// dashboard shows any trial's).
+pub fn export_texts(s: &Summary, row: usize) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let config = &s.rows[row].record.trial.config;
+    let origin = origin(s, row);
+    let text = comment("#", &origin);
+    Ok(match s.settings.client {
+        Client::S3tune | Client::Boto3 => engine_exports(s, config, &origin)?,
+        Client::Awscli => vec![("aws-cli.ini", awscli::export(config, &text))],
+        Client::Crt => vec![
+            ("crt.py", crt::kwargs_export(config, &text)),
+            ("aws-cli.ini", crt::cli_export(config, &text)),
+        ],
+        Client::Rclone => vec![
+            ("rclone-flags.txt", rclone::flags_export(config, &text)),
+            ("rclone.conf", rclone::conf_export(config, &text)),
+        ],
+    })
 }
 
 /// The exports of boto3's knobs: `best.toml`, `boto3.py` and `aws-cli.ini`, for one
@@ -66,40 +71,41 @@ fn engine_exports(
     s: &Summary,
     best: &s3tune_hpo::Config,
     origin: &[String],
-    dir: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(&'static str, String)>> {
     let config = knobs::transfer_config(best)?;
     let w = s.settings.workload;
     let many = s.settings.dataset.is_some();
-    put(dir, "best.toml", &best_toml(&config, origin, w, many))?;
-    if many {
+    let toml = ("best.toml", best_toml(&config, origin, w, many));
+    Ok(if many {
         let text = comment("#", origin);
         let objects = s.settings.dataset.as_ref().map_or(1, |d| d.objects);
         let call = transfer_config_py(&super::dataset::per_call(&config, objects));
         let download = w == Workload::Download;
-        put(
-            dir,
-            "boto3.py",
-            &super::dataset::boto3_py(&config, objects, &text, &call, download),
-        )?;
-        put(
-            dir,
-            "aws-cli.ini",
-            &super::dataset::aws_cli_ini(&config, &text),
-        )
+        vec![
+            toml,
+            (
+                "boto3.py",
+                super::dataset::boto3_py(&config, objects, &text, &call, download),
+            ),
+            ("aws-cli.ini", super::dataset::aws_cli_ini(&config, &text)),
+        ]
     } else {
-        put(dir, "boto3.py", &boto3_py(&config, origin, w))?;
-        put(dir, "aws-cli.ini", &aws_cli_ini(&config, origin))
-    }
+        vec![
+            toml,
+            ("boto3.py", boto3_py(&config, origin, w)),
+            ("aws-cli.ini", aws_cli_ini(&config, origin)),
+        ]
+    })
 }
 
-/// Where a configuration comes from, for the exports' first lines.
-fn origin(s: &Summary, best: usize) -> Vec<String> {
+/// Where row `row`'s configuration comes from, for the exports' first lines (with the
+/// speedup when it is the study's best).
+fn origin(s: &Summary, row: usize) -> Vec<String> {
     let mut lines = vec![
         format!(
             "Tuned by s3tune, study `{}`, trial {}, measured with {} (the best values for another client can differ).",
             s.study.spec.name,
-            s.rows[best].record.trial.id,
+            s.rows[row].record.trial.id,
             s.settings.client.label(s.settings.workload)
         ),
         format!(
@@ -115,7 +121,7 @@ fn origin(s: &Summary, best: usize) -> Vec<String> {
                 ))
         ),
     ];
-    if let Some(h) = s.headline() {
+    if let Some(h) = s.headline().filter(|_| s.best == Some(row)) {
         lines.push(format!(
             "{:.3} s against {} {:.3} s: {:.2}x{}.",
             h.best_seconds,

@@ -8,7 +8,7 @@ pub mod bars;
 pub mod command;
 mod costs;
 pub mod dataset;
-mod files;
+pub(crate) mod files;
 mod front;
 mod front_plot;
 mod plot;

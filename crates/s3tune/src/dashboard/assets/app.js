@@ -238,7 +238,27 @@ function detail(d) {
     <dt>started</dt><dd>${new Date(t.started).toLocaleString()}</dd><dt>took</dt><dd>${took}</dd></dl>
     <h3>Configuration</h3><dl id="detail-config">${config}</dl>
     <h3>${isTransfer(d) ? "Runs" : "Reports"}</h3>${per.length ? `<table>${head}${rows}</table>` : `<p class="empty">none yet</p>`}
-    ${t.error ? `<h3>Why it ended</h3><pre>${esc(t.error)}</pre>` : ""}`;
+    ${t.error ? `<h3>Why it ended</h3><pre>${esc(t.error)}</pre>` : ""}
+    ${isTransfer(d) ? `<div id="exports">${exportsOf(d, t)}</div>` : ""}`;
+}
+
+// A transfer trial's exports (best.toml, boto3.py, …), fetched once per trial and study
+// version; the panel is drawn again when they arrive.
+const exportsCache = {};
+function exportsOf(d, t) {
+  const key = `${d.name}/${t.id}`;
+  const c = exportsCache[key];
+  if (!c || (c.etag !== state.etag && !c.loading)) {
+    exportsCache[key] = { ...(c || {}), loading: true };
+    const done = (files) => {
+      exportsCache[key] = { etag: state.etag, files };
+      if (state.sel === t.id && state.data) renderStudy(state.data);
+    };
+    fetch(`/api/studies/${encodeURIComponent(d.name)}/exports/${t.id}`)
+      .then((r) => (r.ok ? r.json() : [])).then(done).catch(() => done([]));
+  }
+  if (!c || !c.files) return `<p class="empty">Loading its exports…</p>`;
+  return c.files.map((f) => `<h3>${esc(f.file)}</h3><pre class="export">${esc(f.text)}</pre>`).join("");
 }
 
 // ---- the trial table --------------------------------------------------------------------
