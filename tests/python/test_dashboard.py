@@ -192,3 +192,39 @@ def test_a_missing_or_deleted_study_shows_a_message(site, browser):
     wait(browser, lambda d: "is not in this storage" in d.find_element(By.ID, "gone").text)
     # The page asked for a study that is not there (404): nothing else went wrong.
     assert errors(browser, allow=("404",)) == []
+
+
+def test_a_comparison_is_drawn_as_bars_with_the_runs_range(tmp_path, browser):
+    out = tmp_path / "cmp"
+    run = subprocess.run(
+        [s3tune_bin(), "compare", "--clients", "s3tune", "--budget", "3s", "--object-size",
+         "4MiB", "--repeats", "2", "--rounds", "3", "--out", str(out), "--dest-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    c = json.loads((out / "compare.json").read_text())
+    study = c["clients"][0]["study"]
+    proc = subprocess.Popen([s3tune_bin(), "dashboard", "--storage", f"sqlite:{out / 'compare.db'}",
+                             "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split()[2]
+        browser.get("about:blank")
+        errors(browser)  # what the page of an earlier test logged until it was left
+        browser.get(f"{url}#/study/{study}/compare")
+        wait(browser, lambda d: len(rows(d, "compare-table")) == 1)
+        # Defaults, the best rule and the tuned best, each a bar with its runs' range.
+        bars = browser.find_elements(By.CSS_SELECTOR, "#compare-chart rect.bar")
+        assert [b.get_attribute("data-series") for b in bars] == ["defaults", "auto", "tuned"]
+        x = c["clients"][0]
+        spread = [len(runs) > 1 for runs in (x["defaults"]["runs"], x["auto"]["runs"],
+                                             x["tuned"]["race_runs"])]
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#compare-chart path.whisker")) \
+            == sum(spread), "a whisker for each bar measured more than once"
+        cells = [td.text for td in rows(browser, "compare-table")[0].find_elements(By.TAG_NAME, "td")]
+        assert cells[0] == "s3tune" and float(cells[3]) == pytest.approx(x["tuned"]["mbps"], abs=0.05)
+        lo, hi = x["speedup_ci95"]
+        assert f"[{lo:.2f}, {hi:.2f}]" in cells[4], cells
+        browser.save_screenshot(str(SHOTS / "compare.png"))
+        assert errors(browser) == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

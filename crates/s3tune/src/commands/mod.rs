@@ -1,7 +1,7 @@
 //! One module per subcommand; each turns the parsed flags into library calls.
 
 pub mod client;
-mod compare;
+pub(crate) mod compare;
 mod dashboard;
 pub mod display;
 pub mod files;

@@ -64,6 +64,10 @@ pub fn study(store: &dyn Store, name: &str) -> anyhow::Result<Option<Value>> {
             json!({ "name": name, "kind": kind, "log": log })
         })
         .collect();
+    let compare = store
+        .notes(&study)?
+        .remove(crate::commands::compare::NOTE)
+        .unwrap_or(Value::Null);
     let trials: Vec<Value> = records
         .iter()
         .map(|r| trial(r, objective.feasible(&r.trial)))
@@ -80,6 +84,7 @@ pub fn study(store: &dyn Store, name: &str) -> anyhow::Result<Option<Value>> {
         "best": best,
         "front": front,
         "workers": workers(&records),
+        "compare": compare,
         "trials": trials,
     })))
 }

@@ -26,6 +26,9 @@ use crate::study::session::Found;
 use crate::study::target::{Opened, RunnerArgs};
 use crate::study::{Client, StudyKind};
 
+/// The note under which each client's study keeps the comparison's `compare.json`.
+pub const NOTE: &str = "compare";
+
 /// One client's part of a comparison.
 pub struct Entry {
     /// The client.
@@ -271,8 +274,17 @@ pub async fn run(args: CompareArgs, stop: Stop) -> anyhow::Result<ExitCode> {
         share,
         elapsed: started.elapsed(),
     };
-    let table = render::write(&outcome, &out)?;
-    print!("{table}");
+    let written = render::write(&outcome, &out)?;
+    // Each client's study keeps the comparison it was part of: `s3tune dashboard
+    // --storage sqlite:OUT/compare.db` draws it from the store alone.
+    if let Some(session) = first_session.as_ref() {
+        for e in &outcome.entries {
+            session
+                .store
+                .put_note(&e.summary.study, NOTE, &written.json)?;
+        }
+    }
+    print!("{}", written.table);
     drop(opened);
     if interrupted {
         eprintln!(

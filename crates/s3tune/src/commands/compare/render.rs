@@ -79,8 +79,15 @@ fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-/// Writes `compare.json` and the plot into `dir`; returns the table.
-pub fn write(o: &Outcome, dir: &Path) -> anyhow::Result<String> {
+/// What a comparison wrote: the table for stdout, and `compare.json`'s document (which
+/// the clients' studies keep as their note `compare`, for the dashboard).
+pub struct Written {
+    pub table: String,
+    pub json: serde_json::Value,
+}
+
+/// Writes `compare.json` and the plot into `dir`.
+pub fn write(o: &Outcome, dir: &Path) -> anyhow::Result<Written> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let lines = lines(o);
     let json = json(o, &lines);
@@ -92,7 +99,10 @@ pub fn write(o: &Outcome, dir: &Path) -> anyhow::Result<String> {
     if !lines.is_empty() {
         crate::report::bars::draw(&bars(o, &lines), dir, "compare")?;
     }
-    Ok(table(o, &lines, dir))
+    Ok(Written {
+        table: table(o, &lines, dir),
+        json,
+    })
 }
 
 /// What the comparison moved, in a few words.
@@ -253,7 +263,7 @@ fn json(o: &Outcome, lines: &[Line<'_>]) -> serde_json::Value {
                     })
                 }).collect::<Vec<_>>(),
                 "auto": l.auto.map(|(r, name)| serde_json::json!({
-                    "rule": name, "seconds": r.mean, "config": r.record.trial.config,
+                    "rule": name, "seconds": r.mean, "runs": r.repeats, "config": r.record.trial.config,
                 })),
                 "tuned": best.map(|r| serde_json::json!({
                     "trial": r.record.trial.id,

@@ -7,11 +7,14 @@ const main = $("#main");
 const tip = $("#tip");
 const STATUSES = ["completed", "stopped", "running", "failed", "lost"];
 const TABS = [["history", "History"], ["trials", "Trials"], ["parallel", "Parallel coordinates"],
-  ["front", "Pareto front"], ["workers", "Workers"]];
+  ["front", "Pareto front"], ["workers", "Workers"], ["compare", "Compare"]];
 const state = {
   view: null, name: null, tab: "history", data: null, etag: null, timer: null, seq: 0, serverNow: Date.now(),
-  sel: null, sort: { key: "id", up: true }, shown: new Set(STATUSES),
+  sel: null, sort: { key: "id", up: false }, shown: new Set(STATUSES), page: 0, perPage: 100,
 };
+// Rows a page of the trial table shows: a table of thousands of rows takes the browser
+// half a second to lay out, every time the study changes.
+const PER_PAGE = [50, 100, 500, 0];
 
 // ---- formatting -------------------------------------------------------------------------
 
@@ -129,7 +132,7 @@ function route() {
   const view = m ? "study" : "studies";
   const name = m ? decodeURIComponent(m[1]) : null;
   if (view !== state.view || name !== state.name) {
-    Object.assign(state, { view, name, data: null, etag: null, sel: null });
+    Object.assign(state, { view, name, data: null, etag: null, sel: null, page: 0 });
     main.innerHTML = `<p class="empty">Loading…</p>`;
   }
   state.tab = (m && m[2]) || "history";
@@ -180,11 +183,11 @@ function renderStudy(d) {
   if (!d) return;
   tip.hidden = true;
   $("#storage").textContent = "";
-  const tabs = TABS.filter(([k]) => k !== "front" || d.also_minimize.length);
+  const tabs = TABS.filter(([k]) => (k !== "front" || d.also_minimize.length) && (k !== "compare" || d.compare));
   if (!tabs.some(([k]) => k === state.tab)) state.tab = "history";
   const base = `#/study/${encodeURIComponent(d.name)}`;
   const nav = tabs.map(([k, label]) => `<a href="${base}/${k}" class="${k === state.tab ? "on" : ""}" data-tab="${k}">${label}</a>`).join("");
-  const body = { history, trials: trialTable, parallel, front, workers }[state.tab](d);
+  const body = { history, trials: trialTable, parallel, front, workers, compare }[state.tab](d);
   const scroll = $(".panel.view") ? $(".panel.view").scrollTop : 0;
   main.innerHTML = `${summary(d)}<nav class="tabs">${nav}</nav><div class="layout">
     <div class="panel view" id="view-${state.tab}">${body}</div>
@@ -204,12 +207,20 @@ function wire(d) {
   main.querySelectorAll("th[data-key]").forEach((th) => th.addEventListener("click", () => {
     const key = th.dataset.key;
     state.sort = { key, up: state.sort.key === key ? !state.sort.up : true };
+    state.page = 0;
     renderStudy(d);
   }));
   main.querySelectorAll("input[data-status]").forEach((box) => box.addEventListener("change", () => {
     if (box.checked) state.shown.add(box.dataset.status); else state.shown.delete(box.dataset.status);
+    state.page = 0;
     renderStudy(d);
   }));
+  main.querySelectorAll("button[data-page]").forEach((b) => b.addEventListener("click", () => {
+    state.page += Number(b.dataset.page);
+    renderStudy(d);
+  }));
+  const per = $("#per-page");
+  if (per) per.addEventListener("change", () => { state.perPage = Number(per.value); state.page = 0; renderStudy(d); });
 }
 
 function showTip(e, d, id) {
@@ -283,14 +294,24 @@ function trialTable(d) {
     if (y === null || y === undefined) return -1;
     return (x < y ? -1 : 1) * (up ? 1 : -1);
   });
+  const pages = state.perPage ? Math.max(1, Math.ceil(shown.length / state.perPage)) : 1;
+  state.page = Math.min(state.page, pages - 1);
+  const first = state.page * state.perPage;
+  const page = state.perPage ? shown.slice(first, first + state.perPage) : shown;
   const filters = STATUSES.map((s) => `<label><input type="checkbox" data-status="${s}" ${state.shown.has(s) ? "checked" : ""}> ${s}</label>`).join("");
+  const sizes = PER_PAGE.map((n) => `<option value="${n}" ${n === state.perPage ? "selected" : ""}>${n || "all"}</option>`).join("");
+  const range = shown.length ? `${first + 1}–${first + page.length} of ${shown.length}` : "0";
+  const pager = `<span class="pager"><button data-page="-1" ${state.page ? "" : "disabled"}>‹</button>
+    <span id="trials-range" data-total="${shown.length}">${range} trials</span>
+    <button data-page="1" ${state.page < pages - 1 ? "" : "disabled"}>›</button>
+    <label>rows <select id="per-page">${sizes}</select></label></span>`;
   const head = cols.map(([k, label]) => `<th data-key="${k}" class="${k === key ? `sorted${up ? " up" : ""}` : ""} ${["status", "worker"].includes(k) ? "text" : ""}">${esc(label)}</th>`).join("");
-  const rows = shown.map((t) => `<tr data-trial="${t.id}" class="${t.id === state.sel ? "selected" : ""}">
+  const rows = page.map((t) => `<tr data-trial="${t.id}" class="${t.id === state.sel ? "selected" : ""}">
     <td>${t.id}${t.id === d.best ? " ★" : ""}</td><td class="text status-${t.status}">${t.status}${t.feasible ? "" : ' <span class="infeasible">over a limit</span>'}</td>
     <td>${num(t.value)}</td>${params.map((p) => `<td>${esc(knob(p, t.config[p]))}</td>`).join("")}
     ${names.map((n) => `<td>${measure(n, cost(t, n))}</td>`).join("")}
     <td class="text">${esc(t.worker)}</td><td>${num(val(t, "took"))}</td></tr>`).join("");
-  return `<div class="filters">${filters}</div><table id="trials"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
+  return `<div class="filters">${filters}${pager}</div><table id="trials"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
     ${shown.length ? "" : `<p class="empty">No trials with these states.</p>`}`;
 }
 
@@ -413,6 +434,47 @@ function workers(d) {
     <td class="${w.lost ? "status-lost" : ""}">${w.lost}</td><td>${ago(w.last_seen)}</td></tr>`).join("");
   return `<table id="workers"><thead><tr><th class="text">worker</th><th>trials</th><th>running</th><th>lost</th><th>last heard from</th></tr></thead><tbody>${rows}</tbody></table>
     <p class="sub">A worker's last sign of life is its latest heartbeat or finished trial; a trial whose worker stopped beating is marked lost and may be run again.</p>`;
+}
+
+// `s3tune compare`'s result, which each of its clients' studies keeps: MB/s of every
+// client's defaults, best no-search rule and tuned best, the runs' range as whiskers.
+function compare(d) {
+  const c = d.compare;
+  const SERIES = [["defaults", "defaults", "#9aa0a6"], ["auto", "best no-search rule", "#f28e2b"], ["tuned", "tuned (race)", "#2e6bd6"]];
+  const mbps = (s) => c.object_bytes / s / 1e6;
+  const runsOf = (cl, k) => { const r = cl[k]; return r ? (k === "tuned" ? r.race_runs || [r.trial_seconds] : r.runs || [r.seconds]).filter((v) => v) : []; };
+  const bar = (cl, k) => {
+    const r = cl[k], rs = runsOf(cl, k);
+    if (!r || !r.seconds) return null;
+    return { v: mbps(r.seconds), lo: mbps(Math.max(...rs)), hi: mbps(Math.min(...rs)), n: rs.length };
+  };
+  const bars = c.clients.map((cl) => SERIES.map(([k]) => bar(cl, k)));
+  const top = Math.max(c.link_mbps || 0, ...bars.flat().filter(Boolean).map((b) => b.hi)) * 1.08;
+  const y = scale(0, top, H - PAD.b, PAD.t);
+  const group = (W - PAD.l - PAD.r) / c.clients.length, bw = Math.min(group / 4, 48);
+  let g = axes(() => 0, y, [], ticks(0, top), "", "MB/s (whiskers: the runs' range)");
+  c.clients.forEach((cl, i) => {
+    const x0 = PAD.l + (i + 0.5) * group - 1.5 * bw;
+    bars[i].forEach((b, j) => {
+      if (!b) return;
+      const x = x0 + j * bw;
+      g += `<rect class="bar" data-series="${SERIES[j][0]}" x="${x}" y="${y(b.v)}" width="${bw - 3}" height="${y(0) - y(b.v)}" fill="${SERIES[j][2]}"><title>${esc(cl.client)} ${SERIES[j][1]}: ${b.v.toFixed(1)} MB/s over ${b.n} run(s)</title></rect>`;
+      if (b.n > 1) g += `<path class="whisker" d="M${x + bw / 2 - 1.5},${y(b.lo)}V${y(b.hi)}M${x + bw / 2 - 6},${y(b.lo)}h9M${x + bw / 2 - 6},${y(b.hi)}h9"/>`;
+    });
+    g += `<text x="${x0 + 1.5 * bw}" y="${H - PAD.b + 15}" text-anchor="middle">${esc(cl.client)}</text>`;
+  });
+  if (c.link_mbps) g += `<line class="link" x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(c.link_mbps)}" y2="${y(c.link_mbps)}"/><text x="${W - PAD.r - 4}" y="${y(c.link_mbps) - 4}" text-anchor="end">emulated link ${c.link_mbps.toFixed(0)} MB/s</text>`;
+  const legend = SERIES.map(([, label, color]) => `<span class="key"><i style="background:${color}"></i>${label}</span>`).join("");
+  const fmt = (cl, k) => { const b = bar(cl, k); return b ? `${b.v.toFixed(1)}` : "—"; };
+  const rows = c.clients.map((cl) => `<tr><td class="text"><a href="#/study/${encodeURIComponent(cl.study)}">${esc(cl.client)}</a></td>
+    <td>${fmt(cl, "defaults")}</td><td>${fmt(cl, "auto")}${cl.auto ? ` (${esc(cl.auto.rule)})` : ""}</td><td>${fmt(cl, "tuned")}</td>
+    <td>${cl.speedup_over_reference ? `${cl.speedup_over_reference.toFixed(2)}× [${cl.speedup_ci95.map((v) => v.toFixed(2)).join(", ")}]` : "—"}</td>
+    <td class="text">${cl.tuned ? esc(Object.entries(cl.tuned.config).map(([k, v]) => `${k}=${knob(k, v)}`).join(" ")) : "—"}</td></tr>`).join("");
+  const ref = c.reference ? `Speedups over ${esc(c.reference.client)} at ${esc(c.reference.what)} (the slowest defaults), with their 95 % interval from the race` : "No race was run";
+  return `<p class="sub">The ${esc(c.workload)} of ${esc(c.target)} (${bytes(c.object_bytes)})${c.network ? ` · ${esc(c.network)}` : ""}</p>
+    <div class="legend">${legend}</div><svg viewBox="0 0 ${W} ${H}" id="compare-chart">${g}</svg>
+    <table id="compare-table"><thead><tr><th class="text">client</th><th>defaults MB/s</th><th>best rule MB/s</th><th>tuned MB/s</th><th>speedup</th><th class="text">best configuration</th></tr></thead><tbody>${rows}</tbody></table>
+    <p class="sub">${ref}. Each client's name opens its study.</p>`;
 }
 
 window.addEventListener("hashchange", route);
