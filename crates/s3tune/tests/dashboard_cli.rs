@@ -49,6 +49,8 @@ fn study(home: &Path, db: &Path, name: &str, trials: &str, extra: &[&str]) -> St
 struct Served {
     child: Child,
     addr: String,
+    /// Its standard output, open while it runs (as a terminal's would be).
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Served {
@@ -70,14 +72,17 @@ impl Served {
         .spawn()
         .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
         let url = line
             .strip_prefix("s3tune dashboard: http://")
             .unwrap_or_else(|| panic!("the first line names the page: {line:?}"));
         let addr = url.split('/').next().unwrap().to_owned();
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            _stdout: stdout,
+        }
     }
 
     /// `GET path` (with `If-None-Match: etag`): the status, the headers, the body.

@@ -27,9 +27,16 @@ pub async fn run(args: DashboardArgs, stop: Stop) -> anyhow::Result<ExitCode> {
     let flag = location.flag(store.as_ref());
     let dashboard = Dashboard::start(store, listen).await?;
     warn_if_exposed(listen);
+    // One write: a reader that takes the first line and closes the pipe must not make
+    // the second line fail.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "s3tune dashboard: {} ({flag})", dashboard.url())?;
-    writeln!(out, "Stop with Ctrl-C.")?;
+    out.write_all(
+        format!(
+            "s3tune dashboard: {} ({flag})\nStop with Ctrl-C.\n",
+            dashboard.url()
+        )
+        .as_bytes(),
+    )?;
     out.flush()?;
     drop(out);
     stop.wait().await;
