@@ -135,7 +135,7 @@ fn the_dashboard_serves_the_page_and_the_stores_studies() {
         page.contains("/app.js") && !page.contains("https://"),
         "the page loads nothing from elsewhere: {page}"
     );
-    for asset in ["/app.js", "/app.css"] {
+    for asset in ["/app.js", "/charts.js", "/app.css"] {
         let (status, _, body) = served.get(asset, None);
         assert_eq!(status, 200, "{asset}");
         assert!(

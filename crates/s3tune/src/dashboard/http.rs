@@ -1,6 +1,6 @@
 //! The dashboard's HTTP side: the embedded page, and the two JSON reads the page polls.
 //!
-//! - `GET /` (and `/app.js`, `/app.css`): the page, from the binary.
+//! - `GET /` (and `/app.js`, `/charts.js`, `/app.css`): the page, from the binary.
 //! - `GET /api/studies`: the storage's studies.
 //! - `GET /api/studies/NAME`: one study (404 with `{"error": …}` when there is none — the
 //!   page says so, for a study deleted while it was open). Answers carry an `ETag`;
@@ -25,6 +25,7 @@ use super::api;
 
 const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
+const CHARTS: &str = include_str!("assets/charts.js");
 const STYLE: &str = include_str!("assets/app.css");
 
 /// Accepts connections on `listener` until the task is dropped.
@@ -61,6 +62,7 @@ async fn answer(req: Request<Incoming>, store: Arc<dyn Store>) -> Response<Full<
     match path.as_str() {
         "/" | "/index.html" => asset(INDEX, "text/html; charset=utf-8"),
         "/app.js" => asset(SCRIPT, "text/javascript; charset=utf-8"),
+        "/charts.js" => asset(CHARTS, "text/javascript; charset=utf-8"),
         "/app.css" => asset(STYLE, "text/css; charset=utf-8"),
         "/api/studies" => read(&req, store, |s| api::studies(s).map(Some)).await,
         _ => match path.strip_prefix("/api/studies/") {
